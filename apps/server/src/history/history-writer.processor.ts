@@ -1,0 +1,73 @@
+import { Telemetry } from '@fleetstream/domain';
+import { HistoryRepository, HistoryWriter, migrate } from '@fleetstream/history';
+import { BatchConsumer, DeadLetterProducer, fleetGroups, FleetTopics } from '@fleetstream/kafka';
+import { readAvroSchema, RegistryCodec } from '@fleetstream/serde';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import { Kafka } from 'kafkajs';
+import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
+import { CLICKHOUSE, KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
+import type { ClickHouseTransport } from '@fleetstream/history';
+
+/** Consumes telemetry in batches into ClickHouse history; offsets follow durable inserts. */
+@Injectable()
+export class HistoryWriterProcessor implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(HistoryWriterProcessor.name);
+  private consumer: BatchConsumer | undefined;
+  private deadLetters: DeadLetterProducer | undefined;
+  writer: HistoryWriter | undefined;
+
+  constructor(
+    @Inject(fleetstreamConfig.KEY) private readonly config: AppConfig,
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(SCHEMA_REGISTRY) private readonly registry: SchemaRegistry,
+    @Inject(TOPICS) private readonly topics: FleetTopics,
+    @Inject(CLICKHOUSE) private readonly clickhouse: ClickHouseTransport,
+    private readonly repository: HistoryRepository,
+  ) {}
+
+  /** Tables first, on every instance: REST reads need them even where the writer is off. */
+  async onModuleInit(): Promise<void> {
+    const applied = await migrate(this.clickhouse, {
+      database: this.config.CLICKHOUSE_DATABASE,
+      ttlDays: this.config.HISTORY_TTL_DAYS,
+    });
+    this.logger.log(`history in ${this.clickhouse.description}; migrations applied now: [${applied.join(', ')}]`);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.PROCESSORS.includes('history')) return;
+    this.deadLetters = new DeadLetterProducer(this.kafka, this.topics.telemetryDlq);
+    await this.deadLetters.connect();
+    const writer = new HistoryWriter(
+      new RegistryCodec<Telemetry>(this.registry, readAvroSchema('telemetry')),
+      this.repository,
+      this.deadLetters,
+      {
+        maxFutureSkewMs: 5 * 60_000,
+        maxPastAgeMs: 365 * 86_400_000,
+        maxRecordBytes: 256 * 1024,
+      },
+    );
+    this.writer = writer;
+    const pattern = this.config.TELEMETRY_TOPIC_PATTERN;
+    this.consumer = new BatchConsumer(this.kafka, {
+      groupId: fleetGroups(this.config.TOPIC_PREFIX).history,
+      topics: pattern ? [this.topics.telemetry, new RegExp(pattern)] : [this.topics.telemetry],
+      maxRows: this.config.HISTORY_BATCH_ROWS,
+      maxWaitMs: this.config.HISTORY_BATCH_MS,
+      handle: async (records) => {
+        await writer.handle(records);
+      },
+      onRebalance: () => writer.onRebalance(),
+      log: (message) => this.logger.warn(message),
+    });
+    await this.consumer.start();
+    this.logger.log(`history writer consuming ${this.topics.telemetry}${pattern ? ` and /${pattern}/` : ''}`);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.consumer?.stop();
+    await this.deadLetters?.disconnect();
+  }
+}

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { HistoryWriterProcessor } from './history-writer.processor';
+import { TelemetryController } from './telemetry.controller';
+
+/** Telemetry history: the writer (Kafka → ClickHouse) and the read API. */
+@Module({
+  controllers: [TelemetryController],
+  providers: [HistoryWriterProcessor],
+  exports: [HistoryWriterProcessor],
+})
+export class HistoryModule {}

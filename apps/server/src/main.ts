@@ -1,0 +1,34 @@
+import 'reflect-metadata';
+import { loadConfig } from '@fleetstream/config';
+import { Logger, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AppModule } from './app.module';
+
+/** Builds the HTTP app with validation and the OpenAPI document; shared by main and the e2e tests. */
+export async function createApp() {
+  const app = await NestFactory.create(AppModule, { bufferLogs: false });
+  app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
+  app.enableShutdownHooks();
+  const openApi = new DocumentBuilder()
+    .setTitle('fleetstream')
+    .setDescription('Device telemetry history, twins and commands on Kafka')
+    .setVersion('0.1.0')
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi), { jsonDocumentUrl: 'docs/openapi.json' });
+  return app;
+}
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfig(); // fail before Nest starts, with every bad variable named
+  const app = await createApp();
+  await app.listen(config.HTTP_PORT, config.HTTP_HOST);
+  new Logger('fleetstream').log(`listening on http://${config.HTTP_HOST}:${config.HTTP_PORT} (OpenAPI at /docs)`);
+}
+
+if (require.main === module) {
+  bootstrap().catch((error: unknown) => {
+    console.error(`fleetstream failed to start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The main job on the local stack: Kafka + schema registry + the service + a simulated fleet.
+# Ctrl-C stops the service and the simulator; `npm run stack:stop` stops Kafka and the registry.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+DATA="${FLEETSTREAM_DATA_DIR:-$ROOT/.data}"
+PORT="${HTTP_PORT:-3000}"
+DEVICES="${DEMO_DEVICES:-100}"
+RATE="${DEMO_RATE:-200}"
+
+bash infra/local/ensure-deps.sh
+bash infra/local/stack.sh start
+mkdir -p "$DATA/logs"
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+  echo "[demo] error: port $PORT is already taken; stop what uses it or set HTTP_PORT" >&2; exit 1
+fi
+echo "[demo] starting the service on http://127.0.0.1:$PORT (log: $DATA/logs/server.log)"
+node dist/apps/server/src/main.js >"$DATA/logs/server.log" 2>&1 &
+SERVER=$!
+SIMULATOR=""
+cleanup() {
+  [ -n "$SIMULATOR" ] && kill "$SIMULATOR" 2>/dev/null || true
+  kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
+  echo "[demo] service stopped; Kafka and the registry keep running (npm run stack:stop)"
+}
+trap cleanup EXIT INT TERM
+for _ in $(seq 120); do
+  curl -fsS "http://127.0.0.1:$PORT/ready" >/dev/null 2>&1 && break
+  kill -0 "$SERVER" 2>/dev/null || { tail -20 "$DATA/logs/server.log" >&2; echo "[demo] error: the service exited; see $DATA/logs/server.log" >&2; exit 1; }
+  sleep 0.5
+done
+node dist/apps/cli/src/main.js simulate --devices "$DEVICES" --rate "$RATE" &
+SIMULATOR=$!
+cat <<MSG
+
+[demo] fleetstream is running with $DEVICES simulated devices at $RATE readings/s. Look at:
+  curl '127.0.0.1:$PORT/devices/device-00001/telemetry?limit=5'
+  http://127.0.0.1:$PORT/docs           (OpenAPI)
+  http://127.0.0.1:$PORT/ready          (Kafka, registry, ClickHouse)
+Ctrl-C stops the demo.
+
+MSG
+wait "$SIMULATOR"

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# The local stack without Docker: Apache Kafka (KRaft, one node) and Apicurio Registry
+# (Confluent-compatible API), both resolved from Maven Central and run with the machine's Java 17.
+# ClickHouse is embedded in the service (chdb), so it has no process here.
+#
+#   stack.sh install | start | stop | status | logs [kafka|registry]
+#
+# Settings (env): FLEETSTREAM_DATA_DIR (.data), KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093),
+# REGISTRY_PORT (8081), FLEETSTREAM_TOOLS_DIR (.tools: downloaded jars, shared by data dirs).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HERE="$ROOT/infra/local"
+DATA="${FLEETSTREAM_DATA_DIR:-$ROOT/.data}"
+TOOLS="${FLEETSTREAM_TOOLS_DIR:-$ROOT/.tools}"
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+REGISTRY_PORT="${REGISTRY_PORT:-8081}"
+APICURIO_VERSION="3.0.9" # the 3.0 line runs on Java 17; 3.2+ needs Java 21
+KAFKA_LIBS="$TOOLS/kafka-3.9.1/libs"
+REGISTRY_HOME="$TOOLS/apicurio-registry-$APICURIO_VERSION"
+RUN="$DATA/run"
+
+say() { printf '[stack] %s\n' "$*"; }
+die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
+
+need_java() {
+  command -v java >/dev/null || die "java not found: install a JDK 17 (Debian: apt-get install openjdk-17-jre-headless)."
+  local major
+  major=$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')
+  [ "${major%%.*}" -ge 17 ] 2>/dev/null || die "java $major found; Kafka 3.9 and Apicurio $APICURIO_VERSION need Java 17 or newer."
+}
+
+need_mvn() {
+  command -v mvn >/dev/null || die "mvn not found: install Maven (Debian: apt-get install maven); it resolves Kafka and the registry from Maven Central."
+}
+
+mvn_fetch() { # mvn_fetch LOG ARGS... — quiet Maven with one clear line when Maven Central refuses
+  local log="$1"; shift
+  if ! mvn -B -q "$@" >"$log" 2>&1; then
+    tail -20 "$log" >&2
+    die "Maven could not resolve the artifacts (see $log). Is Maven Central reachable from this machine?"
+  fi
+}
+
+install() {
+  need_java
+  mkdir -p "$TOOLS"
+  if [ ! -f "$KAFKA_LIBS/.complete" ]; then
+    need_mvn
+    say "resolving Apache Kafka 3.9.1 from Maven Central"
+    rm -rf "$KAFKA_LIBS"
+    mvn_fetch "$TOOLS/kafka-install.log" -f "$HERE/kafka/pom.xml" dependency:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS"
+    touch "$KAFKA_LIBS/.complete"
+  fi
+  if [ ! -f "$REGISTRY_HOME/.complete" ]; then
+    need_mvn
+    say "resolving Apicurio Registry $APICURIO_VERSION from Maven Central"
+    rm -rf "$REGISTRY_HOME" && mkdir -p "$REGISTRY_HOME"
+    mvn_fetch "$TOOLS/registry-install.log" dependency:copy \
+      -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" -DoutputDirectory="$REGISTRY_HOME"
+    tar xzf "$REGISTRY_HOME"/apicurio-registry-app-*.tar.gz -C "$REGISTRY_HOME"
+    rm -f "$REGISTRY_HOME"/apicurio-registry-app-*.tar.gz
+    touch "$REGISTRY_HOME/.complete"
+  fi
+  say "installed: Kafka in $KAFKA_LIBS, registry in $REGISTRY_HOME"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+pid_alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+
+wait_for() { # wait_for NAME SECONDS CHECK...
+  local name="$1" seconds="$2"; shift 2
+  for _ in $(seq "$((seconds * 2))"); do
+    "$@" && return 0
+    pid_alive "$name" || die "$name exited while starting; last lines of $DATA/logs/$name.log:
+$(tail -15 "$DATA/logs/$name.log" 2>/dev/null)"
+    sleep 0.5
+  done
+  die "$name did not become healthy in ${seconds}s; see $DATA/logs/$name.log"
+}
+
+registry_ready() { curl -fsS "http://127.0.0.1:$REGISTRY_PORT/health/ready" >/dev/null 2>&1; }
+kafka_ready() { grep -q "Kafka Server started" "$DATA/logs/kafka/server.log" 2>/dev/null && port_open "$KAFKA_PORT"; }
+
+start_kafka() {
+  if pid_alive kafka; then say "kafka already running (pid $(cat "$RUN/kafka.pid"))"; return; fi
+  for port in "$KAFKA_PORT" "$CONTROLLER_PORT"; do
+    port_open "$port" && die "port $port is already taken by another process; stop it or set KAFKA_PORT / KAFKA_CONTROLLER_PORT."
+  done
+  mkdir -p "$DATA/kafka" "$DATA/logs" "$RUN"
+  sed -e "s#@DATA@#$DATA#g" -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$CONTROLLER_PORT#g" \
+    "$HERE/kafka/server.properties.template" >"$DATA/kafka/server.properties"
+  local java_opts=(-Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true
+    "-Dlog4j.configuration=file:$HERE/kafka/log4j.properties" "-Dkafka.logs.dir=$DATA/logs/kafka")
+  if [ ! -f "$DATA/kafka/logs/meta.properties" ]; then
+    say "formatting Kafka storage in $DATA/kafka/logs"
+    java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format \
+      -t "$(java -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null)" \
+      -c "$DATA/kafka/server.properties" >"$DATA/logs/kafka-format.log" 2>&1 \
+      || die "formatting Kafka storage failed; see $DATA/logs/kafka-format.log"
+  fi
+  say "starting kafka on 127.0.0.1:$KAFKA_PORT"
+  mkdir -p "$DATA/logs/kafka"
+  # a fresh server.log, so the readiness check sees this start's "started" line, not an old one
+  [ -f "$DATA/logs/kafka/server.log" ] && mv "$DATA/logs/kafka/server.log" "$DATA/logs/kafka/server.log.prev"
+  nohup java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.Kafka "$DATA/kafka/server.properties" \
+    >"$DATA/logs/kafka.log" 2>&1 &
+  echo $! >"$RUN/kafka.pid"
+  wait_for kafka 90 kafka_ready
+}
+
+start_registry() {
+  if pid_alive registry; then say "registry already running (pid $(cat "$RUN/registry.pid"))"; return; fi
+  port_open "$REGISTRY_PORT" && die "port $REGISTRY_PORT is already taken by another process; stop it or set REGISTRY_PORT."
+  mkdir -p "$DATA/registry" "$DATA/logs" "$RUN"
+  say "starting schema registry on http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7"
+  # H2 in a file so schema ids survive restarts: records in Kafka keep pointing at valid ids.
+  APICURIO_DATASOURCE_URL="jdbc:h2:file:$DATA/registry/registry;DB_CLOSE_ON_EXIT=FALSE" \
+  QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT="$REGISTRY_PORT" QUARKUS_LOG_CONSOLE_JSON=false \
+    nohup java -Xms128m -Xmx512m -jar "$REGISTRY_HOME/apicurio-registry-app-$APICURIO_VERSION-runner.jar" \
+    >"$DATA/logs/registry.log" 2>&1 &
+  echo $! >"$RUN/registry.pid"
+  wait_for registry 120 registry_ready
+}
+
+start() {
+  install
+  start_kafka
+  start_registry
+  say "ready: kafka 127.0.0.1:$KAFKA_PORT, registry http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7, data in $DATA"
+}
+
+stop_one() {
+  local name="$1"
+  if pid_alive "$name"; then
+    local pid; pid=$(cat "$RUN/$name.pid")
+    say "stopping $name (pid $pid)"
+    kill "$pid"
+    for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+  fi
+  rm -f "$RUN/$name.pid"
+}
+
+stop() { stop_one registry; stop_one kafka; }
+
+status() {
+  local rc=0
+  for name in kafka registry; do
+    if pid_alive "$name"; then say "$name: running (pid $(cat "$RUN/$name.pid"))"; else say "$name: stopped"; rc=1; fi
+  done
+  return $rc
+}
+
+logs() {
+  local name="${1:-}"
+  case "$name" in
+    kafka) tail -n 100 "$DATA/logs/kafka/server.log" ;;
+    registry) tail -n 100 "$DATA/logs/registry.log" ;;
+    "") tail -n 40 "$DATA/logs/kafka/server.log" "$DATA/logs/registry.log" ;;
+    *) die "unknown component '$name': use kafka or registry" ;;
+  esac
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  logs) logs "${2:-}" ;;
+  *) die "usage: stack.sh install|start|stop|status|logs [kafka|registry]" ;;
+esac

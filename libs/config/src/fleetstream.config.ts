@@ -1,0 +1,48 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const commaList = z
+  .string()
+  .transform((value) => value.split(',').map((item) => item.trim()).filter((item) => item.length > 0));
+
+/** Every setting, its environment variable and a default that works on the local stack. */
+export const fleetstreamConfigSchema = z.object({
+  HTTP_HOST: z.string().default('127.0.0.1'),
+  HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  FLEETSTREAM_DATA_DIR: z.string().default(resolve(process.cwd(), '.data')),
+  KAFKA_BROKERS: commaList.default('127.0.0.1:9092'),
+  KAFKA_CLIENT_ID: z.string().default('fleetstream'),
+  SCHEMA_REGISTRY_URL: z.string().url().default('http://127.0.0.1:8081/apis/ccompat/v7'),
+  TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only').default('fleet'),
+  TELEMETRY_TOPIC_PATTERN: z.string().optional().describe('extra telemetry topics to consume, a JavaScript regular expression'),
+  TELEMETRY_PARTITIONS: z.coerce.number().int().min(1).default(6),
+  PROCESSORS: commaList
+    .pipe(z.array(z.enum(['history'])))
+    .default('history')
+    .describe('processors this instance runs; an empty list serves REST only'),
+  HISTORY_TRANSPORT: z.enum(['chdb', 'server']).default('chdb'),
+  CHDB_PATH: z.string().optional().describe('embedded ClickHouse data directory; default <data dir>/chdb'),
+  CLICKHOUSE_URL: z.string().url().default('http://127.0.0.1:8123'),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('fleetstream'),
+  HISTORY_TTL_DAYS: z.coerce.number().int().min(1).default(365),
+  HISTORY_BATCH_ROWS: z.coerce.number().int().min(1).default(10_000),
+  HISTORY_BATCH_MS: z.coerce.number().int().min(10).default(500),
+});
+
+export type FleetstreamConfig = z.infer<typeof fleetstreamConfigSchema>;
+
+/** Parses and validates settings; throws one error that lists every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): FleetstreamConfig {
+  const parsed = fleetstreamConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`Invalid fleetstream configuration (fix these environment variables): ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+export function chdbPath(config: FleetstreamConfig): string {
+  return config.CHDB_PATH ?? resolve(config.FLEETSTREAM_DATA_DIR, 'chdb');
+}

@@ -1,0 +1,33 @@
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+
+export interface KafkaSettings {
+  brokers: string[];
+  clientId: string;
+}
+
+/** One kafkajs client configured the fleetstream way. */
+export function createKafka(settings: KafkaSettings): Kafka {
+  return new Kafka({
+    clientId: settings.clientId,
+    brokers: settings.brokers,
+    logLevel: logLevel.WARN,
+    retry: { retries: 8, initialRetryTime: 300 },
+  });
+}
+
+/**
+ * The Java client's murmur2 partitioner, so telemetry, twins and commands of one device land in the
+ * same partition number whichever client produced them (the Kafka Streams co-partitioning rule).
+ */
+export const javaCompatiblePartitioner = Partitioners.DefaultPartitioner;
+
+/**
+ * Options for an idempotent producer: kafkajs keeps exactly-once per partition only with unbounded
+ * retries, so a broker outage blocks the send (and with it the batch: backpressure) instead of failing.
+ */
+export const idempotentProducerConfig = {
+  idempotent: true,
+  maxInFlightRequests: 1,
+  createPartitioner: javaCompatiblePartitioner,
+  retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 10_000 },
+} as const;

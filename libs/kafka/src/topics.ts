@@ -1,0 +1,60 @@
+/** Every fleetstream topic name and header, derived from one configurable prefix. */
+export function fleetTopics(prefix: string) {
+  const name = (suffix: string) => (prefix ? `${prefix}.${suffix}` : suffix);
+  return {
+    telemetry: name('telemetry'),
+    telemetryDlq: name('telemetry.dlq'),
+    twins: name('twins'),
+    commands: name('commands'),
+    commandState: name('command-state'),
+    deviceCommands: name('device-commands'),
+    deviceAcks: name('device-acks'),
+    alerts: name('alerts'),
+  } as const;
+}
+
+export type FleetTopics = ReturnType<typeof fleetTopics>;
+
+/** Consumer group of each processor; under the topic prefix so two deployments on one cluster never share a group. */
+export function fleetGroups(prefix: string) {
+  const name = (suffix: string) => (prefix ? `${prefix}.${suffix}` : suffix);
+  return {
+    history: name('history-writer'),
+  } as const;
+}
+
+/** Headers fleetstream writes on dead-lettered records. */
+export const DLQ_HEADERS = {
+  reason: 'fleetstream.dlq.reason',
+  error: 'fleetstream.dlq.error',
+  sourceTopic: 'fleetstream.dlq.source.topic',
+  sourcePartition: 'fleetstream.dlq.source.partition',
+  sourceOffset: 'fleetstream.dlq.source.offset',
+  failedAt: 'fleetstream.dlq.failed-at',
+} as const;
+
+export interface TopicDefinition {
+  topic: string;
+  numPartitions: number;
+  configEntries: { name: string; value: string }[];
+}
+
+/** The topics the service needs, with their policies (ARCHITECTURE.md, "Topics"). */
+export function fleetTopicDefinitions(topics: FleetTopics, partitions: number): TopicDefinition[] {
+  const deleteAfterDays = (days: number) => [
+    { name: 'cleanup.policy', value: 'delete' },
+    { name: 'retention.ms', value: String(days * 86_400_000) },
+  ];
+  const compacted = [{ name: 'cleanup.policy', value: 'compact' }];
+  return [
+    // telemetry and twins share the partition count: the twin of device X lives in X's partition number
+    { topic: topics.telemetry, numPartitions: partitions, configEntries: deleteAfterDays(7) },
+    { topic: topics.telemetryDlq, numPartitions: partitions, configEntries: deleteAfterDays(30) },
+    { topic: topics.twins, numPartitions: partitions, configEntries: compacted },
+    { topic: topics.commands, numPartitions: partitions, configEntries: deleteAfterDays(90) },
+    { topic: topics.commandState, numPartitions: partitions, configEntries: compacted },
+    { topic: topics.deviceCommands, numPartitions: partitions, configEntries: deleteAfterDays(7) },
+    { topic: topics.deviceAcks, numPartitions: partitions, configEntries: deleteAfterDays(7) },
+    { topic: topics.alerts, numPartitions: partitions, configEntries: deleteAfterDays(30) },
+  ];
+}

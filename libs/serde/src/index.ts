@@ -1,0 +1,2 @@
+export * from './registry-codec';
+export * from './schema-files';

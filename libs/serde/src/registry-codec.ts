@@ -1,0 +1,102 @@
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import type { Rejection } from '@fleetstream/domain';
+import avro, { Schema as AvroSchemaJson, Type } from 'avsc';
+
+/** The registry could not be asked; not the record's fault, so callers retry instead of dead-lettering. */
+export class RegistryUnavailableError extends Error {
+  override readonly name = 'RegistryUnavailableError';
+}
+
+export type DecodeResult<T> = { ok: true; value: T; schemaId: number } | { ok: false; rejection: Rejection };
+
+/** Confluent wire format: magic byte 0, then the schema id as a big-endian int32, then the Avro body. */
+const WIRE_HEADER_BYTES = 5;
+
+/**
+ * Avro in the Confluent wire format against a Confluent-compatible registry. Decoding resolves every
+ * writer schema into one reader schema (older and newer producers both decode), with the writer
+ * schemas and resolvers cached per schema id: the registry is asked once per id, not per record.
+ */
+export class RegistryCodec<T> {
+  private readonly readerType: Type;
+  /** Per writer schema id: its resolver, or why its records cannot be read as the reader type. */
+  private readonly resolvers = new Map<number, Resolver | IncompatibleSchema>();
+
+  constructor(
+    private readonly registry: SchemaRegistry,
+    private readonly readerSchema: AvroSchemaJson,
+  ) {
+    this.readerType = avro.Type.forSchema(readerSchema);
+  }
+
+  /** Registers the reader schema under the subject (TopicNameStrategy: `<topic>-value`); returns its id. */
+  async register(subject: string, schema: AvroSchemaJson = this.readerSchema): Promise<number> {
+    const { id } = await this.registry.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+      { subject },
+    );
+    return id;
+  }
+
+  async encode(schemaId: number, value: T): Promise<Buffer> {
+    return this.registry.encode(schemaId, value);
+  }
+
+  async decode(bytes: Buffer | null): Promise<DecodeResult<T>> {
+    if (bytes === null || bytes.length < WIRE_HEADER_BYTES || bytes[0] !== 0) {
+      return reject('not-confluent-framed', `value is not in the Confluent wire format (${describeStart(bytes)})`);
+    }
+    const schemaId = bytes.readInt32BE(1);
+    const resolver = await this.resolverFor(schemaId);
+    if (resolver === null) {
+      return reject('unknown-schema-id', `schema id ${schemaId} is not in the registry; register it, then re-drive this record`);
+    }
+    if (resolver instanceof IncompatibleSchema) return reject('undecodable', resolver.message);
+    try {
+      const value = this.readerType.fromBuffer(bytes.subarray(WIRE_HEADER_BYTES), resolver) as T;
+      return { ok: true, value, schemaId };
+    } catch (error) {
+      return reject('undecodable', `Avro body does not decode with schema id ${schemaId}: ${(error as Error).message}`);
+    }
+  }
+
+  /** null when the registry says the id does not exist; throws RegistryUnavailableError when it cannot say. */
+  private async resolverFor(schemaId: number): Promise<Resolver | IncompatibleSchema | null> {
+    const cached = this.resolvers.get(schemaId);
+    if (cached !== undefined) return cached;
+    let writerType: Type;
+    try {
+      writerType = (await this.registry.getSchema(schemaId)) as Type;
+    } catch (error) {
+      const status = (error as { status?: number }).status;
+      if (status === 404) {
+        // not cached: the schema may be registered later and the record re-driven
+        return null;
+      }
+      throw new RegistryUnavailableError(`schema registry did not answer for schema id ${schemaId}: ${(error as Error).message}`);
+    }
+    let resolver: Resolver | IncompatibleSchema;
+    try {
+      resolver = this.readerType.createResolver(writerType);
+    } catch (error) {
+      resolver = new IncompatibleSchema(`schema id ${schemaId} cannot be read as ${this.readerType.name}: ${(error as Error).message}`);
+    }
+    this.resolvers.set(schemaId, resolver);
+    return resolver;
+  }
+}
+
+type Resolver = ReturnType<Type['createResolver']>;
+class IncompatibleSchema {
+  constructor(readonly message: string) {}
+}
+
+function reject<T>(reason: Rejection['reason'], error: string): DecodeResult<T> {
+  return { ok: false, rejection: { reason, error } };
+}
+
+function describeStart(bytes: Buffer | null): string {
+  if (bytes === null) return 'no value';
+  if (bytes.length === 0) return 'empty value';
+  return `starts with 0x${bytes.subarray(0, WIRE_HEADER_BYTES).toString('hex')}`;
+}
