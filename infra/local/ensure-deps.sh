@@ -6,10 +6,12 @@ cd "$ROOT"
 command -v node >/dev/null || { echo "[deps] error: node not found; install Node.js 20.19+ (see README)" >&2; exit 1; }
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
   || { echo "[deps] error: Node.js $(node --version) found; fleetstream needs 20.19 or newer" >&2; exit 1; }
-# npm ci when node_modules is missing or older than the lockfile
+# Install when node_modules is missing or older than the lockfile. `npm install`, not `npm ci`: the
+# lockfile holds the exact versions, but only this platform's native packages (chdb, swc), and
+# `npm ci` refuses a lockfile without the other platforms' optional packages.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "[deps] installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "[deps] installing npm packages (versions pinned by package-lock.json)"
+  npm install --no-audit --no-fund --loglevel=error
 fi
 echo "[deps] compiling TypeScript"
 npm run --silent build
