@@ -97,7 +97,7 @@ export class BatchConsumer {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.timer);
-    await this.consumer.stop();
+    // Commit while still a group member; what arrives after this is re-read on restart.
     await this.flushWithRetry(async () => undefined, 3).catch((error: unknown) => {
       this.log(`could not write the last batch before stopping; it will be re-read on restart: ${String(error)}`);
     });
