@@ -1,6 +1,6 @@
 import { FleetstreamConfig, loadConfig } from '@fleetstream/config';
 import type { Telemetry } from '@fleetstream/domain';
-import { createKafka, ensureTopics, fleetTopicDefinitions, fleetTopics, FleetTopics, TelemetryProducer } from '@fleetstream/kafka';
+import { ConsumedRecord, createKafka, ensureTopics, fleetTopicDefinitions, fleetTopics, FleetTopics, TelemetryProducer } from '@fleetstream/kafka';
 import { readAvroSchema, RegistryCodec } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Kafka } from 'kafkajs';
@@ -59,4 +59,20 @@ export async function eventually<T>(check: () => Promise<T>, done: (value: T) =>
     await sleep(200);
   }
   throw new Error(`condition not reached in ${timeoutMs} ms; last value: ${JSON.stringify(last)}`);
+}
+
+/** Every record on a topic from the beginning, read by a throwaway group. */
+export async function readTopic(stack: TestStack, topic: string, expected: number, timeoutMs = 20_000): Promise<ConsumedRecord[]> {
+  const seen: ConsumedRecord[] = [];
+  const consumer = stack.kafka.consumer({ groupId: `reader-${Date.now()}-${Math.random()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      seen.push({ topic, partition, offset: message.offset, key: message.key, value: message.value, headers: message.headers ?? {}, timestamp: Number(message.timestamp) });
+    },
+  });
+  await eventually(async () => seen.length, (n) => n >= expected, timeoutMs).catch(() => undefined);
+  await consumer.disconnect();
+  return seen;
 }

@@ -29,6 +29,9 @@ export const fleetstreamConfigSchema = z.object({
   HISTORY_TTL_DAYS: z.coerce.number().int().min(1).default(365),
   HISTORY_BATCH_ROWS: z.coerce.number().int().min(1).default(10_000),
   HISTORY_BATCH_MS: z.coerce.number().int().min(10).default(500),
+  TELEMETRY_MAX_FUTURE_SKEW_S: z.coerce.number().int().min(0).default(300).describe('dead-letter readings further in the future'),
+  TELEMETRY_MAX_AGE_DAYS: z.coerce.number().int().min(1).default(365).describe('dead-letter readings older than this'),
+  TELEMETRY_MAX_RECORD_BYTES: z.coerce.number().int().min(64).default(256 * 1024).describe('dead-letter larger records'),
 });
 
 export type FleetstreamConfig = z.infer<typeof fleetstreamConfigSchema>;

@@ -59,7 +59,7 @@ export class HistoryWriter {
       if ('rejection' in outcome) rejected.push({ record, rejection: outcome.rejection });
       else rows.push(outcome.row);
     }
-    await Promise.all([this.repository.insertTelemetry(rows), this.deadLetters.send(rejected, receivedAt)]);
+    await Promise.all([this.repository.insertTelemetry(rows), this.deadLetter(rejected, receivedAt)]);
     this.advanceWatermarks(records);
     this.count(rows.length, rejected, skipped);
     return { stored: rows.length, deadLettered: rejected.length, skipped };
@@ -90,6 +90,23 @@ export class HistoryWriter {
     };
   }
 
+  /** Kafka first: once the DLQ has a record, noting it in ClickHouse marks its offset as handled. */
+  private async deadLetter(rejected: readonly DeadLetter[], failedAt: number): Promise<void> {
+    if (rejected.length === 0) return;
+    await this.deadLetters.send(rejected, failedAt);
+    await this.repository.recordDeadLetters(
+      rejected.map(({ record, rejection }) => ({
+        sourceTopic: record.topic,
+        sourcePartition: record.partition,
+        sourceOffset: record.offset,
+        key: record.key === null ? null : record.key.toString('utf8'),
+        reason: rejection.reason,
+        error: rejection.error,
+        failedAt,
+      })),
+    );
+  }
+
   private async watermarksOf(topic: string): Promise<Map<number, bigint>> {
     let known = this.watermarks.get(topic);
     if (!known) {
@@ -99,7 +116,7 @@ export class HistoryWriter {
     return known;
   }
 
-  /** Dead-lettered records count too: they are durable in the DLQ and must not be sent twice. */
+  /** Dead-lettered records count too: they are in the DLQ and must not be sent twice. */
   private advanceWatermarks(records: readonly ConsumedRecord[]): void {
     for (const record of records) {
       const known = this.watermarks.get(record.topic);

@@ -1,11 +1,23 @@
 import type { Telemetry } from '@fleetstream/domain';
 import { ClickHouseTransport } from './clickhouse-transport';
+import { ROLLUPS, RollupBucket } from './migrations';
 
 /** A reading with the Kafka coordinates it was read from. */
 export interface TelemetryRow extends Telemetry {
   sourceTopic: string;
   sourcePartition: number;
   sourceOffset: string;
+}
+
+export interface DeadLetterRow {
+  sourceTopic: string;
+  sourcePartition: number;
+  sourceOffset: string;
+  key: string | null;
+  reason: string;
+  error: string;
+  /** Epoch ms. */
+  failedAt: number;
 }
 
 export interface TelemetryQuery {
@@ -15,11 +27,41 @@ export interface TelemetryQuery {
   /** Epoch ms, exclusive. */
   to: number;
   limit: number;
+  /** Only these metrics (all when empty or absent); readings without any of them are left out. */
+  metrics?: string[];
+  /** Continue after this reading (newest first): keyset paging, stable while new data arrives. */
+  after?: ReadingPosition;
+}
+
+/** Where a page of readings ended: the last reading's event time (epoch ms) and sequence. */
+export interface ReadingPosition {
+  eventTime: number;
+  seq: number;
+}
+
+export interface RollupQuery {
+  deviceId: string;
+  bucket: RollupBucket;
+  from: number;
+  to: number;
+  metrics?: string[];
+}
+
+export interface RollupPoint {
+  metric: string;
+  /** Start of the bucket, ISO 8601 UTC. */
+  start: string;
+  min: number;
+  max: number;
+  avg: number;
+  count: number;
+  last: number;
 }
 
 export interface StoredReading {
   deviceId: string;
   eventTime: string;
+  eventTimeMs: number;
   seq: number;
   metrics: Record<string, number>;
   attributes: Record<string, string>;
@@ -48,6 +90,22 @@ export class HistoryRepository {
     );
   }
 
+  /** Records that went to the dead-letter topic, so SQL sees them and replays skip them. */
+  async recordDeadLetters(deadLetters: readonly DeadLetterRow[]): Promise<void> {
+    await this.transport.insert(
+      `${this.database}.dead_letters`,
+      deadLetters.map((row) => ({
+        source_topic: row.sourceTopic,
+        source_partition: row.sourcePartition,
+        source_offset: row.sourceOffset,
+        record_key: row.key ?? '',
+        reason: row.reason,
+        error: row.error,
+        failed_at: row.failedAt,
+      })),
+    );
+  }
+
   /** Highest stored offset per partition of a topic (absent: nothing stored yet). */
   async watermarks(topic: string): Promise<Map<number, bigint>> {
     const rows = await this.transport.query<{ source_partition: number; high_offset: string }>(
@@ -59,17 +117,53 @@ export class HistoryRepository {
   }
 
   async readings(query: TelemetryQuery): Promise<StoredReading[]> {
+    const metrics = query.metrics ?? [];
+    const after = query.after ?? { eventTime: query.to, seq: 0 };
     return this.transport.query<StoredReading>(
       `SELECT device_id AS deviceId,
               concat(replaceOne(toString(event_time), ' ', 'T'), 'Z') AS eventTime,
-              seq, metrics, attributes
+              toUnixTimestamp64Milli(event_time) AS eventTimeMs,
+              seq,
+              if(empty({metrics:Array(String)}), metrics, mapFilter((k, v) -> has({metrics:Array(String)}, k), metrics)) AS metrics,
+              attributes
        FROM ${this.database}.telemetry_raw FINAL
        WHERE device_id = {deviceId:String}
          AND event_time >= fromUnixTimestamp64Milli({from:Int64})
          AND event_time < fromUnixTimestamp64Milli({to:Int64})
+         AND (event_time, seq) < (fromUnixTimestamp64Milli({afterTime:Int64}), {afterSeq:Int64})
+         AND (empty({metrics:Array(String)}) OR hasAny(mapKeys(metrics), {metrics:Array(String)}))
        ORDER BY event_time DESC, seq DESC
        LIMIT {limit:UInt32}`,
-      { deviceId: query.deviceId, from: query.from, to: query.to, limit: query.limit },
+      {
+        deviceId: query.deviceId,
+        from: query.from,
+        to: query.to,
+        limit: query.limit,
+        metrics,
+        afterTime: after.eventTime,
+        // no cursor: everything before `to` (any seq at `to` is excluded by the range anyway)
+        afterSeq: query.after ? after.seq : Number.MAX_SAFE_INTEGER,
+      },
+    );
+  }
+
+  /** Aggregates per bucket from the rollup tables: min, max, avg, count and the last value. */
+  async rollup(query: RollupQuery): Promise<RollupPoint[]> {
+    const table = ROLLUPS.find((rollup) => rollup.bucket === query.bucket)!.table;
+    return this.transport.query<RollupPoint>(
+      `SELECT metric,
+              concat(replaceOne(toString(bucket), ' ', 'T'), 'Z') AS start,
+              min(min_value) AS min, max(max_value) AS max,
+              sum(sum_value) / sum(samples) AS avg, toUInt32(sum(samples)) AS count,
+              argMaxMerge(last_value) AS last
+       FROM ${this.database}.${table}
+       WHERE device_id = {deviceId:String}
+         AND bucket >= toDateTime(intDiv({from:Int64}, 1000), 'UTC')
+         AND bucket < toDateTime(intDiv({to:Int64}, 1000), 'UTC')
+         AND (empty({metrics:Array(String)}) OR has({metrics:Array(String)}, metric))
+       GROUP BY metric, bucket
+       ORDER BY bucket, metric`,
+      { deviceId: query.deviceId, from: query.from, to: query.to, metrics: query.metrics ?? [] },
     );
   }
 

@@ -47,7 +47,92 @@ export const HISTORY_MIGRATIONS: Migration[] = [
         FROM ${database}.telemetry_raw GROUP BY source_topic, source_partition`,
     ],
   },
+  {
+    version: 2,
+    description: 'per-minute and per-hour rollups maintained by materialized views',
+    statements: ({ database, ttlDays }) =>
+      ROLLUPS.flatMap(({ table, interval }) => [
+        // SimpleAggregateFunction columns merge by themselves; avg = sum_value / samples at query time.
+        `CREATE TABLE IF NOT EXISTS ${database}.${table} (
+          device_id String CODEC(ZSTD(1)),
+          metric LowCardinality(String),
+          bucket DateTime('UTC') CODEC(DoubleDelta, ZSTD(1)),
+          min_value SimpleAggregateFunction(min, Float64),
+          max_value SimpleAggregateFunction(max, Float64),
+          sum_value SimpleAggregateFunction(sum, Float64),
+          samples SimpleAggregateFunction(sum, UInt64),
+          last_value AggregateFunction(argMax, Float64, DateTime64(3, 'UTC'))
+        ) ENGINE = AggregatingMergeTree
+        PARTITION BY toYYYYMM(bucket)
+        ORDER BY (device_id, metric, bucket)
+        TTL bucket + INTERVAL ${ttlDays} DAY`,
+        `CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.${table}_mv TO ${database}.${table} AS
+          SELECT device_id, metric, toStartOfInterval(toDateTime(event_time, 'UTC'), INTERVAL ${interval}) AS bucket,
+                 min(value) AS min_value, max(value) AS max_value, sum(value) AS sum_value,
+                 count() AS samples, argMaxState(value, event_time) AS last_value
+          FROM ${database}.telemetry_raw
+          ARRAY JOIN mapKeys(metrics) AS metric, mapValues(metrics) AS value
+          GROUP BY device_id, metric, bucket`,
+      ]),
+  },
+  {
+    version: 3,
+    description: 'dead-lettered records, and their offsets in the ingest watermarks',
+    statements: ({ database, ttlDays }) => [
+      // What went to the DLQ and why, queryable with SQL; its offsets count as handled, so a replay
+      // does not dead-letter the same record again.
+      `CREATE TABLE IF NOT EXISTS ${database}.dead_letters (
+        source_topic LowCardinality(String),
+        source_partition UInt16,
+        source_offset UInt64,
+        record_key String,
+        reason LowCardinality(String),
+        error String,
+        failed_at DateTime64(3, 'UTC')
+      ) ENGINE = ReplacingMergeTree
+      ORDER BY (source_topic, source_partition, source_offset)
+      TTL toDateTime(failed_at) + INTERVAL ${ttlDays} DAY`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.dead_letters_watermarks_mv TO ${database}.ingest_watermarks AS
+        SELECT source_topic, source_partition, max(source_offset) AS high_offset
+        FROM ${database}.dead_letters GROUP BY source_topic, source_partition`,
+    ],
+  },
 ];
+
+/** Rollup tables by bucket name as the API spells it. */
+export const ROLLUPS = [
+  { bucket: '1m', table: 'telemetry_rollup_1m', interval: '1 MINUTE' },
+  { bucket: '1h', table: 'telemetry_rollup_1h', interval: '1 HOUR' },
+] as const;
+export type RollupBucket = (typeof ROLLUPS)[number]['bucket'];
+
+/** Tables whose TTL follows HISTORY_TTL_DAYS, with the TTL expression of each. */
+const RETENTION = [
+  { table: 'telemetry_raw', ttl: (days: number) => `toDateTime(event_time) + INTERVAL ${days} DAY` },
+  ...ROLLUPS.map(({ table }) => ({ table, ttl: (days: number) => `bucket + INTERVAL ${days} DAY` })),
+];
+
+/**
+ * Brings the tables' TTL in line with the configured retention. Changing HISTORY_TTL_DAYS must not
+ * need a migration; old parts are not rewritten at once (materialize_ttl_after_modify = 0), merges
+ * apply the new TTL as they go.
+ */
+export async function applyRetention(transport: ClickHouseTransport, { database, ttlDays }: MigrationContext): Promise<string[]> {
+  const rows = await transport.query<{ name: string; engine_full: string }>(
+    `SELECT name, engine_full FROM system.tables WHERE database = {database:String}`,
+    { database },
+  );
+  const changed: string[] = [];
+  for (const { table, ttl } of RETENTION) {
+    const current = rows.find((row) => row.name === table);
+    if (!current || current.engine_full.includes(`toIntervalDay(${ttlDays})`)) continue;
+    await transport.command(
+      `ALTER TABLE ${database}.${table} MODIFY TTL ${ttl(ttlDays)} SETTINGS materialize_ttl_after_modify = 0`,
+    );
+    changed.push(table);
+  }
+  return changed;
+}
 
 /** Applies the migrations the database has not seen, in order; returns the versions applied. */
 export async function migrate(

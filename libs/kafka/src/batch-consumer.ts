@@ -104,7 +104,7 @@ export class BatchConsumer {
     await this.consumer.disconnect();
   }
 
-  private async onBatch({ batch, heartbeat, isStale, isRunning }: EachBatchPayload): Promise<void> {
+  private async onBatch({ batch, heartbeat, isStale, isRunning, resolveOffset }: EachBatchPayload): Promise<void> {
     if (isStale() || !isRunning()) return;
     if (this.buffer.length === 0) this.oldestBufferedAt = Date.now();
     for (const message of batch.messages) {
@@ -118,6 +118,9 @@ export class BatchConsumer {
         timestamp: Number(message.timestamp),
       });
     }
+    // Moves the fetch position past the buffered records (autoCommit is off, so nothing is committed
+    // yet); without it kafkajs fetches the same records again and again.
+    resolveOffset(batch.lastOffset());
     if (this.buffer.length >= this.options.maxRows || Date.now() - this.oldestBufferedAt >= this.options.maxWaitMs) {
       await this.flushWithRetry(heartbeat);
     }

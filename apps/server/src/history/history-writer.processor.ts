@@ -1,5 +1,5 @@
 import { Telemetry } from '@fleetstream/domain';
-import { HistoryRepository, HistoryWriter, migrate } from '@fleetstream/history';
+import { applyRetention, HistoryRepository, HistoryWriter, migrate } from '@fleetstream/history';
 import { BatchConsumer, DeadLetterProducer, fleetGroups, FleetTopics } from '@fleetstream/kafka';
 import { readAvroSchema, RegistryCodec } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
@@ -28,11 +28,13 @@ export class HistoryWriterProcessor implements OnModuleInit, OnApplicationBootst
 
   /** Tables first, on every instance: REST reads need them even where the writer is off. */
   async onModuleInit(): Promise<void> {
-    const applied = await migrate(this.clickhouse, {
-      database: this.config.CLICKHOUSE_DATABASE,
-      ttlDays: this.config.HISTORY_TTL_DAYS,
-    });
-    this.logger.log(`history in ${this.clickhouse.description}; migrations applied now: [${applied.join(', ')}]`);
+    const context = { database: this.config.CLICKHOUSE_DATABASE, ttlDays: this.config.HISTORY_TTL_DAYS };
+    const applied = await migrate(this.clickhouse, context);
+    const retentionChanged = await applyRetention(this.clickhouse, context);
+    this.logger.log(
+      `history in ${this.clickhouse.description}; migrations applied now: [${applied.join(', ')}]` +
+        (retentionChanged.length ? `; TTL set to ${context.ttlDays} days on ${retentionChanged.join(', ')}` : ''),
+    );
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -44,9 +46,9 @@ export class HistoryWriterProcessor implements OnModuleInit, OnApplicationBootst
       this.repository,
       this.deadLetters,
       {
-        maxFutureSkewMs: 5 * 60_000,
-        maxPastAgeMs: 365 * 86_400_000,
-        maxRecordBytes: 256 * 1024,
+        maxFutureSkewMs: this.config.TELEMETRY_MAX_FUTURE_SKEW_S * 1000,
+        maxPastAgeMs: this.config.TELEMETRY_MAX_AGE_DAYS * 86_400_000,
+        maxRecordBytes: this.config.TELEMETRY_MAX_RECORD_BYTES,
       },
     );
     this.writer = writer;

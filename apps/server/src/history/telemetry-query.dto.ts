@@ -1,9 +1,13 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsDate, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { ArrayMaxSize, IsDate, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 
-export class TelemetryQueryDto {
-  @ApiPropertyOptional({ description: 'start of the time range (ISO 8601), inclusive; default 24 h ago' })
+const commaSeparated = ({ value }: { value: unknown }) =>
+  typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter((item) => item.length > 0) : value;
+
+/** Time range and metric selection shared by the raw and the rollup queries. */
+export class TimeRangeQueryDto {
+  @ApiPropertyOptional({ description: 'start of the time range (ISO 8601), inclusive; default 24 h before `to`' })
   @IsOptional()
   @Type(() => Date)
   @IsDate({ message: 'from must be an ISO 8601 date-time, e.g. 2026-11-23T10:00:00Z' })
@@ -15,11 +19,31 @@ export class TelemetryQueryDto {
   @IsDate({ message: 'to must be an ISO 8601 date-time, e.g. 2026-11-23T11:00:00Z' })
   to?: Date;
 
-  @ApiPropertyOptional({ description: 'most recent readings first, at most this many', default: 100, maximum: 10000 })
+  @ApiPropertyOptional({ description: 'only these metrics, comma-separated (default all)', example: 'temperature,battery' })
+  @IsOptional()
+  @Transform(commaSeparated)
+  @IsString({ each: true })
+  @ArrayMaxSize(100)
+  metrics?: string[];
+}
+
+export class TelemetryQueryDto extends TimeRangeQueryDto {
+  @ApiPropertyOptional({ description: 'newest readings first, at most this many', default: 100, maximum: 10000 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(10_000)
   limit?: number;
+
+  @ApiPropertyOptional({ description: 'the `nextCursor` of the previous page' })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor must be a nextCursor value returned by this endpoint' })
+  cursor?: string;
+}
+
+export class RollupQueryDto extends TimeRangeQueryDto {
+  @ApiProperty({ enum: ['1m', '1h'], description: 'bucket width' })
+  @IsIn(['1m', '1h'], { message: 'bucket must be 1m or 1h' })
+  bucket!: '1m' | '1h';
 }
