@@ -37,6 +37,22 @@ describe('telemetry API (e2e)', () => {
       );
       expect(body.readings.map((r) => r.seq)).toEqual([3, 2, 1]);
     });
+
+    it('pages with nextCursor', async () => {
+      const first = await request(app.getHttpServer()).get('/devices/thermo-1/telemetry?limit=2').expect(200);
+      expect(first.body.readings.map((r: { seq: number }) => r.seq)).toEqual([3, 2]);
+      const second = await request(app.getHttpServer()).get(`/devices/thermo-1/telemetry?limit=2&cursor=${first.body.nextCursor}`).expect(200);
+      expect(second.body.readings.map((r: { seq: number }) => r.seq)).toEqual([1]);
+      expect(second.body.nextCursor).toBeUndefined();
+    });
+
+    it('GET /devices/:id/telemetry/rollup aggregates per minute', async () => {
+      const response = await request(app.getHttpServer()).get('/devices/thermo-1/telemetry/rollup?bucket=1m&metrics=temperature').expect(200);
+      const points = response.body.points as { count: number; min: number; max: number }[];
+      expect(points.reduce((sum, p) => sum + p.count, 0)).toBe(3);
+      expect(Math.min(...points.map((p) => p.min))).toBe(21);
+      expect(Math.max(...points.map((p) => p.max))).toBe(23);
+    });
   });
 
   describe('when the query is malformed', () => {
@@ -44,6 +60,13 @@ describe('telemetry API (e2e)', () => {
       const response = await request(app.getHttpServer()).get('/devices/thermo-1/telemetry?from=yesterday&limit=0').expect(400);
       expect(JSON.stringify(response.body.message)).toMatch(/from must be an ISO 8601 date-time/);
       expect(JSON.stringify(response.body.message)).toMatch(/limit must not be less than 1/);
+    });
+
+    it('rejects an unknown rollup bucket and a forged cursor', async () => {
+      const bucket = await request(app.getHttpServer()).get('/devices/thermo-1/telemetry/rollup?bucket=5m').expect(400);
+      expect(JSON.stringify(bucket.body.message)).toMatch(/bucket must be 1m or 1h/);
+      const cursor = await request(app.getHttpServer()).get('/devices/thermo-1/telemetry?cursor=bm9wZQ').expect(400);
+      expect(cursor.body.message).toMatch(/cursor must be a nextCursor value/);
     });
   });
 

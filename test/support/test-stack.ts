@@ -9,6 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+// test helpers produce raw records with kafkajs' default (Java-compatible) partitioner on purpose
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+
 /**
  * A private corner of the real local stack for one test file: its own topic prefix (fresh topics),
  * its own ClickHouse database and data directory. Kafka and the registry are the running ones.
