@@ -70,6 +70,14 @@ describe('telemetry API (e2e)', () => {
     });
   });
 
+  describe('when Prometheus scrapes', () => {
+    it('GET /metrics counts stored records and batches', async () => {
+      const response = await request(app.getHttpServer()).get('/metrics').expect(200);
+      expect(response.text).toMatch(/fleetstream_telemetry_records_total\{outcome="stored"\} 3/);
+      expect(response.text).toMatch(/fleetstream_history_batch_seconds_count/);
+    });
+  });
+
   describe('when asked for health', () => {
     it('reports Kafka, the registry and ClickHouse ready', async () => {
       const response = await request(app.getHttpServer()).get('/ready').expect(200);

@@ -1,4 +1,4 @@
-import { rejectTelemetry, Telemetry, TelemetryLimits } from '@fleetstream/domain';
+import { RejectionReason, rejectTelemetry, Telemetry, TelemetryLimits } from '@fleetstream/domain';
 import type { ConsumedRecord, DeadLetter, DeadLetterProducer } from '@fleetstream/kafka';
 import type { RegistryCodec } from '@fleetstream/serde';
 import { HistoryRepository, TelemetryRow } from './history.repository';
@@ -13,11 +13,11 @@ export interface BatchOutcome {
   deadLettered: number;
   /** Records at or below the stored watermark: already in ClickHouse from an earlier run. */
   skipped: number;
+  deadLetteredByReason: Partial<Record<RejectionReason, number>>;
 }
 
 export interface HistoryWriterStats extends BatchOutcome {
   batches: number;
-  deadLetteredByReason: Record<string, number>;
 }
 
 /**
@@ -61,8 +61,12 @@ export class HistoryWriter {
     }
     await Promise.all([this.repository.insertTelemetry(rows), this.deadLetter(rejected, receivedAt)]);
     this.advanceWatermarks(records);
-    this.count(rows.length, rejected, skipped);
-    return { stored: rows.length, deadLettered: rejected.length, skipped };
+    const outcome: BatchOutcome = { stored: rows.length, deadLettered: rejected.length, skipped, deadLetteredByReason: {} };
+    for (const { rejection } of rejected) {
+      outcome.deadLetteredByReason[rejection.reason] = (outcome.deadLetteredByReason[rejection.reason] ?? 0) + 1;
+    }
+    this.count(outcome);
+    return outcome;
   }
 
   private async decode(record: ConsumedRecord, receivedAt: number): Promise<{ row: TelemetryRow } | Pick<DeadLetter, 'rejection'>> {
@@ -125,13 +129,13 @@ export class HistoryWriter {
     }
   }
 
-  private count(stored: number, rejected: readonly DeadLetter[], skipped: number): void {
+  private count(outcome: BatchOutcome): void {
     this.stats.batches++;
-    this.stats.stored += stored;
-    this.stats.skipped += skipped;
-    this.stats.deadLettered += rejected.length;
-    for (const { rejection } of rejected) {
-      this.stats.deadLetteredByReason[rejection.reason] = (this.stats.deadLetteredByReason[rejection.reason] ?? 0) + 1;
+    this.stats.stored += outcome.stored;
+    this.stats.skipped += outcome.skipped;
+    this.stats.deadLettered += outcome.deadLettered;
+    for (const [reason, count] of Object.entries(outcome.deadLetteredByReason) as [RejectionReason, number][]) {
+      this.stats.deadLetteredByReason[reason] = (this.stats.deadLetteredByReason[reason] ?? 0) + count;
     }
   }
 }

@@ -7,6 +7,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBoo
 import { Kafka } from 'kafkajs';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { CLICKHOUSE, KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
+import { IngestMetrics } from '../metrics/ingest.metrics';
 import type { ClickHouseTransport } from '@fleetstream/history';
 
 /** Consumes telemetry in batches into ClickHouse history; offsets follow durable inserts. */
@@ -24,6 +25,7 @@ export class HistoryWriterProcessor implements OnModuleInit, OnApplicationBootst
     @Inject(TOPICS) private readonly topics: FleetTopics,
     @Inject(CLICKHOUSE) private readonly clickhouse: ClickHouseTransport,
     private readonly repository: HistoryRepository,
+    private readonly metrics: IngestMetrics,
   ) {}
 
   /** Tables first, on every instance: REST reads need them even where the writer is off. */
@@ -59,7 +61,14 @@ export class HistoryWriterProcessor implements OnModuleInit, OnApplicationBootst
       maxRows: this.config.HISTORY_BATCH_ROWS,
       maxWaitMs: this.config.HISTORY_BATCH_MS,
       handle: async (records) => {
-        await writer.handle(records);
+        const started = performance.now();
+        try {
+          const outcome = await writer.handle(records);
+          this.metrics.batchWritten(records.length, (performance.now() - started) / 1000, outcome);
+        } catch (error) {
+          this.metrics.batchFailed();
+          throw error;
+        }
       },
       onRebalance: () => writer.onRebalance(),
       log: (message) => this.logger.warn(message),

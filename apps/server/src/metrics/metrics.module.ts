@@ -1,0 +1,12 @@
+import { Global, Module } from '@nestjs/common';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { IngestMetrics, ingestMetricProviders } from './ingest.metrics';
+
+/** Prometheus `/metrics` (prom-client, with the Node.js process metrics) and the service's own figures. */
+@Global()
+@Module({
+  imports: [PrometheusModule.register({ path: '/metrics', defaultMetrics: { enabled: true } })],
+  providers: [...ingestMetricProviders, IngestMetrics],
+  exports: [IngestMetrics],
+})
+export class MetricsModule {}
