@@ -6,7 +6,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 bash infra/local/ensure-deps.sh
 npm run --silent typecheck
-npx jest --selectProjects unit
+mkdir -p .data
+npx jest --selectProjects unit --json --outputFile=.data/jest-unit.json
 
 started_stack=""
 if ! bash infra/local/stack.sh status >/dev/null 2>&1; then
@@ -15,4 +16,7 @@ if ! bash infra/local/stack.sh status >/dev/null 2>&1; then
 fi
 cleanup() { [ -n "$started_stack" ] && bash infra/local/stack.sh stop || true; }
 trap cleanup EXIT
-npx jest --selectProjects int e2e --runInBand
+npx jest --selectProjects int e2e --runInBand --json --outputFile=.data/jest-stack.json
+# one closing line for the whole suite
+node -e 'const r=[".data/jest-unit.json",".data/jest-stack.json"].map((f)=>require(require("path").resolve(f)));
+console.log(`${r.reduce((n,x)=>n+x.numPassedTests,0)} passed, ${r.reduce((n,x)=>n+x.numFailedTests,0)} failed`)'
