@@ -22,7 +22,7 @@
  */
 import { loadConfig } from '@fleetstream/config';
 import type { Telemetry } from '@fleetstream/domain';
-import { ChdbTransport, ClickHouseTransport, HistoryRepository, HistoryWriter, migrate } from '@fleetstream/history';
+import { ChdbTransport, ClickHouseTransport, HistoryRepository, HistoryWriter, migrate, telemetryRow } from '@fleetstream/history';
 import {
   BatchConsumer,
   createKafka,
@@ -186,9 +186,9 @@ class TimedTransport implements ClickHouseTransport {
     return this.inner.query<Row>(sql, params);
   }
 
-  async insert(table: string, rows: readonly object[]): Promise<void> {
+  async insert(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
     const t0 = performance.now();
-    await this.inner.insert(table, rows);
+    await this.inner.insert(table, columns, rows);
     const ms = performance.now() - t0;
     this.insertMs += ms;
     this.insertRows += rows.length;
@@ -598,7 +598,7 @@ async function naive(ctx: Context, chdb: ChdbTransport): Promise<Throughput> {
         try {
           const decoded = await codec.decode(message.value);
           if (decoded.ok) {
-            await repository.insertTelemetry([{ ...decoded.value, sourceTopic: topic, sourcePartition: partition, sourceOffset: message.offset }]);
+            await repository.insertTelemetry([telemetryRow(decoded.value, topic, partition, message.offset)]);
           }
         } catch (error) {
           failure = describeError(error);

@@ -12,12 +12,12 @@ class OutageSwitch {
   failedInserts = 0;
   wrap(real: ClickHouseTransport): ClickHouseTransport {
     return Object.assign(Object.create(real) as ClickHouseTransport, {
-      insert: async (table: string, rows: readonly object[]) => {
+      insert: async (table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]) => {
         if (this.down) {
           this.failedInserts++;
           throw new Error('ClickHouse unavailable (test outage)');
         }
-        return real.insert(table, rows);
+        return real.insert(table, columns, rows);
       },
     });
   }

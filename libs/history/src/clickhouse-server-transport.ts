@@ -32,9 +32,9 @@ export class ClickHouseServerTransport implements ClickHouseTransport {
     return result.json<Row>();
   }
 
-  async insert(table: string, rows: readonly object[]): Promise<void> {
+  async insert(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
     if (rows.length === 0) return;
-    await this.client.insert({ table, values: rows as object[], format: 'JSONEachRow' });
+    await this.client.insert({ table, columns: [...columns] as [string, ...string[]], values: rows as unknown[][], format: 'JSONCompactEachRow' });
   }
 
   async ping(): Promise<boolean> {

@@ -11,8 +11,11 @@ export interface ClickHouseTransport {
   command(sql: string): Promise<void>;
   /** SELECT; rows as objects (JSONEachRow). */
   query<Row>(sql: string, params?: QueryParams): Promise<Row[]>;
-  /** Inserts rows as JSONEachRow into a table, in one INSERT. */
-  insert(table: string, rows: readonly object[]): Promise<void>;
+  /**
+   * Inserts rows into a table in one INSERT, as JSONCompactEachRow: one array per row in the order of
+   * `columns`, half the bytes of JSONEachRow and less for ClickHouse to parse.
+   */
+  insert(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

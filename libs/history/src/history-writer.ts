@@ -1,7 +1,7 @@
-import { RejectionReason, rejectTelemetry, Telemetry, TelemetryLimits } from '@fleetstream/domain';
+import { Rejection, RejectionReason, rejectTelemetry, Telemetry, TelemetryLimits } from '@fleetstream/domain';
 import type { ConsumedRecord, DeadLetter, DeadLetterProducer } from '@fleetstream/kafka';
 import type { RegistryCodec } from '@fleetstream/serde';
-import { HistoryRepository, TelemetryRow } from './history.repository';
+import { HistoryRepository, TelemetryRow, telemetryRow } from './history.repository';
 
 export interface HistoryWriterLimits extends TelemetryLimits {
   /** Larger records are dead-lettered undecoded. */
@@ -16,6 +16,16 @@ export interface BatchOutcome {
   deadLetteredByReason: Partial<Record<RejectionReason, number>>;
 }
 
+/** A decoded, validated batch waiting to be written. */
+export interface PreparedBatch {
+  rows: TelemetryRow[];
+  rejected: DeadLetter[];
+  skipped: number;
+  /** Highest offset per topic-partition in the batch, stored or rejected: both count as handled. */
+  highOffsets: Map<string, { topic: string; partition: number; offset: number }>;
+  receivedAt: number;
+}
+
 export interface HistoryWriterStats extends BatchOutcome {
   batches: number;
 }
@@ -27,8 +37,8 @@ export interface HistoryWriterStats extends BatchOutcome {
  * so retries and replays never duplicate rows.
  */
 export class HistoryWriter {
-  /** topic → partition → highest offset stored; loaded from ClickHouse after each rebalance. */
-  private watermarks = new Map<string, Map<number, bigint>>();
+  /** topic → partition → highest offset handled; loaded from ClickHouse after each rebalance. */
+  private watermarks = new Map<string, Map<number, number>>();
   readonly stats: HistoryWriterStats = { batches: 0, stored: 0, deadLettered: 0, skipped: 0, deadLetteredByReason: {} };
 
   constructor(
@@ -44,54 +54,65 @@ export class HistoryWriter {
     this.watermarks = new Map();
   }
 
+  /** Decodes, validates and writes one batch. */
   async handle(records: readonly ConsumedRecord[]): Promise<BatchOutcome> {
+    return this.write(await this.prepare(records));
+  }
+
+  /**
+   * CPU work only (plus a registry call per new schema id): decode and validate into rows and
+   * rejections. Separate from `write` so the consumer can prepare the next batch while this one is
+   * being written. Offsets are kept as numbers: Kafka offsets stay far below 2^53.
+   */
+  async prepare(records: readonly ConsumedRecord[]): Promise<PreparedBatch> {
     const receivedAt = this.clock();
-    const rows: TelemetryRow[] = [];
-    const rejected: DeadLetter[] = [];
-    let skipped = 0;
+    const batch: PreparedBatch = { rows: [], rejected: [], skipped: 0, highOffsets: new Map(), receivedAt };
+    for (const topic of new Set(records.map((record) => record.topic))) await this.watermarksOf(topic);
     for (const record of records) {
-      const watermark = (await this.watermarksOf(record.topic)).get(record.partition);
-      if (watermark !== undefined && BigInt(record.offset) <= watermark) {
-        skipped++;
+      const offset = Number(record.offset);
+      const watermark = this.watermarks.get(record.topic)!.get(record.partition);
+      if (watermark !== undefined && offset <= watermark) {
+        batch.skipped++;
         continue;
       }
-      const outcome = await this.decode(record, receivedAt);
-      if ('rejection' in outcome) rejected.push({ record, rejection: outcome.rejection });
-      else rows.push(outcome.row);
+      const rejection = await this.collect(record, receivedAt, batch.rows);
+      if (rejection) batch.rejected.push({ record, rejection });
+      const highKey = `${record.topic}\u0000${record.partition}`;
+      if ((batch.highOffsets.get(highKey)?.offset ?? -1) < offset) {
+        batch.highOffsets.set(highKey, { topic: record.topic, partition: record.partition, offset });
+      }
     }
-    await Promise.all([this.repository.insertTelemetry(rows), this.deadLetter(rejected, receivedAt)]);
-    this.advanceWatermarks(records);
-    const outcome: BatchOutcome = { stored: rows.length, deadLettered: rejected.length, skipped, deadLetteredByReason: {} };
-    for (const { rejection } of rejected) {
+    return batch;
+  }
+
+  /** Rows to ClickHouse and rejections to the DLQ, both durable when this resolves. */
+  async write(batch: PreparedBatch): Promise<BatchOutcome> {
+    await Promise.all([this.repository.insertTelemetry(batch.rows), this.deadLetter(batch.rejected, batch.receivedAt)]);
+    for (const { topic, partition, offset } of batch.highOffsets.values()) {
+      const known = this.watermarks.get(topic);
+      if (known && (known.get(partition) ?? -1) < offset) known.set(partition, offset);
+    }
+    const outcome: BatchOutcome = { stored: batch.rows.length, deadLettered: batch.rejected.length, skipped: batch.skipped, deadLetteredByReason: {} };
+    for (const { rejection } of batch.rejected) {
       outcome.deadLetteredByReason[rejection.reason] = (outcome.deadLetteredByReason[rejection.reason] ?? 0) + 1;
     }
     this.count(outcome);
     return outcome;
   }
 
-  private async decode(record: ConsumedRecord, receivedAt: number): Promise<{ row: TelemetryRow } | Pick<DeadLetter, 'rejection'>> {
+  /** Appends the record's row, or returns why it cannot be stored. */
+  private async collect(record: ConsumedRecord, receivedAt: number, rows: TelemetryRow[]): Promise<Rejection | null> {
     if (record.value !== null && record.value.length > this.limits.maxRecordBytes) {
-      return {
-        rejection: {
-          reason: 'oversized',
-          error: `record is ${record.value.length} bytes; the limit is ${this.limits.maxRecordBytes}`,
-        },
-      };
+      return { reason: 'oversized', error: `record is ${record.value.length} bytes; the limit is ${this.limits.maxRecordBytes}` };
     }
-    // throws RegistryUnavailableError: not the record's fault, the whole batch is retried
-    const decoded = await this.codec.decode(record.value);
-    if (!decoded.ok) return { rejection: decoded.rejection };
+    // decode throws RegistryUnavailableError: not the record's fault, the whole batch is retried
+    const decoded = this.codec.decodeIfCached(record.value) ?? (await this.codec.decode(record.value));
+    if (!decoded.ok) return decoded.rejection;
     const key = record.key === null ? null : record.key.toString('utf8');
     const rejection = rejectTelemetry(decoded.value, { key, receivedAt }, this.limits);
-    if (rejection) return { rejection };
-    return {
-      row: {
-        ...decoded.value,
-        sourceTopic: record.topic,
-        sourcePartition: record.partition,
-        sourceOffset: record.offset,
-      },
-    };
+    if (rejection) return rejection;
+    rows.push(telemetryRow(decoded.value, record.topic, record.partition, record.offset));
+    return null;
   }
 
   /** Kafka first: once the DLQ has a record, noting it in ClickHouse marks its offset as handled. */
@@ -111,22 +132,13 @@ export class HistoryWriter {
     );
   }
 
-  private async watermarksOf(topic: string): Promise<Map<number, bigint>> {
+  private async watermarksOf(topic: string): Promise<Map<number, number>> {
     let known = this.watermarks.get(topic);
     if (!known) {
       known = await this.repository.watermarks(topic);
       this.watermarks.set(topic, known);
     }
     return known;
-  }
-
-  /** Dead-lettered records count too: they are in the DLQ and must not be sent twice. */
-  private advanceWatermarks(records: readonly ConsumedRecord[]): void {
-    for (const record of records) {
-      const known = this.watermarks.get(record.topic);
-      const offset = BigInt(record.offset);
-      if (known && (known.get(record.partition) ?? -1n) < offset) known.set(record.partition, offset);
-    }
   }
 
   private count(outcome: BatchOutcome): void {

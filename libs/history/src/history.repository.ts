@@ -2,12 +2,28 @@ import type { Telemetry } from '@fleetstream/domain';
 import { ClickHouseTransport } from './clickhouse-transport';
 import { ROLLUPS, RollupBucket } from './migrations';
 
-/** A reading with the Kafka coordinates it was read from. */
-export interface TelemetryRow extends Telemetry {
-  sourceTopic: string;
-  sourcePartition: number;
-  sourceOffset: string;
+const TELEMETRY_COLUMNS = [
+  'device_id', 'event_time', 'seq', 'metrics', 'attributes', 'source_topic', 'source_partition', 'source_offset',
+] as const;
+
+/** A reading with the Kafka coordinates it was read from, as a `telemetry_raw` row (built once, serialized once). */
+export type TelemetryRow = readonly [
+  deviceId: string,
+  /** integer epoch ms: DateTime64(3) reads it as milliseconds */
+  eventTime: number,
+  seq: number,
+  metrics: Record<string, number>,
+  attributes: Record<string, string>,
+  sourceTopic: string,
+  sourcePartition: number,
+  sourceOffset: string,
+];
+
+export function telemetryRow(reading: Telemetry, topic: string, partition: number, offset: string): TelemetryRow {
+  return [reading.deviceId, reading.eventTime, reading.seq, reading.metrics, reading.attributes, topic, partition, offset];
 }
+
+const DEAD_LETTER_COLUMNS = ['source_topic', 'source_partition', 'source_offset', 'record_key', 'reason', 'error', 'failed_at'] as const;
 
 export interface DeadLetterRow {
   sourceTopic: string;
@@ -75,45 +91,26 @@ export class HistoryRepository {
   ) {}
 
   async insertTelemetry(rows: readonly TelemetryRow[]): Promise<void> {
-    await this.transport.insert(
-      `${this.database}.telemetry_raw`,
-      rows.map((row) => ({
-        device_id: row.deviceId,
-        event_time: row.eventTime, // integer epoch ms: DateTime64(3) reads it as milliseconds
-        seq: row.seq,
-        metrics: row.metrics,
-        attributes: row.attributes,
-        source_topic: row.sourceTopic,
-        source_partition: row.sourcePartition,
-        source_offset: row.sourceOffset,
-      })),
-    );
+    await this.transport.insert(`${this.database}.telemetry_raw`, TELEMETRY_COLUMNS, rows);
   }
 
   /** Records that went to the dead-letter topic, so SQL sees them and replays skip them. */
   async recordDeadLetters(deadLetters: readonly DeadLetterRow[]): Promise<void> {
     await this.transport.insert(
       `${this.database}.dead_letters`,
-      deadLetters.map((row) => ({
-        source_topic: row.sourceTopic,
-        source_partition: row.sourcePartition,
-        source_offset: row.sourceOffset,
-        record_key: row.key ?? '',
-        reason: row.reason,
-        error: row.error,
-        failed_at: row.failedAt,
-      })),
+      DEAD_LETTER_COLUMNS,
+      deadLetters.map((row) => [row.sourceTopic, row.sourcePartition, row.sourceOffset, row.key ?? '', row.reason, row.error, row.failedAt]),
     );
   }
 
   /** Highest stored offset per partition of a topic (absent: nothing stored yet). */
-  async watermarks(topic: string): Promise<Map<number, bigint>> {
+  async watermarks(topic: string): Promise<Map<number, number>> {
     const rows = await this.transport.query<{ source_partition: number; high_offset: string }>(
       `SELECT source_partition, toString(max(high_offset)) AS high_offset
        FROM ${this.database}.ingest_watermarks WHERE source_topic = {topic:String} GROUP BY source_partition`,
       { topic },
     );
-    return new Map(rows.map((row) => [Number(row.source_partition), BigInt(row.high_offset)]));
+    return new Map(rows.map((row) => [Number(row.source_partition), Number(row.high_offset)]));
   }
 
   async readings(query: TelemetryQuery): Promise<StoredReading[]> {

@@ -50,30 +50,43 @@ export const HISTORY_MIGRATIONS: Migration[] = [
   {
     version: 2,
     description: 'per-minute and per-hour rollups maintained by materialized views',
-    statements: ({ database, ttlDays }) =>
-      ROLLUPS.flatMap(({ table, interval }) => [
-        // SimpleAggregateFunction columns merge by themselves; avg = sum_value / samples at query time.
-        `CREATE TABLE IF NOT EXISTS ${database}.${table} (
-          device_id String CODEC(ZSTD(1)),
-          metric LowCardinality(String),
-          bucket DateTime('UTC') CODEC(DoubleDelta, ZSTD(1)),
-          min_value SimpleAggregateFunction(min, Float64),
-          max_value SimpleAggregateFunction(max, Float64),
-          sum_value SimpleAggregateFunction(sum, Float64),
-          samples SimpleAggregateFunction(sum, UInt64),
-          last_value AggregateFunction(argMax, Float64, DateTime64(3, 'UTC'))
-        ) ENGINE = AggregatingMergeTree
-        PARTITION BY toYYYYMM(bucket)
-        ORDER BY (device_id, metric, bucket)
-        TTL bucket + INTERVAL ${ttlDays} DAY`,
-        `CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.${table}_mv TO ${database}.${table} AS
-          SELECT device_id, metric, toStartOfInterval(toDateTime(event_time, 'UTC'), INTERVAL ${interval}) AS bucket,
+    statements: ({ database, ttlDays }) => {
+      const [minute, hour] = ROLLUPS;
+      return [
+        ...ROLLUPS.map(
+          ({ table }) =>
+            // SimpleAggregateFunction columns merge by themselves; avg = sum_value / samples at query time.
+            `CREATE TABLE IF NOT EXISTS ${database}.${table} (
+              device_id String CODEC(ZSTD(1)),
+              metric LowCardinality(String),
+              bucket DateTime('UTC') CODEC(DoubleDelta, ZSTD(1)),
+              min_value SimpleAggregateFunction(min, Float64),
+              max_value SimpleAggregateFunction(max, Float64),
+              sum_value SimpleAggregateFunction(sum, Float64),
+              samples SimpleAggregateFunction(sum, UInt64),
+              last_value AggregateFunction(argMax, Float64, DateTime64(3, 'UTC'))
+            ) ENGINE = AggregatingMergeTree
+            PARTITION BY toYYYYMM(bucket)
+            ORDER BY (device_id, metric, bucket)
+            TTL bucket + INTERVAL ${ttlDays} DAY`,
+        ),
+        `CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.${minute.table}_mv TO ${database}.${minute.table} AS
+          SELECT device_id, metric, toStartOfMinute(toDateTime(event_time, 'UTC')) AS bucket,
                  min(value) AS min_value, max(value) AS max_value, sum(value) AS sum_value,
                  count() AS samples, argMaxState(value, event_time) AS last_value
           FROM ${database}.telemetry_raw
           ARRAY JOIN mapKeys(metrics) AS metric, mapValues(metrics) AS value
           GROUP BY device_id, metric, bucket`,
-      ]),
+        // Hours from the minute blocks, not from raw rows: each insert explodes its readings into
+        // metrics once, and the hour view reads the already-aggregated minutes.
+        `CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.${hour.table}_mv TO ${database}.${hour.table} AS
+          SELECT device_id, metric, hour AS bucket,
+                 min(min_value) AS min_value, max(max_value) AS max_value, sum(sum_value) AS sum_value,
+                 sum(samples) AS samples, argMaxMergeState(last_value) AS last_value
+          FROM (SELECT *, toStartOfHour(bucket) AS hour FROM ${database}.${minute.table})
+          GROUP BY device_id, metric, hour`,
+      ];
+    },
   },
   {
     version: 3,
@@ -101,8 +114,8 @@ export const HISTORY_MIGRATIONS: Migration[] = [
 
 /** Rollup tables by bucket name as the API spells it. */
 export const ROLLUPS = [
-  { bucket: '1m', table: 'telemetry_rollup_1m', interval: '1 MINUTE' },
-  { bucket: '1h', table: 'telemetry_rollup_1h', interval: '1 HOUR' },
+  { bucket: '1m', table: 'telemetry_rollup_1m' },
+  { bucket: '1h', table: 'telemetry_rollup_1h' },
 ] as const;
 export type RollupBucket = (typeof ROLLUPS)[number]['bucket'];
 
@@ -154,9 +167,7 @@ export async function migrate(
     for (const statement of migration.statements(context)) {
       await transport.command(statement);
     }
-    await transport.insert(`${database}.schema_migrations`, [
-      { version: migration.version, description: migration.description },
-    ]);
+    await transport.insert(`${database}.schema_migrations`, ['version', 'description'], [[migration.version, migration.description]]);
   }
   return pending.map((migration) => migration.version);
 }

@@ -43,11 +43,23 @@ export class RegistryCodec<T> {
   }
 
   async decode(bytes: Buffer | null): Promise<DecodeResult<T>> {
-    if (bytes === null || bytes.length < WIRE_HEADER_BYTES || bytes[0] !== 0) {
-      return reject('not-confluent-framed', `value is not in the Confluent wire format (${describeStart(bytes)})`);
-    }
+    if (!isFramed(bytes)) return notFramed(bytes);
     const schemaId = bytes.readInt32BE(1);
-    const resolver = await this.resolverFor(schemaId);
+    return this.decodeWith(schemaId, this.resolvers.get(schemaId) ?? (await this.resolverFor(schemaId)), bytes);
+  }
+
+  /**
+   * The same as `decode`, without a promise, when the record's writer schema is already cached
+   * (nearly always: one registry call per schema id); undefined when `decode` must fetch it first.
+   */
+  decodeIfCached(bytes: Buffer | null): DecodeResult<T> | undefined {
+    if (!isFramed(bytes)) return notFramed(bytes);
+    const schemaId = bytes.readInt32BE(1);
+    const resolver = this.resolvers.get(schemaId);
+    return resolver === undefined ? undefined : this.decodeWith(schemaId, resolver, bytes);
+  }
+
+  private decodeWith(schemaId: number, resolver: Resolver | IncompatibleSchema | null, bytes: Buffer): DecodeResult<T> {
     if (resolver === null) {
       return reject('unknown-schema-id', `schema id ${schemaId} is not in the registry; register it, then re-drive this record`);
     }
@@ -89,6 +101,14 @@ export class RegistryCodec<T> {
 type Resolver = ReturnType<Type['createResolver']>;
 class IncompatibleSchema {
   constructor(readonly message: string) {}
+}
+
+function isFramed(bytes: Buffer | null): bytes is Buffer {
+  return bytes !== null && bytes.length >= WIRE_HEADER_BYTES && bytes[0] === 0;
+}
+
+function notFramed<T>(bytes: Buffer | null): DecodeResult<T> {
+  return reject('not-confluent-framed', `value is not in the Confluent wire format (${describeStart(bytes)})`);
 }
 
 function reject<T>(reason: Rejection['reason'], error: string): DecodeResult<T> {

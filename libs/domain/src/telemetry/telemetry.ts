@@ -54,7 +54,8 @@ export function rejectTelemetry(
       error: `record key "${envelope.key}" differs from deviceId "${reading.deviceId}"; producers must key telemetry by device id`,
     };
   }
-  for (const [name, value] of Object.entries(reading.metrics)) {
+  for (const name in reading.metrics) {
+    const value = reading.metrics[name]!;
     if (!Number.isFinite(value)) {
       return { reason: 'non-finite-metric', error: `metric "${name}" is ${value}` };
     }
