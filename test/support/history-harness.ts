@@ -1,5 +1,5 @@
 import { chdbPath } from '@fleetstream/config';
-import { ChdbTransport, ClickHouseTransport, HistoryRepository, HistoryWriter, migrate } from '@fleetstream/history';
+import { ChdbTransport, ClickHouseTransport, HistoryRepository, HistoryWriter, migrate, PreparedBatch } from '@fleetstream/history';
 import { BatchConsumer, DeadLetterProducer } from '@fleetstream/kafka';
 import { TestStack } from './test-stack';
 
@@ -8,7 +8,7 @@ export class HistoryHarness {
   readonly chdb: ChdbTransport;
   readonly repository: HistoryRepository;
   readonly deadLetters: DeadLetterProducer;
-  private readonly consumers: BatchConsumer[] = [];
+  private readonly consumers: BatchConsumer<PreparedBatch>[] = [];
 
   constructor(
     private readonly stack: TestStack,
@@ -26,7 +26,7 @@ export class HistoryHarness {
     return this;
   }
 
-  async startWriter(groupId: string, maxRecordBytes = 64 * 1024): Promise<{ writer: HistoryWriter; consumer: BatchConsumer }> {
+  async startWriter(groupId: string, maxRecordBytes = 64 * 1024): Promise<{ writer: HistoryWriter; consumer: BatchConsumer<PreparedBatch> }> {
     const writer = new HistoryWriter(this.stack.telemetryCodec, this.repository, this.deadLetters, {
       maxFutureSkewMs: 300_000,
       maxPastAgeMs: 30 * 86_400_000,
@@ -37,7 +37,8 @@ export class HistoryHarness {
       topics: [this.stack.topics.telemetry],
       maxRows: 1000,
       maxWaitMs: 200,
-      handle: async (records) => void (await writer.handle(records)),
+      prepare: (records) => writer.prepare(records),
+      write: async (batch) => void (await writer.write(batch)),
       onRebalance: () => writer.onRebalance(),
       log: () => undefined,
     });

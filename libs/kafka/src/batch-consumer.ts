@@ -14,18 +14,18 @@ export interface ConsumedRecord {
   timestamp: number;
 }
 
-/** Writes a batch durably; throws when it could not (the batch is then retried, never skipped). */
-export type BatchHandler = (records: ConsumedRecord[]) => Promise<void>;
-
-export interface BatchConsumerOptions {
+export interface BatchConsumerOptions<Prepared> {
   groupId: string;
   topics: (string | RegExp)[];
-  /** Flush when this many records are buffered... */
+  /** Write when this many records are buffered... */
   maxRows: number;
   /** ...or when the oldest buffered record has waited this long. */
   maxWaitMs: number;
-  handle: BatchHandler;
-  /** Called after each rebalance, before records of the new assignment reach the handler. */
+  /** CPU work on a batch (decode, validate). Runs while the previous batch is being written. */
+  prepare: (records: ConsumedRecord[]) => Promise<Prepared>;
+  /** Makes a prepared batch durable; throws when it could not (the batch is retried, never skipped). */
+  write: (prepared: Prepared, records: ConsumedRecord[]) => Promise<void>;
+  /** Called after each rebalance, before records of the new assignment reach the handlers. */
   onRebalance?: () => void;
   fromBeginning?: boolean;
   consumerConfig?: Partial<ConsumerConfig>;
@@ -33,24 +33,43 @@ export interface BatchConsumerOptions {
 }
 
 export interface BatchConsumerStats {
+  /** Batches written and committed. */
   flushedBatches: number;
   flushedRecords: number;
+  /** Failed attempts to prepare, write or commit a batch (each was retried). */
   failedFlushes: number;
+}
+
+interface CommitPoint {
+  topic: string;
+  partition: number;
+  /** The next offset to read: last handled + 1. */
+  offset: string;
 }
 
 const RETRY_BACKOFF_MS = [200, 500, 1000, 2000, 5000];
 
+/** The batch was read under an older group generation: its partitions may belong to someone else now. */
+class StaleGenerationError extends Error {}
+
 /**
- * Buffers records across partitions, hands them to the handler in large batches, and commits the
- * offsets only after the handler succeeded: a crash re-delivers, it never loses. While the handler
- * fails (say ClickHouse is down) the consumer stops fetching and retries with backoff, heartbeating
- * so the group keeps its partitions: backpressure instead of dropping or crash-looping.
+ * Buffers records across partitions and hands them over in large batches, in two stages: `prepare`
+ * (CPU) for batch N+1 runs while `write` (I/O) of batch N is in flight, at most one write at a time,
+ * in order. Offsets are committed only after a write succeeded: a crash re-delivers, it never loses.
+ * While a stage fails (say ClickHouse is down) the consumer stops fetching and retries with backoff,
+ * heartbeating so the group keeps its partitions: backpressure instead of dropping or crash-looping.
  */
-export class BatchConsumer {
+export class BatchConsumer<Prepared> {
   private readonly consumer: Consumer;
   private buffer: ConsumedRecord[] = [];
+  /** Where the buffered records end, per topic-partition: the commit after they are written. */
+  private bufferCommits = new Map<string, CommitPoint>();
   private oldestBufferedAt = 0;
-  private flushing: Promise<void> = Promise.resolve();
+  /** Serializes dispatches (size-triggered and timed) so batches are prepared and written in order. */
+  private dispatching: Promise<void> = Promise.resolve();
+  /** The write in flight (resolved when none). */
+  private writing: Promise<void> = Promise.resolve();
+  private heartbeat: () => Promise<void> = async () => undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
   private generation = 0;
@@ -58,13 +77,13 @@ export class BatchConsumer {
 
   constructor(
     kafka: Kafka,
-    private readonly options: BatchConsumerOptions,
+    private readonly options: BatchConsumerOptions<Prepared>,
   ) {
     this.consumer = kafka.consumer({
       groupId: options.groupId,
       // big fetches: the handler wants thousands of records per call, not dozens
-      maxBytesPerPartition: 4 * 1024 * 1024,
-      maxBytes: 32 * 1024 * 1024,
+      maxBytesPerPartition: 1024 * 1024,
+      maxBytes: 16 * 1024 * 1024,
       maxWaitTimeInMs: Math.min(options.maxWaitMs, 500),
       ...options.consumerConfig,
     });
@@ -73,6 +92,7 @@ export class BatchConsumer {
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
       this.generation++;
       this.buffer = [];
+      this.bufferCommits = new Map();
       this.options.onRebalance?.();
     });
   }
@@ -87,8 +107,7 @@ export class BatchConsumer {
     });
     this.timer = setInterval(() => {
       if (this.buffer.length > 0 && Date.now() - this.oldestBufferedAt >= this.options.maxWaitMs) {
-        // A failed timed flush keeps its records buffered; the next batch or tick retries them.
-        this.flush().catch(() => undefined);
+        this.dispatch().catch((error: unknown) => this.log(`timed batch failed: ${String(error)}`));
       }
     }, Math.max(10, Math.floor(this.options.maxWaitMs / 4)));
   }
@@ -98,14 +117,15 @@ export class BatchConsumer {
     this.stopping = true;
     clearInterval(this.timer);
     // Commit while still a group member; what arrives after this is re-read on restart.
-    await this.flushWithRetry(async () => undefined, 3).catch((error: unknown) => {
-      this.log(`could not write the last batch before stopping; it will be re-read on restart: ${String(error)}`);
-    });
+    await this.dispatch()
+      .then(() => this.writing)
+      .catch((error: unknown) => this.log(`could not write the last batch before stopping; it will be re-read on restart: ${String(error)}`));
     await this.consumer.disconnect();
   }
 
   private async onBatch({ batch, heartbeat, isStale, isRunning, resolveOffset }: EachBatchPayload): Promise<void> {
-    if (isStale() || !isRunning()) return;
+    if (isStale() || !isRunning() || batch.messages.length === 0) return;
+    this.heartbeat = heartbeat;
     if (this.buffer.length === 0) this.oldestBufferedAt = Date.now();
     for (const message of batch.messages) {
       this.buffer.push({
@@ -118,62 +138,71 @@ export class BatchConsumer {
         timestamp: Number(message.timestamp),
       });
     }
+    const lastOffset = batch.lastOffset();
+    this.bufferCommits.set(`${batch.topic}\u0000${batch.partition}`, {
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: (BigInt(lastOffset) + 1n).toString(),
+    });
     // Moves the fetch position past the buffered records (autoCommit is off, so nothing is committed
     // yet); without it kafkajs fetches the same records again and again.
-    resolveOffset(batch.lastOffset());
+    resolveOffset(lastOffset);
     if (this.buffer.length >= this.options.maxRows || Date.now() - this.oldestBufferedAt >= this.options.maxWaitMs) {
-      await this.flushWithRetry(heartbeat);
+      // Holding eachBatch here is the backpressure: kafkajs fetches nothing more until we return.
+      await this.dispatch();
     }
   }
 
-  private async flushWithRetry(heartbeat: () => Promise<void>, maxAttempts = Number.POSITIVE_INFINITY): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.flush();
-        return;
-      } catch (error) {
-        if (attempt + 1 >= maxAttempts || (this.stopping && maxAttempts === Number.POSITIVE_INFINITY)) throw error;
-        const backoff = RETRY_BACKOFF_MS[Math.min(attempt, RETRY_BACKOFF_MS.length - 1)]!;
-        this.log(`batch write failed (attempt ${attempt + 1}), consumption paused, retrying in ${backoff} ms: ${String(error)}`);
-        await heartbeat();
-        await sleep(backoff);
-      }
-    }
-  }
-
-  /** Serialized: a timed flush and a size-triggered flush never run at once. */
-  private flush(): Promise<void> {
-    const run = this.flushing.then(() => this.flushNow());
-    this.flushing = run.catch(() => undefined);
+  private dispatch(): Promise<void> {
+    const run = this.dispatching.then(() => this.dispatchNow());
+    this.dispatching = run.catch(() => undefined);
     return run;
   }
 
-  private async flushNow(): Promise<void> {
+  /** Prepares the buffered batch, waits for the previous write, then starts this one's write. */
+  private async dispatchNow(): Promise<void> {
     if (this.buffer.length === 0) return;
-    // Take the buffer: records fetched while the handler runs start the next batch.
     const records = this.buffer;
+    const commits = [...this.bufferCommits.values()];
     const generation = this.generation;
     this.buffer = [];
+    this.bufferCommits = new Map();
+    this.oldestBufferedAt = Date.now();
     try {
-      await this.options.handle(records);
+      const prepared = await this.retrying('prepare', generation, () => this.options.prepare(records));
+      await this.writing;
+      const write = this.retrying('write', generation, () => this.options.write(prepared, records))
+        .then(() => this.retrying('commit', generation, () => this.consumer.commitOffsets(commits)))
+        .then(() => {
+          this.stats.flushedBatches++;
+          this.stats.flushedRecords += records.length;
+        });
+      this.writing = write.catch((error: unknown) => {
+        if (!(error instanceof StaleGenerationError)) this.log(`batch not written, it will be re-read: ${String(error)}`);
+      });
+      if (this.stopping) await write;
     } catch (error) {
-      this.stats.failedFlushes++;
-      if (generation === this.generation) this.buffer = records.concat(this.buffer);
+      if (error instanceof StaleGenerationError) return; // the new owner re-reads these records
       throw error;
     }
-    // Only now is the batch durable downstream, so only now may the group move past it.
-    const next = new Map<string, { topic: string; partition: number; offset: string }>();
-    for (const record of records) {
-      next.set(`${record.topic}\u0000${record.partition}`, {
-        topic: record.topic,
-        partition: record.partition,
-        offset: (BigInt(record.offset) + 1n).toString(),
-      });
+  }
+
+  /** Runs a stage until it succeeds, with backoff and heartbeats; gives up on a rebalance or a stop. */
+  private async retrying<T>(stage: string, generation: number, run: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      if (generation !== this.generation) throw new StaleGenerationError(`${stage}: partitions were reassigned`);
+      try {
+        return await run();
+      } catch (error) {
+        this.stats.failedFlushes++;
+        if (generation !== this.generation) throw new StaleGenerationError(`${stage}: partitions were reassigned`);
+        if (this.stopping && attempt >= 2) throw error;
+        const backoff = RETRY_BACKOFF_MS[Math.min(attempt, RETRY_BACKOFF_MS.length - 1)]!;
+        this.log(`batch ${stage} failed (attempt ${attempt + 1}), consumption paused, retrying in ${backoff} ms: ${String(error)}`);
+        await this.heartbeat().catch(() => undefined);
+        await sleep(backoff);
+      }
     }
-    await this.consumer.commitOffsets([...next.values()]);
-    this.oldestBufferedAt = Date.now();
-    this.stats.flushedBatches++;
-    this.stats.flushedRecords += records.length;
   }
 
   private log(message: string): void {

@@ -1,5 +1,5 @@
 import { Telemetry } from '@fleetstream/domain';
-import { applyRetention, HistoryRepository, HistoryWriter, migrate } from '@fleetstream/history';
+import { applyRetention, HistoryRepository, HistoryWriter, migrate, PreparedBatch } from '@fleetstream/history';
 import { BatchConsumer, DeadLetterProducer, fleetGroups, FleetTopics } from '@fleetstream/kafka';
 import { readAvroSchema, RegistryCodec } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
@@ -14,7 +14,7 @@ import type { ClickHouseTransport } from '@fleetstream/history';
 @Injectable()
 export class HistoryWriterProcessor implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(HistoryWriterProcessor.name);
-  private consumer: BatchConsumer | undefined;
+  private consumer: BatchConsumer<PreparedBatch> | undefined;
   private deadLetters: DeadLetterProducer | undefined;
   writer: HistoryWriter | undefined;
 
@@ -60,10 +60,11 @@ export class HistoryWriterProcessor implements OnModuleInit, OnApplicationBootst
       topics: pattern ? [this.topics.telemetry, new RegExp(pattern)] : [this.topics.telemetry],
       maxRows: this.config.HISTORY_BATCH_ROWS,
       maxWaitMs: this.config.HISTORY_BATCH_MS,
-      handle: async (records) => {
+      prepare: (records) => writer.prepare(records),
+      write: async (batch, records) => {
         const started = performance.now();
         try {
-          const outcome = await writer.handle(records);
+          const outcome = await writer.write(batch);
           this.metrics.batchWritten(records.length, (performance.now() - started) / 1000, outcome);
         } catch (error) {
           this.metrics.batchFailed();
