@@ -31,8 +31,8 @@ export interface HistoryWriterStats extends BatchOutcome {
 }
 
 /**
- * The history writer's batch handler: decode → validate → write rows and dead letters → (the
- * consumer then commits). It throws when anything could not be made durable, so the batch is
+ * The history writer's batch handlers: `prepare` (decode → validate), then `write` (rows and dead
+ * letters; the consumer commits after it). It throws when anything could not be made durable, so the batch is
  * retried and no record is lost; records already stored are recognised by offset and skipped,
  * so retries and replays never duplicate rows.
  */
@@ -52,11 +52,6 @@ export class HistoryWriter {
   /** Another member may have written our partitions meanwhile: forget what we knew. */
   onRebalance(): void {
     this.watermarks = new Map();
-  }
-
-  /** Decodes, validates and writes one batch. */
-  async handle(records: readonly ConsumedRecord[]): Promise<BatchOutcome> {
-    return this.write(await this.prepare(records));
   }
 
   /**
