@@ -1,0 +1,153 @@
+import type { Telemetry } from '../telemetry/telemetry';
+import type { TwinCommand } from './twin.commands';
+import { decide, delta, DeviceTwin, evolve, initialTwin, TwinSettings } from './twin.decider';
+import type { TwinEvent } from './twin.events';
+
+const settings: TwinSettings = { silenceMs: 60_000, maxPatchBytes: 1024 };
+const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
+const reading = (seq: number, eventTime: number, metrics: Record<string, number>, attributes: Record<string, string> = {}): Telemetry => ({
+  deviceId: 'dev-1', eventTime, seq, metrics, attributes,
+});
+const record = (data: Telemetry, now = data.eventTime): TwinCommand => ({ type: 'RecordTelemetry', data, metadata: { now } });
+
+/** given(events).when(command) → the events decided, or the refusal, and the twin after them. */
+function given(...commands: TwinCommand[]) {
+  let twin: DeviceTwin = initialTwin('dev-1');
+  for (const command of commands) {
+    const decision = decide(command, twin, settings);
+    if ('rejection' in decision) throw new Error(`given: ${JSON.stringify(decision.rejection)}`);
+    twin = decision.events.reduce(evolve, twin);
+  }
+  return {
+    twin,
+    when(command: TwinCommand) {
+      const decision = decide(command, twin, settings);
+      const events: TwinEvent[] = 'events' in decision ? decision.events : [];
+      return { decision, events, twin: events.reduce(evolve, twin) };
+    },
+  };
+}
+
+describe('twin decider', () => {
+  describe('when a new device reports', () => {
+    const { events, twin } = given().when(record(reading(1, T0, { temperature: 21 }, { firmware: '1.0' })));
+    it('records the reading and marks the device online from its telemetry', () => {
+      expect(events.map((e) => e.type)).toEqual(['TelemetryReported', 'DeviceConnected']);
+      expect(twin).toMatchObject({
+        version: 2,
+        reported: { temperature: { value: 21, at: T0 }, firmware: { value: '1.0', at: T0 } },
+        firstSeen: T0,
+        lastSeen: T0,
+        connectivity: { online: true, source: 'telemetry' },
+      });
+    });
+  });
+
+  describe('when telemetry arrives out of order', () => {
+    const { twin } = given(record(reading(2, T0 + 1000, { temperature: 22 }))).when(record(reading(1, T0, { temperature: 21, battery: 90 })));
+    it('keeps the newer value of each field and fills fields it did not have', () => {
+      expect(twin.reported.temperature).toEqual({ value: 22, at: T0 + 1000 });
+      expect(twin.reported.battery).toEqual({ value: 90, at: T0 });
+      expect(twin.lastSeen).toBe(T0 + 1000);
+      expect(twin.firstSeen).toBe(T0);
+    });
+  });
+
+  describe('when the same reading is delivered twice', () => {
+    const first = record(reading(1, T0, { temperature: 21 }));
+    it('decides nothing the second time, so the version does not move', () => {
+      const { events, twin } = given(first).when(first);
+      expect(events).toEqual([]);
+      expect(twin.version).toBe(2);
+    });
+    it('decides nothing for an older duplicate either', () => {
+      const { events } = given(first, record(reading(2, T0 + 1000, { temperature: 22 }))).when(first);
+      expect(events).toEqual([]);
+    });
+  });
+
+  describe('when operators patch desired state', () => {
+    const patch = (body: Record<string, unknown>, expectedVersion?: number): TwinCommand => ({
+      type: 'PatchDesired',
+      data: { deviceId: 'dev-1', patch: body as never, expectedVersion },
+      metadata: { now: T0, requestId: 'req-1' },
+    });
+    const reported = given(record(reading(1, T0, { setpoint: 20 })));
+
+    it('merges the patch (null deletes) and reports the delta', () => {
+      const { twin } = given(record(reading(1, T0, { setpoint: 20 })), patch({ setpoint: 22, mode: 'eco', fan: 1 })).when(patch({ fan: null }));
+      expect(twin.desired).toEqual({ setpoint: 22, mode: 'eco' });
+      expect(delta(twin)).toEqual({ setpoint: 22, mode: 'eco' });
+    });
+    it('has no delta once the device reports the desired value', () => {
+      const { twin } = given(patch({ setpoint: 22 })).when(record(reading(2, T0 + 1, { setpoint: 22 })));
+      expect(delta(twin)).toEqual({});
+    });
+    it('refuses a stale expected version', () => {
+      const { decision } = reported.when(patch({ setpoint: 22 }, 1));
+      expect(decision).toEqual({ rejection: { type: 'VersionConflict', expectedVersion: 1, actualVersion: 2 } });
+    });
+    it('accepts the current expected version', () => {
+      expect(reported.when(patch({ setpoint: 22 }, 2)).events.map((e) => e.type)).toEqual(['DesiredPatched']);
+    });
+    it.each([
+      ['an array', ['a']],
+      ['a patch over the size limit', { blob: 'x'.repeat(2000) }],
+    ])('refuses %s', (_name, body) => {
+      const { decision } = reported.when(patch(body as never));
+      expect(decision).toMatchObject({ rejection: { type: 'InvalidPatch' } });
+    });
+    it('decides nothing for a patch that changes nothing', () => {
+      expect(given(patch({ mode: 'eco' })).when(patch({ mode: 'eco' })).events).toEqual([]);
+    });
+  });
+
+  describe('when the device falls silent', () => {
+    const heard = given(record(reading(1, T0, { t: 1 })));
+    const check = (now: number): TwinCommand => ({ type: 'CheckSilence', data: { deviceId: 'dev-1' }, metadata: { now } });
+    it('stays online within the silence window', () => expect(heard.when(check(T0 + 59_000)).events).toEqual([]));
+    it('goes offline after it, and back online with its next reading', () => {
+      const silent = heard.when(check(T0 + 60_000));
+      expect(silent.twin.connectivity).toEqual({ online: false, since: T0 + 60_000, source: 'silence' });
+      const back = given(record(reading(1, T0, { t: 1 })), check(T0 + 60_000)).when(record(reading(2, T0 + 61_000, { t: 2 })));
+      expect(back.twin.connectivity).toMatchObject({ online: true, source: 'telemetry' });
+    });
+  });
+
+  describe('when a gateway reports connectivity', () => {
+    const offline: TwinCommand = { type: 'ReportConnectivity', data: { deviceId: 'dev-1', online: false }, metadata: { now: T0 + 5 } };
+    it('its word wins over telemetry and silence', () => {
+      const { twin } = given(record(reading(1, T0, { t: 1 })), offline).when(record(reading(2, T0 + 10, { t: 2 })));
+      expect(twin.connectivity).toEqual({ online: false, since: T0 + 5, source: 'gateway' });
+    });
+  });
+
+  describe('when the device is removed', () => {
+    const remove: TwinCommand = { type: 'RemoveDevice', data: { deviceId: 'dev-1' }, metadata: { now: T0 } };
+    it('leaves an empty, removed twin, and a new reading starts it afresh', () => {
+      const removed = given(record(reading(1, T0, { t: 1 }))).when(remove);
+      expect(removed.twin).toMatchObject({ removed: true, reported: {}, version: 3 });
+      const again = given(record(reading(1, T0, { t: 1 })), remove).when(record(reading(2, T0 + 1, { t: 2 })));
+      expect(again.twin).toMatchObject({ removed: false, reported: { t: { value: 2 } }, version: 5 });
+    });
+    it('refuses to remove a device it never saw', () => {
+      expect(given().when(remove).decision).toEqual({ rejection: { type: 'UnknownDevice', deviceId: 'dev-1' } });
+    });
+  });
+
+  describe('when the events are folded again', () => {
+    it('gives the same twin (restart = same twin)', () => {
+      const commands = [record(reading(1, T0, { t: 1 })), record(reading(3, T0 + 2, { t: 3 })), record(reading(2, T0 + 1, { t: 2, u: 1 }))];
+      const events: TwinEvent[] = [];
+      let twin = initialTwin('dev-1');
+      for (const command of commands) {
+        const decision = decide(command, twin, settings);
+        if ('events' in decision) {
+          events.push(...decision.events);
+          twin = decision.events.reduce(evolve, twin);
+        }
+      }
+      expect(events.reduce(evolve, initialTwin('dev-1'))).toEqual(twin);
+    });
+  });
+});

@@ -1,0 +1,167 @@
+import equal from 'fast-deep-equal';
+import { apply as applyMergePatch } from 'json-merge-patch';
+import type { JsonObject, JsonValue, TwinCommand } from './twin.commands';
+import type { ConnectivitySource, TwinEvent, TwinRejection } from './twin.events';
+
+export interface ReportedValue {
+  value: number | string;
+  /** Event time of the reading that set it (epoch ms). */
+  at: number;
+}
+
+/** A device's digital twin: what it reported, what operators want, and whether it is reachable. */
+export interface DeviceTwin {
+  deviceId: string;
+  /** Increases by one with every change; the REST ETag. 0 = never seen. */
+  version: number;
+  reported: Record<string, ReportedValue>;
+  desired: JsonObject;
+  firstSeen: number | null;
+  lastSeen: number | null;
+  /** Highest (eventTime, seq) applied, so a duplicate reading changes nothing. */
+  lastReading: { eventTime: number; seq: number } | null;
+  connectivity: { online: boolean; since: number | null; source: ConnectivitySource | null };
+  removed: boolean;
+}
+
+export interface TwinSettings {
+  /** A device not heard from for this long is offline, unless its gateway reports connectivity. */
+  silenceMs: number;
+  /** Largest accepted desired-state patch, in bytes of JSON. */
+  maxPatchBytes: number;
+}
+
+export function initialTwin(deviceId: string): DeviceTwin {
+  return {
+    deviceId,
+    version: 0,
+    reported: {},
+    desired: {},
+    firstSeen: null,
+    lastSeen: null,
+    lastReading: null,
+    connectivity: { online: false, since: null, source: null },
+    removed: false,
+  };
+}
+
+export type Decision = { events: TwinEvent[] } | { rejection: TwinRejection };
+
+/** What a command means for the twin: the events to record, none when it changes nothing, or a refusal. */
+export function decide(command: TwinCommand, twin: DeviceTwin, settings: TwinSettings): Decision {
+  switch (command.type) {
+    case 'RecordTelemetry': {
+      const reading = command.data;
+      const last = twin.lastReading;
+      if (!twin.removed && last && last.eventTime === reading.eventTime && last.seq === reading.seq) return { events: [] };
+      const connectivitySettled = twin.connectivity.online || twin.connectivity.source === 'gateway';
+      if (!twin.removed && !changesReported(twin, reading) && (twin.lastSeen ?? 0) >= reading.eventTime && connectivitySettled) {
+        return { events: [] }; // an older or duplicate reading that sets nothing new
+      }
+      const events: TwinEvent[] = [{ type: 'TelemetryReported', data: { ...reading }, metadata: { at: command.metadata.now } }];
+      if (!twin.connectivity.online && twin.connectivity.source !== 'gateway') {
+        events.push({ type: 'DeviceConnected', data: { deviceId: reading.deviceId, source: 'telemetry' }, metadata: { at: command.metadata.now } });
+      }
+      return { events };
+    }
+    case 'PatchDesired': {
+      const { deviceId, patch, expectedVersion } = command.data;
+      if (expectedVersion !== undefined && expectedVersion !== twin.version) {
+        return { rejection: { type: 'VersionConflict', expectedVersion, actualVersion: twin.version } };
+      }
+      if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
+        return { rejection: { type: 'InvalidPatch', reason: 'a desired-state patch is a JSON object (RFC 7386 merge patch)' } };
+      }
+      const bytes = JSON.stringify(patch).length;
+      if (bytes > settings.maxPatchBytes) {
+        return { rejection: { type: 'InvalidPatch', reason: `patch is ${bytes} bytes; the limit is ${settings.maxPatchBytes}` } };
+      }
+      if (equal(mergeDesired(twin.desired, patch), twin.desired)) return { events: [] };
+      return { events: [{ type: 'DesiredPatched', data: { deviceId, patch }, metadata: { at: command.metadata.now, requestId: command.metadata.requestId } }] };
+    }
+    case 'ReportConnectivity': {
+      const { deviceId, online } = command.data;
+      if (twin.connectivity.online === online && twin.connectivity.source === 'gateway') return { events: [] };
+      const type = online ? 'DeviceConnected' : 'DeviceDisconnected';
+      return { events: [{ type, data: { deviceId, source: 'gateway' }, metadata: { at: command.metadata.now } }] };
+    }
+    case 'CheckSilence': {
+      const silent = twin.lastSeen !== null && command.metadata.now - twin.lastSeen >= settings.silenceMs;
+      if (!twin.connectivity.online || twin.connectivity.source === 'gateway' || !silent) return { events: [] };
+      return { events: [{ type: 'DeviceDisconnected', data: { deviceId: twin.deviceId, source: 'silence' }, metadata: { at: command.metadata.now } }] };
+    }
+    case 'RemoveDevice': {
+      if (twin.version === 0 || twin.removed) return { rejection: { type: 'UnknownDevice', deviceId: command.data.deviceId } };
+      return { events: [{ type: 'DeviceRemoved', data: { deviceId: command.data.deviceId }, metadata: { at: command.metadata.now } }] };
+    }
+    default:
+      return exhaustive(command);
+  }
+}
+
+/** The twin after one event. Pure: the same events always fold into the same twin. */
+export function evolve(twin: DeviceTwin, event: TwinEvent): DeviceTwin {
+  const base = twin.removed && event.type !== 'DeviceRemoved' ? initialTwin(twin.deviceId) : twin;
+  const next = { ...base, version: twin.version + 1 };
+  switch (event.type) {
+    case 'TelemetryReported': {
+      const { eventTime, seq, metrics, attributes } = event.data;
+      const reported = { ...base.reported };
+      // per field: an out-of-order reading never overwrites a newer value
+      for (const source of [metrics, attributes] as Record<string, number | string>[]) {
+        for (const name in source) {
+          const current = reported[name];
+          if (!current || current.at <= eventTime) reported[name] = { value: source[name]!, at: eventTime };
+        }
+      }
+      const last = base.lastReading;
+      const newer = !last || eventTime > last.eventTime || (eventTime === last.eventTime && seq > last.seq);
+      return {
+        ...next,
+        reported,
+        firstSeen: base.firstSeen === null ? eventTime : Math.min(base.firstSeen, eventTime),
+        lastSeen: base.lastSeen === null ? eventTime : Math.max(base.lastSeen, eventTime),
+        lastReading: newer ? { eventTime, seq } : last,
+      };
+    }
+    case 'DesiredPatched':
+      return { ...next, desired: mergeDesired(base.desired, event.data.patch) };
+    case 'DeviceConnected':
+      return { ...next, connectivity: { online: true, since: event.metadata.at, source: event.data.source } };
+    case 'DeviceDisconnected':
+      return { ...next, connectivity: { online: false, since: event.metadata.at, source: event.data.source } };
+    case 'DeviceRemoved':
+      return { ...initialTwin(twin.deviceId), version: twin.version + 1, removed: true };
+    default:
+      return exhaustive(event);
+  }
+}
+
+/** Desired keys whose reported value differs (or is missing): what the device still has to do. */
+export function delta(twin: DeviceTwin): JsonObject {
+  const result: JsonObject = {};
+  for (const [name, wanted] of Object.entries(twin.desired)) {
+    if (!equal(twin.reported[name]?.value, wanted)) result[name] = wanted;
+  }
+  return result;
+}
+
+function mergeDesired(desired: JsonObject, patch: JsonObject): JsonObject {
+  // json-merge-patch changes its target in place and the twin is immutable: copy first. A JSON
+  // round trip, not structuredClone, which builds objects of another realm under jest's VM.
+  return applyMergePatch(JSON.parse(JSON.stringify(desired)) as JsonObject, patch) as JsonObject;
+}
+
+function changesReported(twin: DeviceTwin, reading: { eventTime: number; metrics: Record<string, number>; attributes: Record<string, string> }): boolean {
+  for (const source of [reading.metrics, reading.attributes] as Record<string, JsonValue>[]) {
+    for (const name in source) {
+      const current = twin.reported[name];
+      if (!current || current.at < reading.eventTime || (current.at === reading.eventTime && current.value !== source[name])) return true;
+    }
+  }
+  return false;
+}
+
+function exhaustive(value: never): never {
+  throw new Error(`unhandled ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,22 @@
+import type { JsonObject } from './twin.commands';
+
+/** What happened to a twin, past tense. The twin is the fold of these. */
+export type TwinEvent =
+  | {
+      type: 'TelemetryReported';
+      data: { deviceId: string; eventTime: number; seq: number; metrics: Record<string, number>; attributes: Record<string, string> };
+      metadata: { at: number };
+    }
+  | { type: 'DesiredPatched'; data: { deviceId: string; patch: JsonObject }; metadata: { at: number; requestId: string } }
+  | { type: 'DeviceConnected'; data: { deviceId: string; source: ConnectivitySource }; metadata: { at: number } }
+  | { type: 'DeviceDisconnected'; data: { deviceId: string; source: ConnectivitySource }; metadata: { at: number } }
+  | { type: 'DeviceRemoved'; data: { deviceId: string }; metadata: { at: number } };
+
+/** Who decided the device is on- or offline: its gateway, its own telemetry, or a silence timeout. */
+export type ConnectivitySource = 'gateway' | 'telemetry' | 'silence';
+
+/** Why a command was refused; the caller turns it into a 4xx. */
+export type TwinRejection =
+  | { type: 'VersionConflict'; expectedVersion: number; actualVersion: number }
+  | { type: 'UnknownDevice'; deviceId: string }
+  | { type: 'InvalidPatch'; reason: string };
