@@ -1,6 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { createApp } from '../apps/server/src/main';
+import { startTestApp } from './support/test-app';
 import { connectedTelemetryProducer, createTestStack, eventually, reading, TestStack } from './support/test-stack';
 
 /** The whole service over HTTP, fed through the real Kafka, registry and embedded ClickHouse. */
@@ -10,15 +10,7 @@ describe('telemetry API (e2e)', () => {
 
   beforeAll(async () => {
     stack = await createTestStack();
-    Object.assign(process.env, {
-      TOPIC_PREFIX: stack.config.TOPIC_PREFIX,
-      FLEETSTREAM_DATA_DIR: stack.config.FLEETSTREAM_DATA_DIR,
-      CLICKHOUSE_DATABASE: stack.config.CLICKHOUSE_DATABASE,
-      TELEMETRY_PARTITIONS: String(stack.config.TELEMETRY_PARTITIONS),
-      HISTORY_BATCH_MS: '200',
-    });
-    app = await createApp();
-    await app.init();
+    app = await startTestApp(stack);
   });
 
   afterAll(async () => {

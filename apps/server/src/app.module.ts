@@ -3,8 +3,9 @@ import { HealthModule } from './health/health.module';
 import { HistoryModule } from './history/history.module';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { TwinsModule } from './twins/twins.module';
 
 @Module({
-  imports: [InfrastructureModule, MetricsModule, HealthModule, HistoryModule],
+  imports: [InfrastructureModule, MetricsModule, HealthModule, HistoryModule, TwinsModule],
 })
 export class AppModule {}

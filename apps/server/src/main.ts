@@ -2,12 +2,15 @@ import 'reflect-metadata';
 import { loadConfig } from '@fleetstream/config';
 import { Logger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 
 /** Builds the HTTP app with validation and the OpenAPI document; shared by main and the e2e tests. */
 export async function createApp() {
-  const app = await NestFactory.create(AppModule, { bufferLogs: false });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bufferLogs: false });
+  // desired-state patches arrive as application/merge-patch+json (RFC 7386)
+  app.useBodyParser('json', { type: ['application/json', 'application/merge-patch+json'], limit: '256kb' });
   app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
   app.enableShutdownHooks();
   const openApi = new DocumentBuilder()

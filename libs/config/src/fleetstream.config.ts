@@ -17,8 +17,8 @@ export const fleetstreamConfigSchema = z.object({
   TELEMETRY_TOPIC_PATTERN: z.string().optional().describe('extra telemetry topics to consume, a JavaScript regular expression'),
   TELEMETRY_PARTITIONS: z.coerce.number().int().min(1).default(6),
   PROCESSORS: commaList
-    .pipe(z.array(z.enum(['history'])))
-    .default('history')
+    .pipe(z.array(z.enum(['history', 'twins'])))
+    .default('history,twins')
     .describe('processors this instance runs; an empty list serves REST only'),
   HISTORY_TRANSPORT: z.enum(['chdb', 'server']).default('chdb'),
   CHDB_PATH: z.string().optional().describe('embedded ClickHouse data directory; default <data dir>/chdb'),
@@ -29,6 +29,8 @@ export const fleetstreamConfigSchema = z.object({
   HISTORY_TTL_DAYS: z.coerce.number().int().min(1).default(365),
   HISTORY_BATCH_ROWS: z.coerce.number().int().min(1).default(10_000),
   HISTORY_BATCH_MS: z.coerce.number().int().min(10).default(500),
+  TWIN_SILENCE_S: z.coerce.number().int().min(1).default(300).describe('a device silent this long is offline (unless its gateway reports connectivity)'),
+  TWIN_MAX_PATCH_BYTES: z.coerce.number().int().min(2).default(64 * 1024).describe('largest desired-state patch'),
   TELEMETRY_MAX_FUTURE_SKEW_S: z.coerce.number().int().min(0).default(300).describe('dead-letter readings further in the future'),
   TELEMETRY_MAX_AGE_DAYS: z.coerce.number().int().min(1).default(365).describe('dead-letter readings older than this'),
   TELEMETRY_MAX_RECORD_BYTES: z.coerce.number().int().min(64).default(256 * 1024).describe('dead-letter larger records'),

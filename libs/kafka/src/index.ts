@@ -4,3 +4,4 @@ export * from './kafka-client';
 export * from './topic-admin';
 export * from './topics';
 export * from './telemetry.producer';
+export * from './compacted-topic-view';

@@ -5,6 +5,7 @@ export function fleetTopics(prefix: string) {
     telemetry: name('telemetry'),
     telemetryDlq: name('telemetry.dlq'),
     twins: name('twins'),
+    deviceEvents: name('device-events'),
     commands: name('commands'),
     commandState: name('command-state'),
     deviceCommands: name('device-commands'),
@@ -20,6 +21,7 @@ export function fleetGroups(prefix: string) {
   const name = (suffix: string) => (prefix ? `${prefix}.${suffix}` : suffix);
   return {
     history: name('history-writer'),
+    twinProcessor: name('twin-processor'),
   } as const;
 }
 
@@ -51,6 +53,7 @@ export function fleetTopicDefinitions(topics: FleetTopics, partitions: number): 
     { topic: topics.telemetry, numPartitions: partitions, configEntries: deleteAfterDays(7) },
     { topic: topics.telemetryDlq, numPartitions: partitions, configEntries: deleteAfterDays(30) },
     { topic: topics.twins, numPartitions: partitions, configEntries: compacted },
+    { topic: topics.deviceEvents, numPartitions: partitions, configEntries: deleteAfterDays(30) },
     { topic: topics.commands, numPartitions: partitions, configEntries: deleteAfterDays(90) },
     { topic: topics.commandState, numPartitions: partitions, configEntries: compacted },
     { topic: topics.deviceCommands, numPartitions: partitions, configEntries: deleteAfterDays(7) },

@@ -1,2 +1,3 @@
 export * from './registry-codec';
 export * from './schema-files';
+export * from './twin-snapshot';

@@ -1,0 +1,161 @@
+import { decide, DeviceTwin, evolve, initialTwin, rejectTelemetry, Telemetry, TelemetryLimits, TwinCommand, TwinSettings } from '@fleetstream/domain';
+import { fleetGroups, FleetTopics } from '@fleetstream/kafka';
+import { DeviceEventRecord, readAvroSchema, RegistryCodec, toTwinSnapshot } from '@fleetstream/serde';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { hostname } from 'node:os';
+import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
+import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
+import { TwinReadModel } from './twin-read-model';
+
+/**
+ * Folds telemetry and device events into twins and writes each new snapshot to the compacted topic
+ * fleet.twins, read-process-write in one Kafka transaction with the consumed offsets: a crash or
+ * rebalance never applies an event twice nor loses one. Before it processes a partition it waits
+ * until the read model has restored that partition's twins from fleet.twins (Kafka Streams' rule).
+ */
+@Injectable()
+export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(TwinProcessor.name);
+  private consumer: Consumer | undefined;
+  private producer: Producer | undefined;
+  private readonly telemetryCodec: RegistryCodec<Telemetry>;
+  private readonly eventCodec: RegistryCodec<DeviceEventRecord>;
+  /** Twins this instance committed that the read model has not caught up with yet. */
+  private readonly written = new Map<string, DeviceTwin>();
+  /** Partitions restored since the last rebalance. */
+  private restored = new Set<number>();
+  private readonly settings: TwinSettings;
+  private readonly limits: TelemetryLimits;
+  private twinSchemaId = 0;
+
+  constructor(
+    @Inject(fleetstreamConfig.KEY) private readonly config: AppConfig,
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(SCHEMA_REGISTRY) registry: SchemaRegistry,
+    @Inject(TOPICS) private readonly topics: FleetTopics,
+    private readonly twins: TwinReadModel,
+  ) {
+    this.telemetryCodec = new RegistryCodec<Telemetry>(registry, readAvroSchema('telemetry'));
+    this.eventCodec = new RegistryCodec<DeviceEventRecord>(registry, readAvroSchema('device-event'));
+    this.settings = { silenceMs: config.TWIN_SILENCE_S * 1000, maxPatchBytes: config.TWIN_MAX_PATCH_BYTES };
+    this.limits = { maxFutureSkewMs: config.TELEMETRY_MAX_FUTURE_SKEW_S * 1000, maxPastAgeMs: config.TELEMETRY_MAX_AGE_DAYS * 86_400_000 };
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.PROCESSORS.includes('twins')) return;
+    this.twinSchemaId = await this.twins.codec.register(`${this.topics.twins}-value`);
+    const groupId = fleetGroups(this.config.TOPIC_PREFIX).twinProcessor;
+    this.producer = this.kafka.producer({
+      transactionalId: `${groupId}.${hostname()}.${process.pid}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await this.producer.connect();
+    this.consumer = this.kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 50 });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+      this.restored = new Set();
+    });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [this.topics.telemetry, this.topics.deviceEvents], fromBeginning: true });
+    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload, groupId) });
+    this.logger.log(`twin processor consuming ${this.topics.telemetry} and ${this.topics.deviceEvents}`);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.consumer?.disconnect();
+    await this.producer?.disconnect();
+  }
+
+  private async onBatch({ batch, isStale, isRunning }: EachBatchPayload, groupId: string): Promise<void> {
+    if (isStale() || !isRunning() || batch.messages.length === 0) return;
+    if (!this.restored.has(batch.partition)) {
+      await this.twins.caughtUp([batch.partition]);
+      this.restored.add(batch.partition);
+    }
+    // fold the whole batch first; `written` changes only once the transaction committed
+    const changed = new Map<string, DeviceTwin>();
+    for (const message of batch.messages) {
+      const command = await this.commandFrom(batch.topic, message);
+      if (!command) continue;
+      const deviceId = command.data.deviceId;
+      const twin = changed.get(deviceId) ?? this.current(deviceId);
+      const decision = decide(command, twin, this.settings);
+      if ('rejection' in decision) {
+        this.logger.warn(`${command.type} for ${deviceId} refused: ${JSON.stringify(decision.rejection)}`);
+        continue;
+      }
+      if (decision.events.length > 0) changed.set(deviceId, decision.events.reduce(evolve, twin));
+    }
+    const nextOffset = (BigInt(batch.lastOffset()) + 1n).toString();
+    const transaction = await this.producer!.transaction();
+    try {
+      if (changed.size > 0) {
+        await transaction.send({
+          topic: this.topics.twins,
+          messages: await Promise.all(
+            [...changed.values()].map(async (twin) => ({
+              key: twin.deviceId,
+              value: twin.removed ? null : await this.twins.codec.encode(this.twinSchemaId, toTwinSnapshot(twin)),
+            })),
+          ),
+        });
+      }
+      await transaction.sendOffsets({
+        consumerGroupId: groupId,
+        topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset }] }],
+      });
+      await transaction.commit();
+    } catch (error) {
+      await transaction.abort().catch(() => undefined);
+      throw error; // kafkajs re-delivers the batch from the last committed offset
+    }
+    for (const [deviceId, twin] of changed) this.written.set(deviceId, twin);
+    this.forgetWhatTheReadModelHas();
+  }
+
+  private current(deviceId: string): DeviceTwin {
+    const mine = this.written.get(deviceId);
+    const seen = this.twins.get(deviceId);
+    if (mine && (!seen || seen.version < mine.version)) return mine;
+    return seen ?? (mine?.removed ? mine : initialTwin(deviceId));
+  }
+
+  private forgetWhatTheReadModelHas(): void {
+    for (const [deviceId, twin] of this.written) {
+      const seen = this.twins.get(deviceId);
+      if ((seen && seen.version >= twin.version) || (twin.removed && !seen)) this.written.delete(deviceId);
+    }
+  }
+
+  /** The twin command a record means; null for records the twin ignores (malformed ones are the history writer's DLQ). */
+  private async commandFrom(topic: string, message: KafkaMessage): Promise<TwinCommand | null> {
+    if (topic === this.topics.deviceEvents) {
+      const decoded = await this.eventCodec.decode(message.value);
+      if (!decoded.ok) {
+        this.logger.warn(`skipping a ${topic} record at offset ${message.offset}: ${decoded.rejection.error}`);
+        return null;
+      }
+      const event = decoded.value;
+      switch (event.kind) {
+        case 'DESIRED_PATCH':
+          return {
+            type: 'PatchDesired',
+            data: { deviceId: event.deviceId, patch: JSON.parse(event.patchJson ?? '{}'), expectedVersion: event.expectedVersion ?? undefined },
+            metadata: { now: event.at, requestId: event.requestId },
+          };
+        case 'CONNECTIVITY':
+          return { type: 'ReportConnectivity', data: { deviceId: event.deviceId, online: event.online ?? false }, metadata: { now: event.at } };
+        case 'REMOVE':
+          return { type: 'RemoveDevice', data: { deviceId: event.deviceId }, metadata: { now: event.at } };
+      }
+    }
+    const decoded = this.telemetryCodec.decodeIfCached(message.value) ?? (await this.telemetryCodec.decode(message.value));
+    if (!decoded.ok) return null;
+    const now = Number(message.timestamp);
+    // the same rules as the history writer: what it dead-letters never reaches a twin
+    if (rejectTelemetry(decoded.value, { key: message.key?.toString('utf8') ?? null, receivedAt: now }, this.limits)) return null;
+    return { type: 'RecordTelemetry', data: decoded.value, metadata: { now } };
+  }
+}

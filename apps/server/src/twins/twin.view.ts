@@ -1,0 +1,28 @@
+import { delta, DeviceTwin, JsonObject } from '@fleetstream/domain';
+
+/** A twin as the REST API shows it. */
+export interface TwinView {
+  deviceId: string;
+  version: number;
+  reported: Record<string, { value: number | string; at: string }>;
+  desired: JsonObject;
+  delta: JsonObject;
+  firstSeen: string | null;
+  lastSeen: string | null;
+  connectivity: { online: boolean; since: string | null; source: string | null };
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function twinView(twin: DeviceTwin): TwinView {
+  return {
+    deviceId: twin.deviceId,
+    version: twin.version,
+    reported: Object.fromEntries(Object.entries(twin.reported).map(([name, { value, at }]) => [name, { value, at: iso(at)! }])),
+    desired: twin.desired,
+    delta: delta(twin),
+    firstSeen: iso(twin.firstSeen),
+    lastSeen: iso(twin.lastSeen),
+    connectivity: { online: twin.connectivity.online, since: iso(twin.connectivity.since), source: twin.connectivity.source },
+  };
+}

@@ -1,0 +1,46 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsDate, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+
+export class DevicesQueryDto {
+  @ApiPropertyOptional({ description: 'only devices that are (true) or are not (false) online' })
+  @IsOptional()
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean({ message: 'online must be true or false' })
+  online?: boolean;
+
+  @ApiPropertyOptional({ description: 'last seen before this time (ISO 8601)' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate({ message: 'lastSeenBefore must be an ISO 8601 date-time' })
+  lastSeenBefore?: Date;
+
+  @ApiPropertyOptional({ description: 'last seen at or after this time (ISO 8601)' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate({ message: 'lastSeenAfter must be an ISO 8601 date-time' })
+  lastSeenAfter?: Date;
+
+  @ApiPropertyOptional({ description: 'reported attribute equals, name:value', example: 'firmware:1.5.0' })
+  @IsOptional()
+  @Matches(/^[^:]+:.*$/, { message: 'attribute must be name:value' })
+  attribute?: string;
+
+  @ApiPropertyOptional({ description: 'reported metric within a range, name:min:max (either bound may be empty)', example: 'battery::20' })
+  @IsOptional()
+  @Matches(/^[^:]+:(-?\d+(\.\d+)?)?:(-?\d+(\.\d+)?)?$/, { message: 'metric must be name:min:max, e.g. battery::20' })
+  metric?: string;
+
+  @ApiPropertyOptional({ default: 100, maximum: 1000 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'the nextCursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  cursor?: string;
+}
