@@ -1,0 +1,87 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TestStack } from './test-stack';
+
+/** The built service (`npm run build`) as a separate process, so a test can kill it like a crash would. */
+export class ServerProcess {
+  private child: ChildProcess | undefined;
+  private output = '';
+  readonly url: string;
+
+  private constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    readonly port: number,
+  ) {
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  static async create(stack: TestStack, overrides: Record<string, string> = {}): Promise<ServerProcess> {
+    const port = await freePort();
+    return new ServerProcess(
+      {
+        ...process.env,
+        TOPIC_PREFIX: stack.config.TOPIC_PREFIX,
+        CLICKHOUSE_DATABASE: stack.config.CLICKHOUSE_DATABASE,
+        TELEMETRY_PARTITIONS: String(stack.config.TELEMETRY_PARTITIONS),
+        FLEETSTREAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'fleetstream-proc-')),
+        HTTP_PORT: String(port),
+        ...overrides,
+      },
+      port,
+    );
+  }
+
+  async start(): Promise<this> {
+    this.child = spawn(process.execPath, [resolve(__dirname, '../../dist/apps/server/src/main.js')], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-20_000)));
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-20_000)));
+    for (let i = 0; i < 300; i++) {
+      if (this.child.exitCode !== null) throw new Error(`server exited with ${this.child.exitCode}:\n${this.output}`);
+      const ready = await fetch(`${this.url}/ready`).then((r) => r.ok, () => false);
+      if (ready) return this;
+      await sleep(200);
+    }
+    throw new Error(`server not ready in 60 s:\n${this.output}`);
+  }
+
+  /** SIGKILL: no shutdown hooks, no last commit — a crash. */
+  async kill(): Promise<void> {
+    await this.signal('SIGKILL');
+  }
+
+  /** SIGTERM (graceful shutdown), SIGKILL after 15 s. */
+  async stop(): Promise<void> {
+    const killLater = setTimeout(() => this.child?.kill('SIGKILL'), 15_000);
+    await this.signal('SIGTERM');
+    clearTimeout(killLater);
+  }
+
+  private async signal(signal: NodeJS.Signals): Promise<void> {
+    const child = this.child;
+    // a child ended by a signal has signalCode set and exitCode null
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
+    child.kill(signal);
+    await exited;
+  }
+
+  async get<T>(path: string): Promise<{ status: number; body: T }> {
+    const response = await fetch(`${this.url}${path}`);
+    return { status: response.status, body: (response.status === 200 ? await response.json() : undefined) as T };
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+    server.on('error', reject);
+  });
+}
