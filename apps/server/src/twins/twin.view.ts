@@ -1,4 +1,4 @@
-import { delta, DeviceTwin, JsonObject } from '@fleetstream/domain';
+import { connectivityAt, delta, DeviceTwin, JsonObject } from '@fleetstream/domain';
 
 /** A twin as the REST API shows it. */
 export interface TwinView {
@@ -14,7 +14,9 @@ export interface TwinView {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function twinView(twin: DeviceTwin): TwinView {
+/** The twin as of `now`; connectivity applies the silence window (TWIN_SILENCE_S). */
+export function twinView(twin: DeviceTwin, now: number, silenceMs: number): TwinView {
+  const connectivity = connectivityAt(twin, now, silenceMs);
   return {
     deviceId: twin.deviceId,
     version: twin.version,
@@ -23,6 +25,6 @@ export function twinView(twin: DeviceTwin): TwinView {
     delta: delta(twin),
     firstSeen: iso(twin.firstSeen),
     lastSeen: iso(twin.lastSeen),
-    connectivity: { online: twin.connectivity.online, since: iso(twin.connectivity.since), source: twin.connectivity.source },
+    connectivity: { online: connectivity.online, since: iso(connectivity.since), source: connectivity.source },
   };
 }

@@ -1,4 +1,4 @@
-import { decide, DeviceTwin, JsonObject } from '@fleetstream/domain';
+import { connectivityAt, decide, DeviceTwin, JsonObject } from '@fleetstream/domain';
 import {
   BadRequestException, Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Inject, NotFoundException, Param, Patch,
   PreconditionFailedException, Query, Res,
@@ -35,19 +35,20 @@ export class TwinsController {
       res.status(HttpStatus.NOT_MODIFIED);
       return undefined;
     }
-    return twinView(twin);
+    return this.view(twin);
   }
 
   @Get()
   @ApiOperation({ summary: 'Devices by id, filtered by connectivity, last seen, an attribute or a metric range' })
   list(@Query() query: DevicesQueryDto): { count: number; devices: TwinView[]; nextCursor?: string } {
     const limit = query.limit ?? 100;
+    const now = Date.now();
     const after = query.cursor ? Buffer.from(query.cursor, 'base64url').toString() : '';
     const [attributeName, attributeValue] = query.attribute ? splitFirst(query.attribute) : [];
     const [metricName, min, max] = query.metric ? query.metric.split(':') : [];
     const matches = (twin: DeviceTwin) =>
       twin.deviceId > after &&
-      (query.online === undefined || twin.connectivity.online === query.online) &&
+      (query.online === undefined || connectivityAt(twin, now, this.silenceMs).online === query.online) &&
       (!query.lastSeenBefore || (twin.lastSeen ?? 0) < query.lastSeenBefore.getTime()) &&
       (!query.lastSeenAfter || (twin.lastSeen ?? 0) >= query.lastSeenAfter.getTime()) &&
       (attributeName === undefined || twin.reported[attributeName]?.value === attributeValue) &&
@@ -56,7 +57,7 @@ export class TwinsController {
     const last = page.at(-1);
     return {
       count: page.length,
-      devices: page.map(twinView),
+      devices: page.map((twin) => twinView(twin, now, this.silenceMs)),
       nextCursor: page.length === limit && last ? Buffer.from(last.deviceId).toString('base64url') : undefined,
     };
   }
@@ -77,7 +78,7 @@ export class TwinsController {
     const decision = decide(
       { type: 'PatchDesired', data: { deviceId, patch: patch as JsonObject, expectedVersion }, metadata: { now, requestId } },
       twin,
-      { silenceMs: this.config.TWIN_SILENCE_S * 1000, maxPatchBytes: this.config.TWIN_MAX_PATCH_BYTES },
+      { silenceMs: this.silenceMs, maxPatchBytes: this.config.TWIN_MAX_PATCH_BYTES },
     );
     if ('rejection' in decision) {
       const rejection = decision.rejection;
@@ -88,7 +89,7 @@ export class TwinsController {
     }
     if (decision.events.length === 0) {
       res.setHeader('ETag', etag(twin));
-      return twinView(twin);
+      return this.view(twin);
     }
     await this.events.publish({ deviceId, requestId, at: now, kind: 'DESIRED_PATCH', patchJson: JSON.stringify(patch), expectedVersion: expectedVersion ?? null, online: null });
     const after = await this.twins.waitFor(deviceId, (next) => next !== null && next.version > twin.version, READ_YOUR_WRITE_MS);
@@ -97,7 +98,7 @@ export class TwinsController {
       return { status: 'accepted; the twin shows it shortly', deviceId };
     }
     res.setHeader('ETag', etag(after));
-    return twinView(after);
+    return this.view(after);
   }
 
   @Delete(':deviceId')
@@ -108,6 +109,14 @@ export class TwinsController {
     await this.events.publish({ deviceId, requestId: randomUUID(), at: Date.now(), kind: 'REMOVE', patchJson: null, expectedVersion: null, online: null });
     const gone = await this.twins.waitFor(deviceId, (next) => next === null, READ_YOUR_WRITE_MS);
     if (gone === undefined) res.status(HttpStatus.ACCEPTED);
+  }
+
+  private get silenceMs(): number {
+    return this.config.TWIN_SILENCE_S * 1000;
+  }
+
+  private view(twin: DeviceTwin): TwinView {
+    return twinView(twin, Date.now(), this.silenceMs);
   }
 
   private known(deviceId: string): DeviceTwin {

@@ -1,6 +1,6 @@
 import type { Telemetry } from '../telemetry/telemetry';
 import type { TwinCommand } from './twin.commands';
-import { decide, delta, DeviceTwin, evolve, initialTwin, TwinSettings } from './twin.decider';
+import { connectivityAt, decide, delta, DeviceTwin, evolve, initialTwin, TwinSettings } from './twin.decider';
 import type { TwinEvent } from './twin.events';
 
 const settings: TwinSettings = { silenceMs: 60_000, maxPatchBytes: 1024 };
@@ -111,6 +111,14 @@ describe('twin decider', () => {
       expect(silent.twin.connectivity).toEqual({ online: false, since: T0 + 60_000, source: 'silence' });
       const back = given(record(reading(1, T0, { t: 1 })), check(T0 + 60_000)).when(record(reading(2, T0 + 61_000, { t: 2 })));
       expect(back.twin.connectivity).toMatchObject({ online: true, source: 'telemetry' });
+    });
+  });
+
+  describe('when the twin is read after a silence', () => {
+    it('shows the device offline from the end of the window, before any check recorded it', () => {
+      const { twin } = given(record(reading(1, T0, { t: 1 })));
+      expect(connectivityAt(twin, T0 + 59_000, settings.silenceMs)).toMatchObject({ online: true, source: 'telemetry' });
+      expect(connectivityAt(twin, T0 + 90_000, settings.silenceMs)).toEqual({ online: false, since: T0 + 60_000, source: 'silence' });
     });
   });
 

@@ -137,6 +137,17 @@ export function evolve(twin: DeviceTwin, event: TwinEvent): DeviceTwin {
   }
 }
 
+/**
+ * Connectivity as of `now`: what a gateway reported stands; otherwise a device silent for the
+ * silence window is offline from the moment the window ran out, even before a CheckSilence command
+ * has recorded it.
+ */
+export function connectivityAt(twin: DeviceTwin, now: number, silenceMs: number): DeviceTwin['connectivity'] {
+  const { connectivity, lastSeen } = twin;
+  if (connectivity.source === 'gateway' || !connectivity.online || lastSeen === null) return connectivity;
+  return now - lastSeen >= silenceMs ? { online: false, since: lastSeen + silenceMs, source: 'silence' } : connectivity;
+}
+
 /** Desired keys whose reported value differs (or is missing): what the device still has to do. */
 export function delta(twin: DeviceTwin): JsonObject {
   const result: JsonObject = {};
