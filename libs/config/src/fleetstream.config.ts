@@ -48,6 +48,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return parsed.data;
 }
 
+/** The telemetry rules (TELEMETRY_*) in the units the rule checks use. */
+export function telemetryRules(config: FleetstreamConfig) {
+  return {
+    maxFutureSkewMs: config.TELEMETRY_MAX_FUTURE_SKEW_S * 1000,
+    maxPastAgeMs: config.TELEMETRY_MAX_AGE_DAYS * 86_400_000,
+    maxRecordBytes: config.TELEMETRY_MAX_RECORD_BYTES,
+  };
+}
+
 export function chdbPath(config: FleetstreamConfig): string {
   return config.CHDB_PATH ?? resolve(config.FLEETSTREAM_DATA_DIR, 'chdb');
 }

@@ -1,12 +1,7 @@
-import { Rejection, RejectionReason, rejectTelemetry, Telemetry, TelemetryLimits } from '@fleetstream/domain';
+import { Rejection, RejectionReason, Telemetry } from '@fleetstream/domain';
 import type { ConsumedRecord, DeadLetter, DeadLetterProducer } from '@fleetstream/kafka';
-import type { RegistryCodec } from '@fleetstream/serde';
+import { readTelemetry, RegistryCodec, TelemetryRules } from '@fleetstream/serde';
 import { HistoryRepository, TelemetryRow, telemetryRow } from './history.repository';
-
-export interface HistoryWriterLimits extends TelemetryLimits {
-  /** Larger records are dead-lettered undecoded. */
-  maxRecordBytes: number;
-}
 
 export interface BatchOutcome {
   stored: number;
@@ -45,7 +40,7 @@ export class HistoryWriter {
     private readonly codec: RegistryCodec<Telemetry>,
     private readonly repository: HistoryRepository,
     private readonly deadLetters: DeadLetterProducer,
-    private readonly limits: HistoryWriterLimits,
+    private readonly rules: TelemetryRules,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -97,15 +92,9 @@ export class HistoryWriter {
 
   /** Appends the record's row, or returns why it cannot be stored. */
   private async collect(record: ConsumedRecord, receivedAt: number, rows: TelemetryRow[]): Promise<Rejection | null> {
-    if (record.value !== null && record.value.length > this.limits.maxRecordBytes) {
-      return { reason: 'oversized', error: `record is ${record.value.length} bytes; the limit is ${this.limits.maxRecordBytes}` };
-    }
-    // decode throws RegistryUnavailableError: not the record's fault, the whole batch is retried
-    const decoded = this.codec.decodeIfCached(record.value) ?? (await this.codec.decode(record.value));
+    // throws RegistryUnavailableError: not the record's fault, the whole batch is retried
+    const decoded = await readTelemetry(this.codec, record, receivedAt, this.rules);
     if (!decoded.ok) return decoded.rejection;
-    const key = record.key === null ? null : record.key.toString('utf8');
-    const rejection = rejectTelemetry(decoded.value, { key, receivedAt }, this.limits);
-    if (rejection) return rejection;
     rows.push(telemetryRow(decoded.value, record.topic, record.partition, record.offset));
     return null;
   }

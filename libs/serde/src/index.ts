@@ -1,3 +1,4 @@
 export * from './registry-codec';
 export * from './schema-files';
 export * from './twin-snapshot';
+export * from './telemetry-reader';

@@ -1,3 +1,4 @@
+import { telemetryRules } from '@fleetstream/config';
 import { Telemetry } from '@fleetstream/domain';
 import { applyRetention, HistoryRepository, HistoryWriter, migrate, PreparedBatch } from '@fleetstream/history';
 import { BatchConsumer, DeadLetterProducer, fleetGroups, FleetTopics } from '@fleetstream/kafka';
@@ -47,11 +48,7 @@ export class HistoryWriterProcessor implements OnModuleInit, OnApplicationBootst
       new RegistryCodec<Telemetry>(this.registry, readAvroSchema('telemetry')),
       this.repository,
       this.deadLetters,
-      {
-        maxFutureSkewMs: this.config.TELEMETRY_MAX_FUTURE_SKEW_S * 1000,
-        maxPastAgeMs: this.config.TELEMETRY_MAX_AGE_DAYS * 86_400_000,
-        maxRecordBytes: this.config.TELEMETRY_MAX_RECORD_BYTES,
-      },
+      telemetryRules(this.config),
     );
     this.writer = writer;
     const pattern = this.config.TELEMETRY_TOPIC_PATTERN;

@@ -1,6 +1,7 @@
-import { decide, DeviceTwin, evolve, initialTwin, rejectTelemetry, Telemetry, TelemetryLimits, TwinCommand, TwinSettings } from '@fleetstream/domain';
+import { telemetryRules } from '@fleetstream/config';
+import { decide, DeviceTwin, evolve, initialTwin, Telemetry, TwinCommand, TwinSettings } from '@fleetstream/domain';
 import { fleetGroups, FleetTopics } from '@fleetstream/kafka';
-import { DeviceEventRecord, readAvroSchema, RegistryCodec, toTwinSnapshot } from '@fleetstream/serde';
+import { DeviceEventRecord, readAvroSchema, readTelemetry, RegistryCodec, TelemetryRules, toTwinSnapshot } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
@@ -27,7 +28,7 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
   /** Partitions restored since the last rebalance. */
   private restored = new Set<number>();
   private readonly settings: TwinSettings;
-  private readonly limits: TelemetryLimits;
+  private readonly rules: TelemetryRules;
   private twinSchemaId = 0;
 
   constructor(
@@ -40,7 +41,7 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     this.telemetryCodec = new RegistryCodec<Telemetry>(registry, readAvroSchema('telemetry'));
     this.eventCodec = new RegistryCodec<DeviceEventRecord>(registry, readAvroSchema('device-event'));
     this.settings = { silenceMs: config.TWIN_SILENCE_S * 1000, maxPatchBytes: config.TWIN_MAX_PATCH_BYTES };
-    this.limits = { maxFutureSkewMs: config.TELEMETRY_MAX_FUTURE_SKEW_S * 1000, maxPastAgeMs: config.TELEMETRY_MAX_AGE_DAYS * 86_400_000 };
+    this.rules = telemetryRules(config);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -151,11 +152,9 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
           return { type: 'RemoveDevice', data: { deviceId: event.deviceId }, metadata: { now: event.at } };
       }
     }
-    const decoded = this.telemetryCodec.decodeIfCached(message.value) ?? (await this.telemetryCodec.decode(message.value));
-    if (!decoded.ok) return null;
+    // the record's own timestamp, not the clock: a replay decides exactly as the first pass did
     const now = Number(message.timestamp);
-    // the same rules as the history writer: what it dead-letters never reaches a twin
-    if (rejectTelemetry(decoded.value, { key: message.key?.toString('utf8') ?? null, receivedAt: now }, this.limits)) return null;
-    return { type: 'RecordTelemetry', data: decoded.value, metadata: { now } };
+    const decoded = await readTelemetry(this.telemetryCodec, message, now, this.rules);
+    return decoded.ok ? { type: 'RecordTelemetry', data: decoded.value, metadata: { now } } : null;
   }
 }
