@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TestStack } from './test-stack';
+import { stackEnv, TestStack } from './test-stack';
 
 /** The built service (`npm run build`) as a separate process, so a test can kill it like a crash would. */
 export class ServerProcess {
@@ -24,9 +24,8 @@ export class ServerProcess {
     return new ServerProcess(
       {
         ...process.env,
-        TOPIC_PREFIX: stack.config.TOPIC_PREFIX,
-        CLICKHOUSE_DATABASE: stack.config.CLICKHOUSE_DATABASE,
-        TELEMETRY_PARTITIONS: String(stack.config.TELEMETRY_PARTITIONS),
+        ...stackEnv(stack),
+        // each process its own embedded ClickHouse: chdb allows one process per data directory
         FLEETSTREAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'fleetstream-proc-')),
         HTTP_PORT: String(port),
         ...overrides,

@@ -42,6 +42,16 @@ export async function createTestStack(overrides: Record<string, string> = {}): P
   return { config, topics, kafka, registry, telemetryCodec: new RegistryCodec<Telemetry>(registry, readAvroSchema('telemetry')) };
 }
 
+/** The environment that points the service at this stack's private topics, database and data dir. */
+export function stackEnv(stack: TestStack): Record<string, string> {
+  return {
+    TOPIC_PREFIX: stack.config.TOPIC_PREFIX,
+    FLEETSTREAM_DATA_DIR: stack.config.FLEETSTREAM_DATA_DIR,
+    CLICKHOUSE_DATABASE: stack.config.CLICKHOUSE_DATABASE,
+    TELEMETRY_PARTITIONS: String(stack.config.TELEMETRY_PARTITIONS),
+  };
+}
+
 export async function connectedTelemetryProducer(stack: TestStack): Promise<TelemetryProducer> {
   const producer = new TelemetryProducer(stack.kafka, stack.telemetryCodec, stack.topics.telemetry);
   await producer.connect();
