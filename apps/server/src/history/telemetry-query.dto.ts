@@ -1,22 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, IsDate, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { ArrayMaxSize, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { OptionalDateTimeQuery } from '../common/query-decorators';
 
 const commaSeparated = ({ value }: { value: unknown }) =>
   typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter((item) => item.length > 0) : value;
 
 /** Time range and metric selection shared by the raw and the rollup queries. */
 export class TimeRangeQueryDto {
-  @ApiPropertyOptional({ description: 'start of the time range (ISO 8601), inclusive; default 24 h before `to`' })
-  @IsOptional()
-  @Type(() => Date)
-  @IsDate({ message: 'from must be an ISO 8601 date-time, e.g. 2026-11-23T10:00:00Z' })
+  @OptionalDateTimeQuery('from', 'start of the time range (ISO 8601), inclusive; default 24 h before `to`')
   from?: Date;
 
-  @ApiPropertyOptional({ description: 'end of the time range (ISO 8601), exclusive; default now' })
-  @IsOptional()
-  @Type(() => Date)
-  @IsDate({ message: 'to must be an ISO 8601 date-time, e.g. 2026-11-23T11:00:00Z' })
+  @OptionalDateTimeQuery('to', 'end of the time range (ISO 8601), exclusive; default now')
   to?: Date;
 
   @ApiPropertyOptional({ description: 'only these metrics, comma-separated (default all)', example: 'temperature,battery' })

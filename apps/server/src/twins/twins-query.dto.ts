@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsDate, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { OptionalDateTimeQuery } from '../common/query-decorators';
 
 export class DevicesQueryDto {
   @ApiPropertyOptional({ description: 'only devices that are (true) or are not (false) online' })
@@ -9,16 +10,10 @@ export class DevicesQueryDto {
   @IsBoolean({ message: 'online must be true or false' })
   online?: boolean;
 
-  @ApiPropertyOptional({ description: 'last seen before this time (ISO 8601)' })
-  @IsOptional()
-  @Type(() => Date)
-  @IsDate({ message: 'lastSeenBefore must be an ISO 8601 date-time' })
+  @OptionalDateTimeQuery('lastSeenBefore', 'last seen before this time (ISO 8601)')
   lastSeenBefore?: Date;
 
-  @ApiPropertyOptional({ description: 'last seen at or after this time (ISO 8601)' })
-  @IsOptional()
-  @Type(() => Date)
-  @IsDate({ message: 'lastSeenAfter must be an ISO 8601 date-time' })
+  @OptionalDateTimeQuery('lastSeenAfter', 'last seen at or after this time (ISO 8601)')
   lastSeenAfter?: Date;
 
   @ApiPropertyOptional({ description: 'reported attribute equals, name:value', example: 'firmware:1.5.0' })
