@@ -1,5 +1,6 @@
 import equal from 'fast-deep-equal';
 import { apply as applyMergePatch } from 'json-merge-patch';
+import { exhaustive } from '../exhaustive';
 import type { JsonObject, JsonValue, TwinCommand } from './twin.commands';
 import type { ConnectivitySource, TwinEvent, TwinRejection } from './twin.events';
 
@@ -171,8 +172,4 @@ function changesReported(twin: DeviceTwin, reading: { eventTime: number; metrics
     }
   }
   return false;
-}
-
-function exhaustive(value: never): never {
-  throw new Error(`unhandled ${JSON.stringify(value)}`);
 }
