@@ -1,0 +1,52 @@
+import { commandSagaStep, CommandEvent, CommandRequest, CommandSagaInput, CommandState } from '@fleetstream/domain';
+import avro from 'avsc';
+import { fromCommandEventRecord, fromCommandStateSnapshot, toCommandEventRecord, toCommandStateSnapshot } from './command-records';
+import { readAvroSchema } from './schema-files';
+
+const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
+const request: CommandRequest = {
+  commandId: 'c1', deviceId: 'dev-1', name: 'set-rate', params: { hz: 5, tags: ['a'] }, ttlMs: 60_000,
+  timeouts: { deliveryMs: 1000, acceptanceMs: 2000, executionMs: 3000 }, maxAttempts: 2,
+  backoff: { initialMs: 100, maxMs: 1000 }, ordered: true, idempotencyKey: 'k-1', bodyHash: 'abc',
+};
+
+/** Drives one command through retry, timeout-free delivery and success, collecting every event and the final state. */
+function lifecycle(): { events: CommandEvent[]; state: CommandState } {
+  const inputs: [CommandSagaInput, boolean][] = [
+    [{ type: 'CommandRequested', data: request, metadata: { now: T0 } }, true],
+    [{ type: 'TimePassed', data: { deviceId: 'dev-1' }, metadata: { now: T0 + 1000 } }, true],
+    [{ type: 'TimePassed', data: { deviceId: 'dev-1' }, metadata: { now: T0 + 1100 } }, true],
+    [{ type: 'DeviceAcknowledged', data: { commandId: 'c1', deviceId: 'dev-1', stage: 'succeeded', attempt: 2, detail: 'ok', result: { rebooted: true } }, metadata: { now: T0 + 1200 } }, true],
+  ];
+  let commands: readonly CommandState[] = [];
+  const events: CommandEvent[] = [{ type: 'CommandRequested', data: request, metadata: { at: T0 } }];
+  for (const [input, online] of inputs) {
+    const result = commandSagaStep(input, commands, online);
+    events.push(...result.events);
+    commands = result.commands;
+  }
+  return { events, state: commands[0]! };
+}
+
+describe('command records', () => {
+  const { events, state } = lifecycle();
+
+  it('every event survives Avro (command-event.avsc) unchanged', () => {
+    const type = avro.Type.forSchema(readAvroSchema('command-event'));
+    const timedOut: CommandEvent = { type: 'CommandTimedOut', data: { commandId: 'c1', deviceId: 'dev-1', stage: 'acceptance' }, metadata: { at: T0 } };
+    for (const event of [...events, timedOut]) {
+      const record = type.fromBuffer(type.toBuffer(toCommandEventRecord(event)));
+      expect(fromCommandEventRecord(record)).toEqual(event);
+    }
+  });
+
+  it('the command state survives Avro (command-state.avsc) unchanged, history included', () => {
+    const type = avro.Type.forSchema(readAvroSchema('command-state'));
+    expect(state.history.map((entry) => entry.type)).toEqual(['CommandRequested', 'CommandSent', 'CommandRetryScheduled', 'CommandSent', 'CommandSucceeded']);
+    expect(fromCommandStateSnapshot(type.fromBuffer(type.toBuffer(toCommandStateSnapshot(state))))).toEqual(state);
+  });
+
+  it('names the missing field of a malformed event', () => {
+    expect(() => fromCommandEventRecord({ ...toCommandEventRecord(events[1]!), attempt: null })).toThrow('SENT event for command c1 has no attempt');
+  });
+});
