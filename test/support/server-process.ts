@@ -68,6 +68,17 @@ export class ServerProcess {
     await exited;
   }
 
+  /** Any HTTP request; a JSON body is sent and parsed as JSON. */
+  async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: T }> {
+    const response = await fetch(`${this.url}${path}`, {
+      method,
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : undefined) as T };
+  }
+
   async get<T>(path: string): Promise<{ status: number; body: T }> {
     const response = await fetch(`${this.url}${path}`);
     return { status: response.status, body: (response.status === 200 ? await response.json() : undefined) as T };

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CommandsModule } from './commands/commands.module';
 import { HealthModule } from './health/health.module';
 import { HistoryModule } from './history/history.module';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
@@ -6,6 +7,6 @@ import { MetricsModule } from './metrics/metrics.module';
 import { TwinsModule } from './twins/twins.module';
 
 @Module({
-  imports: [InfrastructureModule, MetricsModule, HealthModule, HistoryModule, TwinsModule],
+  imports: [InfrastructureModule, MetricsModule, HealthModule, HistoryModule, TwinsModule, CommandsModule],
 })
 export class AppModule {}

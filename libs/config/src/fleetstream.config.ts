@@ -17,8 +17,8 @@ export const fleetstreamConfigSchema = z.object({
   TELEMETRY_TOPIC_PATTERN: z.string().optional().describe('extra telemetry topics to consume, a JavaScript regular expression'),
   TELEMETRY_PARTITIONS: z.coerce.number().int().min(1).default(6),
   PROCESSORS: commaList
-    .pipe(z.array(z.enum(['history', 'twins'])))
-    .default('history,twins')
+    .pipe(z.array(z.enum(['history', 'twins', 'commands'])))
+    .default('history,twins,commands')
     .describe('processors this instance runs; an empty list serves REST only'),
   HISTORY_TRANSPORT: z.enum(['chdb', 'server']).default('chdb'),
   CHDB_PATH: z.string().optional().describe('embedded ClickHouse data directory; default <data dir>/chdb'),
@@ -31,6 +31,14 @@ export const fleetstreamConfigSchema = z.object({
   HISTORY_BATCH_MS: z.coerce.number().int().min(10).default(500),
   TWIN_SILENCE_S: z.coerce.number().int().min(1).default(300).describe('a device silent this long is offline (unless its gateway reports connectivity)'),
   TWIN_MAX_PATCH_BYTES: z.coerce.number().int().min(2).default(64 * 1024).describe('largest desired-state patch'),
+  COMMAND_TTL_S: z.coerce.number().positive().default(24 * 3600).describe('default time to live of a command (not delivered by then: expired)'),
+  COMMAND_DELIVERY_TIMEOUT_S: z.coerce.number().positive().default(30).describe('default wait for the delivered acknowledgment before a resend'),
+  COMMAND_ACCEPTANCE_TIMEOUT_S: z.coerce.number().positive().default(60).describe('default wait from delivered to accepted'),
+  COMMAND_EXECUTION_TIMEOUT_S: z.coerce.number().positive().default(600).describe('default wait from accepted to succeeded or failed'),
+  COMMAND_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5).describe('default number of sends'),
+  COMMAND_BACKOFF_INITIAL_MS: z.coerce.number().int().min(0).default(1000).describe('wait before the first resend; doubles with each'),
+  COMMAND_BACKOFF_MAX_MS: z.coerce.number().int().min(0).default(60_000).describe('longest wait between resends'),
+  COMMAND_TICK_MS: z.coerce.number().int().min(10).default(100).describe('how often the command saga checks deadlines and held commands'),
   TELEMETRY_MAX_FUTURE_SKEW_S: z.coerce.number().int().min(0).default(300).describe('dead-letter readings further in the future'),
   TELEMETRY_MAX_AGE_DAYS: z.coerce.number().int().min(1).default(365).describe('dead-letter readings older than this'),
   TELEMETRY_MAX_RECORD_BYTES: z.coerce.number().int().min(64).default(256 * 1024).describe('dead-letter larger records'),

@@ -5,3 +5,7 @@ export * from './topic-admin';
 export * from './topics';
 export * from './telemetry.producer';
 export * from './compacted-topic-view';
+export * from './avro-topic.producer';
+export * from './co-partitioned.assigner';
+export * from './keyed-changes';
+export * from './device-command.responder';

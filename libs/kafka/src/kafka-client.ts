@@ -31,3 +31,11 @@ export const idempotentProducerConfig = {
   createPartitioner: javaCompatiblePartitioner,
   retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 10_000 },
 } as const;
+
+const keyPartitioner = javaCompatiblePartitioner();
+
+/** The partition a producer with the Java-compatible partitioner picks for this key on a topic of `partitions` partitions. */
+export function partitionOf(key: string, partitions: number): number {
+  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+  return keyPartitioner({ topic: '', partitionMetadata, message: { key, value: null } });
+}

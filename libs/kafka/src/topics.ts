@@ -22,6 +22,7 @@ export function fleetGroups(prefix: string) {
   return {
     history: name('history-writer'),
     twinProcessor: name('twin-processor'),
+    commandSaga: name('command-saga'),
   } as const;
 }
 

@@ -270,3 +270,8 @@ export function fromCommandAckRecord(record: CommandAckRecord): CommandAck {
     result: parseOrNull(record.resultJson),
   };
 }
+
+/** The event's name as REST and gateways see it: "sent", "timed_out", ... */
+export function commandEventName(type: CommandEventType): string {
+  return EVENT_TYPES[type].toLowerCase();
+}

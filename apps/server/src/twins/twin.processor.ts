@@ -69,7 +69,7 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     await this.producer?.disconnect();
   }
 
-  private async onBatch({ batch, isStale, isRunning }: EachBatchPayload, groupId: string): Promise<void> {
+  private async onBatch({ batch, isStale, isRunning, resolveOffset }: EachBatchPayload, groupId: string): Promise<void> {
     if (isStale() || !isRunning() || batch.messages.length === 0) return;
     if (!this.restored.has(batch.partition)) {
       await this.twins.caughtUp([batch.partition]);
@@ -112,6 +112,8 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
       await transaction.abort().catch(() => undefined);
       throw error; // kafkajs re-delivers the batch from the last committed offset
     }
+    // the offsets went with the transaction; this moves the consumer's own fetch position on
+    resolveOffset(batch.lastOffset());
     for (const [deviceId, twin] of changed) this.written.set(deviceId, twin);
     this.forgetWhatTheReadModelHas();
   }

@@ -8,5 +8,6 @@ import { TwinsController } from './twins.controller';
 @Module({
   controllers: [TwinsController],
   providers: [TwinReadModel, TwinProcessor, DeviceEventsPublisher],
+  exports: [TwinReadModel],
 })
 export class TwinsModule {}

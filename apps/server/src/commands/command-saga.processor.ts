@@ -1,0 +1,267 @@
+import {
+  CommandSagaInput, commandSagaStep, CommandState, connectivityAt, DeviceMessage, deviceMessageFor, dueAt, isTerminal, waitsForDevice,
+} from '@fleetstream/domain';
+import { coPartitionedAssigner, fleetGroups, FleetTopics, partitionOf } from '@fleetstream/kafka';
+import {
+  CommandAckRecord, CommandEventRecord, fromCommandAckRecord, fromCommandEventRecord, readAvroSchema, RegistryCodec, toCommandEventRecord,
+  toCommandStateSnapshot, toDeviceCommandRecord, DeviceCommandRecord,
+} from '@fleetstream/serde';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Mutex } from 'async-mutex';
+import { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { hostname } from 'node:os';
+import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
+import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
+import { TwinReadModel } from '../twins/twin-read-model';
+import { CommandStateReadModel } from './command-state-read-model';
+
+/** What one saga step (or several) must write, in one transaction. */
+interface Outputs {
+  events: Message[];
+  deviceCommands: Message[];
+  states: Map<string, CommandState>;
+}
+
+/**
+ * Drives every command through its acknowledgment stages. Consumes fleet.commands (intent from the
+ * REST API) and fleet.device-acks, co-partitioned by device id, and wakes on a timer for deadlines
+ * and devices that came back online. Each step's events (fleet.commands), device messages
+ * (fleet.device-commands), new states (fleet.command-state) and consumed offsets are written in one
+ * Kafka transaction, so a crash never repeats or loses a step; deadlines are in the state, so timers
+ * survive a restart.
+ */
+@Injectable()
+export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(CommandSagaProcessor.name);
+  private consumer: Consumer | undefined;
+  private producer: Producer | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  /** One transaction at a time on the transactional producer: batches and timer ticks take turns. */
+  private readonly turns = new Mutex();
+  private readonly eventCodec: RegistryCodec<CommandEventRecord>;
+  private readonly ackCodec: RegistryCodec<CommandAckRecord>;
+  private readonly deviceCommandCodec: RegistryCodec<DeviceCommandRecord>;
+  private schemaIds = { event: 0, state: 0, deviceCommand: 0 };
+  /** Per partition this instance owns: the commands of its devices that have not ended, in request order. */
+  private owned = new Map<number, Promise<Map<string, readonly CommandState[]>>>();
+  /** Commands that ended here and that the read model may not show yet: a repeated request must not revive them. */
+  private readonly ended = new Map<string, number>();
+  private commandPartitions = 0;
+
+  constructor(
+    @Inject(fleetstreamConfig.KEY) private readonly config: AppConfig,
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(SCHEMA_REGISTRY) registry: SchemaRegistry,
+    @Inject(TOPICS) private readonly topics: FleetTopics,
+    private readonly commands: CommandStateReadModel,
+    private readonly twins: TwinReadModel,
+  ) {
+    this.eventCodec = new RegistryCodec<CommandEventRecord>(registry, readAvroSchema('command-event'));
+    this.ackCodec = new RegistryCodec<CommandAckRecord>(registry, readAvroSchema('command-ack'));
+    this.deviceCommandCodec = new RegistryCodec<DeviceCommandRecord>(registry, readAvroSchema('device-command'));
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.PROCESSORS.includes('commands')) return;
+    this.schemaIds = {
+      event: await this.eventCodec.register(`${this.topics.commands}-value`),
+      state: await this.commands.codec.register(`${this.topics.commandState}-value`),
+      deviceCommand: await this.deviceCommandCodec.register(`${this.topics.deviceCommands}-value`),
+    };
+    const groupId = fleetGroups(this.config.TOPIC_PREFIX).commandSaga;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const [metadata] = (await admin.fetchTopicMetadata({ topics: [this.topics.commands] })).topics;
+      this.commandPartitions = metadata!.partitions.length;
+    } finally {
+      await admin.disconnect();
+    }
+    this.producer = this.kafka.producer({ transactionalId: `${groupId}.${hostname()}.${process.pid}`, idempotent: true, maxInFlightRequests: 1 });
+    await this.producer.connect();
+    this.consumer = this.kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 20, partitionAssigners: [coPartitionedAssigner] });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      const partitions = payload.memberAssignment[this.topics.commands] ?? [];
+      this.owned = new Map(partitions.map((partition) => [partition, this.restore(partition)]));
+    });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [this.topics.commands, this.topics.deviceAcks], fromBeginning: true });
+    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload, groupId) });
+    this.timer = setInterval(() => void this.onTick(), this.config.COMMAND_TICK_MS);
+    this.logger.log(`command saga consuming ${this.topics.commands} and ${this.topics.deviceAcks}`);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.consumer?.disconnect();
+    await this.turns.waitForUnlock();
+    await this.producer?.disconnect();
+  }
+
+  /** A partition's commands that have not ended, from fleet.command-state (Kafka Streams' restore-before-process). */
+  private async restore(partition: number): Promise<Map<string, readonly CommandState[]>> {
+    await this.commands.caughtUp();
+    const byDevice = new Map<string, CommandState[]>();
+    for (const [, state] of this.commands.all()) {
+      const { deviceId } = state.request;
+      if (isTerminal(state.status) || partitionOf(deviceId, this.commandPartitions) !== partition) continue;
+      byDevice.set(deviceId, [...(byDevice.get(deviceId) ?? []), state]);
+    }
+    for (const states of byDevice.values()) states.sort((a, b) => a.requestedAt - b.requestedAt);
+    this.logger.log(`partition ${partition}: restored ${byDevice.size} devices with open commands`);
+    return byDevice;
+  }
+
+  private async onBatch({ batch, isStale, isRunning, resolveOffset }: EachBatchPayload, groupId: string): Promise<void> {
+    if (isStale() || !isRunning() || batch.messages.length === 0) return;
+    const owned = await this.owned.get(batch.partition);
+    if (!owned) throw new Error(`a batch for ${batch.topic}[${batch.partition}] arrived before its assignment`);
+    const nextOffset = (BigInt(batch.lastOffset()) + 1n).toString();
+    await this.turns.runExclusive(async () => {
+      const working = new Map(owned);
+      const outputs = emptyOutputs();
+      for (const message of batch.messages) {
+        const input = await this.inputFrom(batch.topic, message);
+        if (input) await this.apply(input, working, outputs);
+      }
+      await this.write(outputs, { groupId, topic: batch.topic, partition: batch.partition, offset: nextOffset });
+      this.adopt(owned, working);
+    });
+    resolveOffset(batch.lastOffset());
+  }
+
+  /** Deadlines that passed and held commands whose device is back, on every partition this instance owns. */
+  private async onTick(): Promise<void> {
+    if (this.turns.isLocked()) return; // a batch or the previous tick is writing; the next tick looks again
+    try {
+      await this.turns.runExclusive(async () => {
+        const now = Date.now();
+        const outputs = emptyOutputs();
+        const updates: [Map<string, readonly CommandState[]>, Map<string, readonly CommandState[]>][] = [];
+        for (const pending of this.owned.values()) {
+          const owned = await pending;
+          const working = new Map(owned);
+          for (const [deviceId, states] of owned) {
+            const due = states.some((state) => (dueAt(state) ?? Infinity) <= now);
+            const held = states.some((state) => waitsForDevice(state, now));
+            if (due || (held && this.isOnline(deviceId, now))) {
+              await this.apply({ type: 'TimePassed', data: { deviceId }, metadata: { now } }, working, outputs);
+            }
+          }
+          updates.push([owned, working]);
+        }
+        if (outputs.events.length === 0 && outputs.states.size === 0) return;
+        await this.write(outputs);
+        for (const [owned, working] of updates) this.adopt(owned, working);
+      });
+    } catch (error) {
+      this.logger.error(`deadline check failed, retrying on the next tick: ${(error as Error).message}`);
+    }
+  }
+
+  /** One saga step for the input's device, on the working copy; its outputs are added to `outputs`. */
+  private async apply(input: CommandSagaInput, working: Map<string, readonly CommandState[]>, outputs: Outputs): Promise<void> {
+    const deviceId = input.data.deviceId;
+    if (input.type === 'CommandRequested' && (this.commands.get(input.data.commandId) || this.ended.has(input.data.commandId))) return;
+    const before = working.get(deviceId) ?? [];
+    const result = commandSagaStep(input, before, this.isOnline(deviceId, input.metadata.now));
+    const previous = (commandId: string) => before.find((state) => state.request.commandId === commandId);
+    for (const event of result.events) {
+      outputs.events.push({ key: deviceId, value: await this.eventCodec.encode(this.schemaIds.event, toCommandEventRecord(event)) });
+      const after = result.commands.find((state) => state.request.commandId === event.data.commandId)!;
+      const message = deviceMessageFor(previous(event.data.commandId), event, after);
+      if (message) outputs.deviceCommands.push(await this.deviceCommand(message, input.metadata.now));
+    }
+    for (const state of result.commands) {
+      if (state !== previous(state.request.commandId)) outputs.states.set(state.request.commandId, state);
+    }
+    const open = result.commands.filter((state) => !isTerminal(state.status));
+    if (open.length > 0) working.set(deviceId, open);
+    else working.delete(deviceId);
+  }
+
+  private async deviceCommand(message: DeviceMessage, now: number): Promise<Message> {
+    return { key: message.deviceId, value: await this.deviceCommandCodec.encode(this.schemaIds.deviceCommand, toDeviceCommandRecord(message, now)) };
+  }
+
+  /** Writes one step's outputs (and the consumed offset, for a batch) in one transaction. */
+  private async write(outputs: Outputs, consumed?: { groupId: string; topic: string; partition: number; offset: string }): Promise<void> {
+    const states = await Promise.all(
+      [...outputs.states.values()].map(async (state) => ({
+        key: state.request.commandId,
+        value: await this.commands.codec.encode(this.schemaIds.state, toCommandStateSnapshot(state)),
+      })),
+    );
+    const topicMessages = [
+      { topic: this.topics.commands, messages: outputs.events },
+      { topic: this.topics.deviceCommands, messages: outputs.deviceCommands },
+      { topic: this.topics.commandState, messages: states },
+    ].filter(({ messages }) => messages.length > 0);
+    const transaction = await this.producer!.transaction();
+    try {
+      if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages, acks: -1 });
+      if (consumed) {
+        await transaction.sendOffsets({
+          consumerGroupId: consumed.groupId,
+          topics: [{ topic: consumed.topic, partitions: [{ partition: consumed.partition, offset: consumed.offset }] }],
+        });
+      }
+      await transaction.commit();
+    } catch (error) {
+      await transaction.abort().catch(() => undefined);
+      throw error; // a batch is re-delivered from the last committed offset; a tick simply runs again
+    }
+    for (const state of outputs.states.values()) {
+      if (isTerminal(state.status)) this.ended.set(state.request.commandId, state.version);
+    }
+    for (const [commandId, version] of this.ended) {
+      if ((this.commands.get(commandId)?.version ?? 0) >= version) this.ended.delete(commandId);
+    }
+  }
+
+  /** Makes a committed working copy the partition's state. */
+  private adopt(owned: Map<string, readonly CommandState[]>, working: Map<string, readonly CommandState[]>): void {
+    owned.clear();
+    for (const [deviceId, states] of working) owned.set(deviceId, states);
+  }
+
+  private isOnline(deviceId: string, now: number): boolean {
+    const twin = this.twins.get(deviceId);
+    return twin !== undefined && connectivityAt(twin, now, this.config.TWIN_SILENCE_S * 1000).online;
+  }
+
+  /** The saga input a record means; null for records that are the saga's own output or cannot be read. */
+  private async inputFrom(topic: string, message: KafkaMessage): Promise<CommandSagaInput | null> {
+    if (topic === this.topics.deviceAcks) {
+      // stages are timed by the service's clock: a device's clock may be wrong
+      const now = Date.now();
+      const decoded = await this.ackCodec.decode(message.value);
+      if (!decoded.ok) {
+        this.logger.warn(`skipping ${topic} offset ${message.offset}: ${decoded.rejection.error}`);
+        return null;
+      }
+      return { type: 'DeviceAcknowledged', data: fromCommandAckRecord(decoded.value), metadata: { now } };
+    }
+    // the REST API's timestamp: the time to live runs from the request, however late the saga reads it
+    const now = Number(message.timestamp);
+    const decoded = await this.eventCodec.decode(message.value);
+    if (!decoded.ok) {
+      this.logger.warn(`skipping ${topic} offset ${message.offset}: ${decoded.rejection.error}`);
+      return null;
+    }
+    if (decoded.value.type !== 'REQUESTED' && decoded.value.type !== 'CANCELLATION_REQUESTED') return null;
+    try {
+      const event = fromCommandEventRecord(decoded.value);
+      if (event.type === 'CommandRequested') return { type: 'CommandRequested', data: event.data, metadata: { now } };
+      if (event.type === 'CommandCancellationRequested') return { type: 'CommandCancellationRequested', data: event.data, metadata: { now } };
+    } catch (error) {
+      this.logger.warn(`skipping ${topic} offset ${message.offset}: ${(error as Error).message}`);
+    }
+    return null;
+  }
+}
+
+function emptyOutputs(): Outputs {
+  return { events: [], deviceCommands: [], states: new Map() };
+}

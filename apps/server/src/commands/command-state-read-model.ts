@@ -1,0 +1,80 @@
+import { CommandState, CommandStatus } from '@fleetstream/domain';
+import { CompactedTopicView, FleetTopics, KeyedChanges } from '@fleetstream/kafka';
+import { CommandStateSnapshot, fromCommandStateSnapshot, readAvroSchema, RegistryCodec } from '@fleetstream/serde';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { BeforeApplicationShutdown, Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Kafka } from 'kafkajs';
+import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
+import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
+
+/** Every command's current state for REST reads: each instance materializes the compacted topic fleet.command-state. */
+@Injectable()
+export class CommandStateReadModel implements OnModuleInit, BeforeApplicationShutdown {
+  readonly codec: RegistryCodec<CommandStateSnapshot>;
+  private readonly view: CompactedTopicView<CommandState>;
+  private readonly changes = new KeyedChanges<CommandState>();
+  /** Command ids per device, for GET /devices/:id/commands. */
+  private readonly byDevice = new Map<string, Set<string>>();
+
+  constructor(
+    @Inject(fleetstreamConfig.KEY) config: AppConfig,
+    @Inject(KAFKA) kafka: Kafka,
+    @Inject(SCHEMA_REGISTRY) registry: SchemaRegistry,
+    @Inject(TOPICS) topics: FleetTopics,
+  ) {
+    this.codec = new RegistryCodec<CommandStateSnapshot>(registry, readAvroSchema('command-state'));
+    this.view = new CompactedTopicView<CommandState>(kafka, {
+      topic: topics.commandState,
+      groupPrefix: `${config.TOPIC_PREFIX}.command-state-view`,
+      decode: async (bytes) => {
+        const decoded = await this.codec.decode(bytes);
+        if (!decoded.ok) throw new Error(`fleet.command-state holds a record that does not decode: ${decoded.rejection.error}`);
+        return fromCommandStateSnapshot(decoded.value);
+      },
+      onChange: (commandId, state) => {
+        if (state) this.devicesCommands(state.request.deviceId).add(commandId);
+        this.changes.notify(commandId, state);
+      },
+    });
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.view.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.view.stop();
+  }
+
+  get(commandId: string): CommandState | undefined {
+    return this.view.get(commandId);
+  }
+
+  /** A device's commands in request order, optionally only those in one state. */
+  forDevice(deviceId: string, status?: CommandStatus): CommandState[] {
+    return [...(this.byDevice.get(deviceId) ?? [])]
+      .map((commandId) => this.view.get(commandId))
+      .filter((state): state is CommandState => state !== undefined && (status === undefined || state.status === status))
+      .sort((a, b) => a.requestedAt - b.requestedAt);
+  }
+
+  all(): IterableIterator<[string, CommandState]> {
+    return this.view.entries();
+  }
+
+  /** Waits until the given partitions (all when omitted) are read up to the topic's current end. */
+  caughtUp(partitions?: number[]): Promise<void> {
+    return this.view.caughtUp(partitions);
+  }
+
+  /** Resolves with the command's state once `accept` holds for it, or undefined at the timeout. */
+  waitFor(commandId: string, accept: (state: CommandState | null) => boolean, timeoutMs: number): Promise<CommandState | null | undefined> {
+    return this.changes.waitFor(commandId, this.get(commandId) ?? null, accept, timeoutMs);
+  }
+
+  private devicesCommands(deviceId: string): Set<string> {
+    let commands = this.byDevice.get(deviceId);
+    if (!commands) this.byDevice.set(deviceId, (commands = new Set()));
+    return commands;
+  }
+}

@@ -1,0 +1,59 @@
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Query, Res, BadRequestException } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { CancelCommandDto, CreateCommandDto, DeviceCommandsQueryDto } from './command.dto';
+import { commandView, CommandView } from './command.view';
+import { CommandsService } from './commands.service';
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+@ApiTags('commands')
+@Controller()
+export class CommandsController {
+  constructor(private readonly commands: CommandsService) {}
+
+  @Post('devices/:deviceId/commands')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({ summary: 'Record a command for a device; the saga delivers it when the device is online' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'same key + same body → the same command; same key + another body → 409' })
+  @ApiResponse({ status: 202, description: 'recorded; Location names the command' })
+  @ApiResponse({ status: 409, description: 'the Idempotency-Key was used with another body' })
+  async create(
+    @Param('deviceId') deviceId: string,
+    @Body() body: CreateCommandDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<CommandView> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new BadRequestException('Idempotency-Key must be 1 to 200 visible ASCII characters');
+    }
+    const { state, replayed } = await this.commands.request(deviceId, body, idempotencyKey);
+    res.setHeader('Location', `/commands/${state.request.commandId}`);
+    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+    return commandView(state);
+  }
+
+  @Get('commands/:commandId')
+  @ApiOperation({ summary: 'A command: state, attempts, deadlines and its full event history' })
+  get(@Param('commandId') commandId: string): CommandView {
+    return commandView(this.commands.get(commandId));
+  }
+
+  @Get('devices/:deviceId/commands')
+  @ApiOperation({ summary: "A device's commands, newest first, optionally in one state" })
+  forDevice(@Param('deviceId') deviceId: string, @Query() query: DeviceCommandsQueryDto): { count: number; commands: CommandView[] } {
+    const commands = this.commands.forDevice(deviceId, query.state, query.limit ?? 100).map(commandView);
+    return { count: commands.length, commands };
+  }
+
+  @Post('commands/:commandId/cancel')
+  @ApiOperation({ summary: 'Cancel a command that has not ended; a device that has it is told to stop' })
+  @ApiResponse({ status: 200, description: 'cancelled' })
+  @ApiResponse({ status: 202, description: 'cancellation recorded, not yet confirmed by the saga' })
+  @ApiResponse({ status: 409, description: 'the command already ended' })
+  async cancel(@Param('commandId') commandId: string, @Body() body: CancelCommandDto, @Res({ passthrough: true }) res: Response): Promise<CommandView> {
+    const outcome = await this.commands.cancel(commandId, body.reason);
+    res.status(outcome.settled ? HttpStatus.OK : HttpStatus.ACCEPTED);
+    return commandView(outcome.state);
+  }
+}

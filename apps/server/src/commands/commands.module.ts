@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { TwinsModule } from '../twins/twins.module';
+import { CommandSagaProcessor } from './command-saga.processor';
+import { CommandStateReadModel } from './command-state-read-model';
+import { CommandsController } from './commands.controller';
+import { CommandsService } from './commands.service';
+
+/** Commands as events: REST intent, the saga (fleet.commands + fleet.device-acks → device commands and states), the read model. */
+@Module({
+  imports: [TwinsModule],
+  controllers: [CommandsController],
+  providers: [CommandStateReadModel, CommandsService, CommandSagaProcessor],
+})
+export class CommandsModule {}
