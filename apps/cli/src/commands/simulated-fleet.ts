@@ -40,3 +40,36 @@ export class SimulatedFleet {
 function round(value: number): number {
   return Math.round(value * 100) / 100;
 }
+
+/**
+ * Which devices are offline: in each period a random fraction of the fleet drops off, and the
+ * rest is online. Offline devices send no telemetry and do not answer commands.
+ */
+export class OfflinePeriods {
+  private period = -1;
+  private offline = new Set<string>();
+
+  constructor(
+    private readonly size: number,
+    private readonly fraction: number,
+    private readonly periodMs: number,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** The devices that changed connectivity since the last call (empty within a period). */
+  advance(now: number): { wentOffline: string[]; cameBack: string[] } {
+    const period = Math.floor(now / this.periodMs);
+    if (period === this.period || this.fraction === 0) return { wentOffline: [], cameBack: [] };
+    this.period = period;
+    const next = new Set<string>();
+    for (let index = 0; index < this.size; index++) if (this.random() < this.fraction) next.add(simulatedDeviceId(index));
+    const wentOffline = [...next].filter((id) => !this.offline.has(id));
+    const cameBack = [...this.offline].filter((id) => !next.has(id));
+    this.offline = next;
+    return { wentOffline, cameBack };
+  }
+
+  isOffline(deviceId: string): boolean {
+    return this.offline.has(deviceId);
+  }
+}
