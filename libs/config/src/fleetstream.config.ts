@@ -30,6 +30,7 @@ export const fleetstreamConfigSchema = z.object({
   HISTORY_BATCH_ROWS: z.coerce.number().int().min(1).default(10_000),
   HISTORY_BATCH_MS: z.coerce.number().int().min(10).default(500),
   TWIN_SILENCE_S: z.coerce.number().int().min(1).default(300).describe('a device silent this long is offline (unless its gateway reports connectivity)'),
+  TWIN_STORE_PATH: z.string().optional().describe('LMDB directory of the twin read model, rebuilt from fleet.twins at start; default <data dir>/twins'),
   TWIN_MAX_PATCH_BYTES: z.coerce.number().int().min(2).default(64 * 1024).describe('largest desired-state patch'),
   TELEMETRY_MAX_FUTURE_SKEW_S: z.coerce.number().int().min(0).default(300).describe('dead-letter readings further in the future'),
   TELEMETRY_MAX_AGE_DAYS: z.coerce.number().int().min(1).default(365).describe('dead-letter readings older than this'),
@@ -59,4 +60,9 @@ export function telemetryRules(config: FleetstreamConfig) {
 
 export function chdbPath(config: FleetstreamConfig): string {
   return config.CHDB_PATH ?? resolve(config.FLEETSTREAM_DATA_DIR, 'chdb');
+}
+
+/** The twin read model's LMDB directory; one service process per directory, emptied at start. */
+export function twinStorePath(config: FleetstreamConfig): string {
+  return config.TWIN_STORE_PATH ?? resolve(config.FLEETSTREAM_DATA_DIR, 'twins');
 }

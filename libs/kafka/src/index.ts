@@ -5,3 +5,4 @@ export * from './topic-admin';
 export * from './topics';
 export * from './telemetry.producer';
 export * from './compacted-topic-view';
+export * from './key-value-store';

@@ -11,6 +11,13 @@ import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
 import { TwinReadModel } from './twin-read-model';
 
 /**
+ * Most twins this instance keeps after committing them, waiting for the read model to read them back.
+ * Past it the processor waits for the read model to catch up: memory is bounded by this, not by how
+ * far the read model lags during a large catch-up.
+ */
+const MAX_UNCONFIRMED_TWINS = 10_000;
+
+/**
  * Folds telemetry and device events into twins and writes each new snapshot to the compacted topic
  * fleet.twins, read-process-write in one Kafka transaction with the consumed offsets: a crash or
  * rebalance never applies an event twice nor loses one. Before it processes a partition it waits
@@ -113,6 +120,7 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
       throw error; // kafkajs re-delivers the batch from the last committed offset
     }
     for (const [deviceId, twin] of changed) this.written.set(deviceId, twin);
+    if (this.written.size > MAX_UNCONFIRMED_TWINS) await this.twins.caughtUp();
     this.forgetWhatTheReadModelHas();
   }
 
