@@ -1,6 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { EventStreamReader } from './support/sse';
+import { EventStreamReader } from '../bench/support/event-stream-reader';
 import { startTestApp } from './support/test-app';
 import { connectedTelemetryProducer, createTestStack, eventually, reading, TestStack } from './support/test-stack';
 

@@ -1,4 +1,4 @@
-import { describeKeyValueStore } from '../../../../libs/kafka/src/key-value-store.contract';
+import { describeKeyValueStore } from '../../../../test/support/key-value-store.contract';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-import type { KeyValueStore } from './key-value-store';
+import type { KeyValueStore } from '@fleetstream/kafka';
 
 /** The behaviour every KeyValueStore shares, as a jest suite to run against each implementation. */
 export function describeKeyValueStore(name: string, openEmpty: () => KeyValueStore<{ n: number }>): void {
