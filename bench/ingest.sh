@@ -8,10 +8,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-bash infra/local/ensure-deps.sh
-bash infra/local/stack.sh start
-
 # kcat (librdkafka) is the "physical limit" baseline; the benchmark runs without it and says so.
-bash bench/support/ensure-apt-tool.sh "${BENCH_KCAT:-kcat}" kcat "the raw-consumer baseline"
+bash bench/support/prepare-stack.sh "${BENCH_KCAT:-kcat}" kcat "the raw-consumer baseline"
 
 exec node dist/bench/ingest.bench.js

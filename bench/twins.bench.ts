@@ -30,13 +30,13 @@ import { readAvroSchema, RegistryCodec, TwinSnapshot } from '@fleetstream/serde'
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, Message } from 'kafkajs';
 import { describeError, envInt, log, machine, table } from './support/bench-report';
 import { EventStreamReader } from './support/event-stream-reader';
+import { freePort } from './support/free-port';
 
 const settings = {
   twins: envInt('BENCH_TWINS', 1_000_000),
@@ -136,17 +136,6 @@ class BenchServer {
     await exited;
     clearTimeout(killLater);
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
