@@ -39,22 +39,16 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { Session as InspectorSession } from 'node:inspector/promises';
-import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CompressionTypes, Kafka, Message } from 'kafkajs';
 import { SimulatedFleet } from '../apps/cli/src/commands/simulated-fleet';
+import { describeError, envInt, log, machine, table } from './support/bench-report';
 
 // ---------------------------------------------------------------------------------------------
 // settings
 
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got "${raw}"`);
-  return Math.floor(value);
-}
 
 const settings = {
   records: envInt('BENCH_RECORDS', 1_000_000),
@@ -118,11 +112,6 @@ const results: {
   freshness?: Freshness;
 } = { engines: [] };
 
-const started = Date.now();
-function log(message: string): void {
-  console.log(`[bench +${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${message}`);
-}
-
 function rate(records: number, ms: number): number {
   return ms > 0 ? records / (ms / 1000) : 0;
 }
@@ -131,14 +120,6 @@ function fmtRate(value: number | undefined): string {
   return value === undefined ? 'n/a' : `${Math.round(value).toLocaleString('en-US')}`;
 }
 
-function describeError(error: unknown): string {
-  if (error instanceof Error) {
-    const extra = error as Error & { code?: unknown; clickhouseCode?: unknown };
-    const codes = [extra.code, extra.clickhouseCode].filter((c) => c !== undefined).join('/');
-    return `${error.name}: ${error.message}${codes ? ` (${codes})` : ''}`;
-  }
-  return String(error);
-}
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -636,15 +617,6 @@ async function naive(ctx: Context, chdb: ChdbTransport): Promise<Throughput> {
 // ---------------------------------------------------------------------------------------------
 // report
 
-function machine(): string {
-  const cpu = cpus();
-  const lines = [
-    `cpu: ${cpu[0]?.model ?? 'unknown'} × ${cpu.length} logical cores`,
-    `memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB (${(freemem() / 2 ** 30).toFixed(1)} GiB free), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
-    `node ${process.version}, ${process.platform}/${process.arch}`,
-  ];
-  return lines.join('\n');
-}
 
 function ratioRow(name: string, numerator: number | undefined, denominator: number | undefined, target: number, unit = '×'): string[] {
   if (numerator === undefined || denominator === undefined || denominator === 0) return [name, 'n/a', `≥ ${target}${unit}`, 'n/a'];
@@ -652,11 +624,6 @@ function ratioRow(name: string, numerator: number | undefined, denominator: numb
   return [name, `${value >= 10 ? value.toFixed(0) : value.toFixed(2)}${unit}`, `≥ ${target}${unit}`, value >= target ? 'met' : 'MISSED'];
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? '').length)));
-  const line = (row: string[]) => '| ' + row.map((cell, col) => cell.padEnd(widths[col]!)).join(' | ') + ' |';
-  return [line(rows[0]!), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.slice(1).map(line)].join('\n');
-}
 
 function printReport(context: { topic: string }): void {
   const throughputRow = (name: string, t: Throughput | undefined): string[] => {

@@ -1,5 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
+import { EventStreamReader } from '../bench/support/event-stream-reader';
 import { startTestApp } from './support/test-app';
 import { connectedTelemetryProducer, createTestStack, eventually, reading, TestStack } from './support/test-stack';
 
@@ -7,12 +8,15 @@ import { connectedTelemetryProducer, createTestStack, eventually, reading, TestS
 describe('twins API (e2e)', () => {
   let stack: TestStack;
   let app: INestApplication;
+  let baseUrl: string;
   const http = () => request(app.getHttpServer());
   const twinOf = (deviceId: string) => http().get(`/devices/${deviceId}/twin`);
 
   beforeAll(async () => {
     stack = await createTestStack();
     app = await startTestApp(stack);
+    await app.listen(0, '127.0.0.1'); // the event streams are read with fetch, as a browser would
+    baseUrl = await app.getUrl();
     const producer = await connectedTelemetryProducer(stack);
     const now = Date.now();
     await producer.send([
@@ -81,6 +85,55 @@ describe('twins API (e2e)', () => {
     ])('answers %s with a clear 4xx', async (_case, path, body, status) => {
       const response = await http().patch(path).send(body as object).expect(status);
       expect(JSON.stringify(response.body)).toMatch(/.{10,}/);
+    });
+  });
+
+  describe('when a client follows twins over Server-Sent Events', () => {
+    const streams: EventStreamReader[] = [];
+    const open = async (path: string, headers: Record<string, string> = {}) => {
+      const stream = await EventStreamReader.open(`${baseUrl}${path}`, headers);
+      streams.push(stream);
+      return stream;
+    };
+    const report = async (deviceId: string, seq: number, metrics: Record<string, number>) => {
+      const producer = await connectedTelemetryProducer(stack);
+      await producer.send([reading(deviceId, seq, Date.now(), metrics)]);
+      await producer.disconnect();
+    };
+
+    afterAll(() => streams.forEach((stream) => stream.close()));
+
+    it('a device stream sends the twin now (id = version), then each change', async () => {
+      const { body: current } = await twinOf('pump-1').expect(200);
+      const stream = await open('/devices/pump-1/twin/stream');
+      const first = await stream.next();
+      expect(first).toMatchObject({ event: 'twin', id: String(current.version) });
+      expect(first.json).toMatchObject({ deviceId: 'pump-1', version: current.version });
+      await report('pump-1', 10, { pressure: 3.3 });
+      const changed = await stream.next();
+      expect(Number(changed.id)).toBeGreaterThan(current.version);
+      expect(changed.json).toMatchObject({ deviceId: 'pump-1', reported: { pressure: { value: 3.3 } } });
+    });
+
+    it('resumes after Last-Event-ID without repeating the twin the client has', async () => {
+      const { body: current } = await twinOf('pump-1').expect(200);
+      const stream = await open('/devices/pump-1/twin/stream', { 'Last-Event-ID': String(current.version) });
+      await report('pump-1', 11, { pressure: 3.4 });
+      const next = await stream.next();
+      expect(next).toMatchObject({ event: 'twin', id: String(current.version + 1) });
+    });
+
+    it('the fleet stream sends only changes of twins that match its filters', async () => {
+      const stream = await open('/devices/twins/stream?metric=battery::20');
+      await report('pump-1', 12, { battery: 75 });
+      await report('pump-2', 2, { battery: 14 });
+      const next = await stream.next();
+      expect(next.json).toMatchObject({ deviceId: 'pump-2', reported: { battery: { value: 14 } } });
+    });
+
+    it('answers 404 for an unknown device and 400 for a malformed Last-Event-ID', async () => {
+      expect((await open('/devices/nobody/twin/stream')).status).toBe(404);
+      expect((await open('/devices/pump-1/twin/stream', { 'Last-Event-ID': 'yesterday' })).status).toBe(400);
     });
   });
 

@@ -1,10 +1,10 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stackEnv, TestStack } from './test-stack';
+import { freePort } from '../../bench/support/free-port';
 
 /** The built service (`npm run build`) as a separate process, so a test can kill it like a crash would. */
 export class ServerProcess {
@@ -83,15 +83,4 @@ export class ServerProcess {
     const response = await fetch(`${this.url}${path}`);
     return { status: response.status, body: (response.status === 200 ? await response.json() : undefined) as T };
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-    server.on('error', reject);
-  });
 }

@@ -30,6 +30,7 @@ export const fleetstreamConfigSchema = z.object({
   HISTORY_BATCH_ROWS: z.coerce.number().int().min(1).default(10_000),
   HISTORY_BATCH_MS: z.coerce.number().int().min(10).default(500),
   TWIN_SILENCE_S: z.coerce.number().int().min(1).default(300).describe('a device silent this long is offline (unless its gateway reports connectivity)'),
+  TWIN_STORE_PATH: z.string().optional().describe('LMDB directory of the twin read model, rebuilt from fleet.twins at start; default <data dir>/twins'),
   TWIN_MAX_PATCH_BYTES: z.coerce.number().int().min(2).default(64 * 1024).describe('largest desired-state patch'),
   COMMAND_TTL_S: z.coerce.number().positive().default(24 * 3600).describe('default time to live of a command (not delivered by then: expired)'),
   COMMAND_DELIVERY_TIMEOUT_S: z.coerce.number().positive().default(30).describe('default wait for the delivered acknowledgment before a resend'),
@@ -67,4 +68,9 @@ export function telemetryRules(config: FleetstreamConfig) {
 
 export function chdbPath(config: FleetstreamConfig): string {
   return config.CHDB_PATH ?? resolve(config.FLEETSTREAM_DATA_DIR, 'chdb');
+}
+
+/** The twin read model's LMDB directory; one service process per directory, emptied at start. */
+export function twinStorePath(config: FleetstreamConfig): string {
+  return config.TWIN_STORE_PATH ?? resolve(config.FLEETSTREAM_DATA_DIR, 'twins');
 }

@@ -1,25 +1,31 @@
 import { Consumer, Kafka } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { InMemoryStore, KeyValueStore, StoreChange } from './key-value-store';
 
 export interface CompactedTopicViewOptions<V> {
   topic: string;
   /** Group id prefix; each view instance reads the whole topic under its own group and never commits. */
   groupPrefix: string;
-  decode: (value: Buffer) => Promise<V>;
-  /** Called after each change, with null for a tombstone. */
+  decode: (value: Buffer) => V | Promise<V>;
+  /** Called after each change is in the store (a `get` sees it), with null for a tombstone. */
   onChange?: (key: string, value: V | null) => void;
+  /**
+   * Where the latest value per key lives; a JavaScript Map when not given. It must start empty (the
+   * view reads from offset 0) and its owner closes it after `stop`.
+   */
+  store?: KeyValueStore<V>;
 }
 
 /**
- * A compacted topic materialized in memory, like a Kafka Streams KTable: every instance reads the
- * topic from the beginning, keeps the latest value per key and drops keys on tombstones. Reads are
- * local; `caughtUp` waits until the view has reached the topic's end offsets as of the call.
+ * A compacted topic materialized in a local store, like a Kafka Streams KTable: every instance reads
+ * the topic from the beginning, keeps the latest value per key and drops keys on tombstones. Reads
+ * are local; `caughtUp` waits until the view has reached the topic's end offsets as of the call.
  */
 export class CompactedTopicView<V> {
   private readonly consumer: Consumer;
   private readonly groupId: string;
-  private readonly values = new Map<string, V>();
+  private readonly store: KeyValueStore<V>;
   /** Next offset to read per partition, from every fetched batch (control records included). */
   private readonly positions = new Map<number, number>();
 
@@ -28,8 +34,11 @@ export class CompactedTopicView<V> {
     private readonly options: CompactedTopicViewOptions<V>,
   ) {
     this.groupId = `${options.groupPrefix}.${randomUUID()}`;
-    this.consumer = kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 100 });
-    // END_BATCH_PROCESS also fires for batches of only transaction markers, which eachBatch never sees
+    this.store = options.store ?? new InMemoryStore<V>();
+    // larger fetches than kafkajs' 1 MiB per partition: a restore reads the whole topic
+    this.consumer = kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 100, maxBytesPerPartition: 8 << 20, maxBytes: 32 << 20 });
+    // END_BATCH_PROCESS also fires for batches of only transaction markers, which eachBatch never sees;
+    // it fires after eachBatch resolved, so a position never runs ahead of what the store holds
     this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       if (payload.topic === options.topic) this.positions.set(payload.partition, Number(payload.lastOffset) + 1);
     });
@@ -41,14 +50,15 @@ export class CompactedTopicView<V> {
     await this.consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
+        const changes: StoreChange<V>[] = [];
         for (const message of batch.messages) {
           if (message.key === null) continue;
-          const key = message.key.toString('utf8');
-          const value = message.value === null ? null : await this.options.decode(message.value);
-          if (value === null) this.values.delete(key);
-          else this.values.set(key, value);
-          this.options.onChange?.(key, value);
+          changes.push([message.key.toString('utf8'), message.value === null ? null : await this.options.decode(message.value)]);
         }
+        if (changes.length === 0) return;
+        await this.store.write(changes);
+        const onChange = this.options.onChange;
+        if (onChange) for (const [key, value] of changes) onChange(key, value);
       },
     });
   }
@@ -63,15 +73,16 @@ export class CompactedTopicView<V> {
   }
 
   get(key: string): V | undefined {
-    return this.values.get(key);
+    return this.store.get(key);
   }
 
-  entries(): IterableIterator<[string, V]> {
-    return this.values.entries();
+  /** Entries in key order, after `afterKey` when given. */
+  entries(afterKey?: string): Iterable<[string, V]> {
+    return this.store.entries(afterKey);
   }
 
   get size(): number {
-    return this.values.size;
+    return this.store.count();
   }
 
   /** Resolves once every partition (or the given ones) is read up to its current end offset. */

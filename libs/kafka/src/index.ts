@@ -9,3 +9,4 @@ export * from './avro-topic.producer';
 export * from './co-partitioned.assigner';
 export * from './keyed-changes';
 export * from './device-command.responder';
+export * from './key-value-store';

@@ -58,7 +58,7 @@ export class CommandStateReadModel implements OnModuleInit, BeforeApplicationShu
       .sort((a, b) => a.requestedAt - b.requestedAt);
   }
 
-  all(): IterableIterator<[string, CommandState]> {
+  all(): Iterable<[string, CommandState]> {
     return this.view.entries();
   }
 

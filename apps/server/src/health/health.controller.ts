@@ -1,6 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { TwinsHealth } from '../twins/twins.health';
 import { DependenciesHealth } from './dependencies.health';
 
 @ApiTags('health')
@@ -9,6 +10,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly dependencies: DependenciesHealth,
+    private readonly twins: TwinsHealth,
   ) {}
 
   @Get('health')
@@ -20,12 +22,13 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: Kafka, the schema registry and ClickHouse are reachable' })
+  @ApiOperation({ summary: 'Readiness: Kafka, the schema registry and ClickHouse are reachable; the twins are restored from fleet.twins' })
   ready() {
     return this.health.check([
       () => this.dependencies.kafkaBrokers(),
       () => this.dependencies.schemaRegistry(),
       () => this.dependencies.clickHouse(),
+      () => this.twins.restored(),
     ]);
   }
 }

@@ -1,19 +1,41 @@
+import { twinStorePath } from '@fleetstream/config';
 import type { DeviceTwin } from '@fleetstream/domain';
-import { CompactedTopicView, FleetTopics } from '@fleetstream/kafka';
-import { fromTwinSnapshot, readAvroSchema, RegistryCodec, TwinSnapshot } from '@fleetstream/serde';
+import { CompactedTopicView, FleetTopics, KeyedChanges } from '@fleetstream/kafka';
+import { DecodeResult, fromTwinSnapshot, readAvroSchema, RegistryCodec, TwinSnapshot } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { BeforeApplicationShutdown, Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
-import { EventEmitter, once } from 'node:events';
+import { Observable, Subject } from 'rxjs';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
+import { LmdbStore } from '../infrastructure/lmdb-store';
 import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
 
-/** Twins for REST reads: every instance materializes the compacted topic fleet.twins. */
+/** A twin as it changed on fleet.twins; `twin` is null when the device was removed. */
+export interface TwinChange {
+  deviceId: string;
+  twin: DeviceTwin | null;
+}
+
+/** A restore that has not reached the topic's end by then is reported as failed (and /ready stays down). */
+const RESTORE_TIMEOUT_MS = 15 * 60_000;
+
+/** How far the start-up restore from fleet.twins is. */
+export type RestoreState = { state: 'restoring' } | { state: 'restored'; ms: number } | { state: 'failed'; error: string };
+
+/**
+ * Twins for REST reads: every instance materializes the compacted topic fleet.twins into its own
+ * LMDB store (TWIN_STORE_PATH), rebuilt from the topic at every start.
+ */
 @Injectable()
-export class TwinReadModel implements OnModuleInit, BeforeApplicationShutdown {
+export class TwinReadModel implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   readonly codec: RegistryCodec<TwinSnapshot>;
+  private readonly store: LmdbStore<DeviceTwin>;
   private readonly view: CompactedTopicView<DeviceTwin>;
-  private readonly changes = new EventEmitter().setMaxListeners(0);
+  /** Per device id, for `waitFor`: a listener hears only its own device. */
+  private readonly byDevice = new KeyedChanges<DeviceTwin>();
+  private readonly allChanges = new Subject<TwinChange>();
+  private readonly logger = new Logger(TwinReadModel.name);
+  private restoreState: RestoreState = { state: 'restoring' };
 
   constructor(
     @Inject(fleetstreamConfig.KEY) config: AppConfig,
@@ -22,32 +44,74 @@ export class TwinReadModel implements OnModuleInit, BeforeApplicationShutdown {
     @Inject(TOPICS) topics: FleetTopics,
   ) {
     this.codec = new RegistryCodec<TwinSnapshot>(registry, readAvroSchema('device-twin'));
+    this.store = LmdbStore.openEmpty<DeviceTwin>(twinStorePath(config));
+    const twinOf = (decoded: DecodeResult<TwinSnapshot>) => {
+      if (!decoded.ok) throw new Error(`${topics.twins} holds a record that does not decode: ${decoded.rejection.error}`);
+      return fromTwinSnapshot(decoded.value);
+    };
     this.view = new CompactedTopicView<DeviceTwin>(kafka, {
       topic: topics.twins,
       groupPrefix: `${config.TOPIC_PREFIX}.twins-view`,
-      decode: async (bytes) => {
-        const decoded = await this.codec.decode(bytes);
-        if (!decoded.ok) throw new Error(`fleet.twins holds a record that does not decode: ${decoded.rejection.error}`);
-        return fromTwinSnapshot(decoded.value);
+      store: this.store,
+      // the synchronous path for a cached writer schema: a restore decodes every twin on the topic
+      decode: (bytes) => {
+        const cached = this.codec.decodeIfCached(bytes);
+        return cached ? twinOf(cached) : this.codec.decode(bytes).then(twinOf);
       },
-      onChange: (deviceId, twin) => this.changes.emit(deviceId, twin),
+      onChange: (deviceId, twin) => {
+        this.byDevice.notify(deviceId, twin);
+        this.allChanges.next({ deviceId, twin });
+      },
     });
   }
 
   async onModuleInit(): Promise<void> {
+    const startedAt = Date.now();
     await this.view.start();
+    // in the background: the app serves (and reports not ready) while a large topic is read
+    this.view.caughtUp(undefined, RESTORE_TIMEOUT_MS).then(
+      () => {
+        this.restoreState = { state: 'restored', ms: Date.now() - startedAt };
+        this.logger.log(`restored ${this.count} twins from fleet.twins in ${Date.now() - startedAt} ms`);
+      },
+      (error: Error) => {
+        this.restoreState = { state: 'failed', error: error.message };
+        this.logger.error(`restoring twins from fleet.twins failed: ${error.message}; restart the service once Kafka is reachable`);
+      },
+    );
+  }
+
+  /** Whether the twins on fleet.twins as of start are all in the store. */
+  get restore(): RestoreState {
+    return this.restoreState;
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.view.stop();
+    this.allChanges.complete();
+  }
+
+  /** After every provider's shutdown hook: the twin processor reads the store until its last batch is done. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
   }
 
   get(deviceId: string): DeviceTwin | undefined {
     return this.view.get(deviceId);
   }
 
-  all(): IterableIterator<[string, DeviceTwin]> {
-    return this.view.entries();
+  /** Twins in device id order, after `afterDeviceId` when given; read lazily from the store. */
+  scan(afterDeviceId?: string): Iterable<[string, DeviceTwin]> {
+    return this.view.entries(afterDeviceId);
+  }
+
+  get count(): number {
+    return this.view.size;
+  }
+
+  /** Every change from now on, once it is readable with `get`. */
+  get changes(): Observable<TwinChange> {
+    return this.allChanges.asObservable();
   }
 
   /** Waits until the twins of these partitions are read up to the topic's current end. */
@@ -56,17 +120,7 @@ export class TwinReadModel implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   /** Resolves with the twin once `accept` holds for it (null when removed), or undefined at the timeout. */
-  async waitFor(deviceId: string, accept: (twin: DeviceTwin | null) => boolean, timeoutMs: number): Promise<DeviceTwin | null | undefined> {
-    const current = this.get(deviceId) ?? null;
-    if (accept(current)) return current;
-    const signal = AbortSignal.timeout(timeoutMs);
-    try {
-      for (;;) {
-        const [twin] = (await once(this.changes, deviceId, { signal })) as [DeviceTwin | null];
-        if (accept(twin)) return twin;
-      }
-    } catch {
-      return undefined;
-    }
+  waitFor(deviceId: string, accept: (twin: DeviceTwin | null) => boolean, timeoutMs: number): Promise<DeviceTwin | null | undefined> {
+    return this.byDevice.waitFor(deviceId, this.get(deviceId) ?? null, accept, timeoutMs);
   }
 }

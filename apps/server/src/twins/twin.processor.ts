@@ -6,9 +6,17 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
 import { TwinReadModel } from './twin-read-model';
+
+/**
+ * Most twins this instance keeps after committing them, waiting for the read model to read them back.
+ * Past it the processor waits for the read model to catch up: memory is bounded by this, not by how
+ * far the read model lags during a large catch-up.
+ */
+const MAX_UNCONFIRMED_TWINS = 10_000;
 
 /**
  * Folds telemetry and device events into twins and writes each new snapshot to the compacted topic
@@ -52,6 +60,9 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
       transactionalId: `${groupId}.${hostname()}.${process.pid}`,
       idempotent: true,
       maxInFlightRequests: 1,
+      // the coordinator answers CONCURRENT_TRANSACTIONS for a few ms after each commit while it writes
+      // the markers; the client-wide 300 ms first retry would add that much to every such batch
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 10, maxRetryTime: 10_000 },
     });
     await this.producer.connect();
     this.consumer = this.kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 50 });
@@ -103,18 +114,22 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
           ),
         });
       }
-      await transaction.sendOffsets({
-        consumerGroupId: groupId,
-        topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset }] }],
-      });
+      await whileTransactionsConcurrent(() =>
+        transaction.sendOffsets({
+          consumerGroupId: groupId,
+          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset }] }],
+        }),
+      );
       await transaction.commit();
     } catch (error) {
       await transaction.abort().catch(() => undefined);
       throw error; // kafkajs re-delivers the batch from the last committed offset
     }
-    // the offsets went with the transaction; this moves the consumer's own fetch position on
+    // without it kafkajs fetches from the batch's first offset again: every batch would be re-read
+    // (harmless, the decider drops duplicates) and grow until the lag reaches seconds
     resolveOffset(batch.lastOffset());
     for (const [deviceId, twin] of changed) this.written.set(deviceId, twin);
+    if (this.written.size > MAX_UNCONFIRMED_TWINS) await this.twins.caughtUp();
     this.forgetWhatTheReadModelHas();
   }
 
@@ -158,5 +173,20 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     const now = Number(message.timestamp);
     const decoded = await readTelemetry(this.telemetryCodec, message, now, this.rules);
     return decoded.ok ? { type: 'RecordTelemetry', data: decoded.value, metadata: { now } } : null;
+  }
+}
+
+/**
+ * Retries AddOffsetsToTxn while the coordinator still finishes the previous transaction: kafkajs
+ * does not retry it, and failing the batch for it would cost a consumer retry (300 ms and more).
+ */
+async function whileTransactionsConcurrent(send: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (error) {
+      if ((error as { type?: string }).type !== 'CONCURRENT_TRANSACTIONS' || attempt >= 50) throw error;
+      await sleep(Math.min(5 * attempt, 50));
+    }
   }
 }

@@ -3,7 +3,8 @@ import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { OptionalDateTimeQuery } from '../common/query-decorators';
 
-export class DevicesQueryDto {
+/** Filters on twins, shared by the device list and the stream of twin changes. */
+export class TwinFilterDto {
   @ApiPropertyOptional({ description: 'only devices that are (true) or are not (false) online' })
   @IsOptional()
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
@@ -25,7 +26,9 @@ export class DevicesQueryDto {
   @IsOptional()
   @Matches(/^[^:]+:(-?\d+(\.\d+)?)?:(-?\d+(\.\d+)?)?$/, { message: 'metric must be name:min:max, e.g. battery::20' })
   metric?: string;
+}
 
+export class DevicesQueryDto extends TwinFilterDto {
   @ApiPropertyOptional({ default: 100, maximum: 1000 })
   @IsOptional()
   @Type(() => Number)

@@ -1,19 +1,27 @@
-import { connectivityAt, decide, DeviceTwin, JsonObject } from '@fleetstream/domain';
+import { decide, DeviceTwin, JsonObject } from '@fleetstream/domain';
 import {
-  BadRequestException, Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Inject, NotFoundException, Param, Patch,
-  PreconditionFailedException, Query, Res,
+  BadRequestException, Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Inject, MessageEvent, NotFoundException, Param, Patch,
+  PreconditionFailedException, Query, Res, Sse,
 } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { randomUUID } from 'node:crypto';
+import { concat, defer, filter, map, Observable, of } from 'rxjs';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { DeviceEventsPublisher } from './device-events.publisher';
-import { TwinReadModel } from './twin-read-model';
+import { twinFilter } from './twin-filter';
+import { TwinChange, TwinReadModel } from './twin-read-model';
 import { twinView, TwinView } from './twin.view';
-import { DevicesQueryDto } from './twins-query.dto';
+import { DevicesQueryDto, TwinFilterDto } from './twins-query.dto';
 
 /** How long a write waits to read its own effect back from fleet.twins before answering 202. */
 const READ_YOUR_WRITE_MS = 5000;
+
+/**
+ * At most this many twins are read for one page of GET /devices: a selective filter over a large
+ * fleet answers with a short (even empty) page and a cursor instead of scanning for seconds.
+ */
+const MAX_SCANNED_PER_PAGE = 20_000;
 
 const etag = (twin: DeviceTwin) => `"${twin.version}"`;
 
@@ -39,27 +47,72 @@ export class TwinsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Devices by id, filtered by connectivity, last seen, an attribute or a metric range' })
+  @ApiOperation({
+    summary: 'Devices by id, filtered by connectivity, last seen, an attribute or a metric range',
+    description: `Pages in device id order. A page reads at most ${MAX_SCANNED_PER_PAGE} twins, so with a selective filter it may hold fewer than \`limit\` devices; keep following \`nextCursor\` until it is absent.`,
+  })
   list(@Query() query: DevicesQueryDto): { count: number; devices: TwinView[]; nextCursor?: string } {
     const limit = query.limit ?? 100;
     const now = Date.now();
-    const after = query.cursor ? Buffer.from(query.cursor, 'base64url').toString() : '';
-    const [attributeName, attributeValue] = query.attribute ? splitFirst(query.attribute) : [];
-    const [metricName, min, max] = query.metric ? query.metric.split(':') : [];
-    const matches = (twin: DeviceTwin) =>
-      twin.deviceId > after &&
-      (query.online === undefined || connectivityAt(twin, now, this.silenceMs).online === query.online) &&
-      (!query.lastSeenBefore || (twin.lastSeen ?? 0) < query.lastSeenBefore.getTime()) &&
-      (!query.lastSeenAfter || (twin.lastSeen ?? 0) >= query.lastSeenAfter.getTime()) &&
-      (attributeName === undefined || twin.reported[attributeName]?.value === attributeValue) &&
-      (metricName === undefined || inRange(twin.reported[metricName]?.value, min, max));
-    const page = [...this.twins.all()].map(([, twin]) => twin).filter(matches).sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1)).slice(0, limit);
-    const last = page.at(-1);
+    const matches = twinFilter(query, this.silenceMs);
+    const after = query.cursor === undefined ? undefined : Buffer.from(query.cursor, 'base64url').toString();
+    const page: DeviceTwin[] = [];
+    let scanned = 0;
+    let lastScanned: string | undefined;
+    let more = false;
+    // a range scan of the store in device id order, filtered as it goes; one entry past the page tells whether more follow
+    for (const [deviceId, twin] of this.twins.scan(after)) {
+      if (page.length === limit || scanned === MAX_SCANNED_PER_PAGE) {
+        more = true;
+        break;
+      }
+      scanned++;
+      lastScanned = deviceId;
+      if (matches(twin, now)) page.push(twin);
+    }
     return {
       count: page.length,
       devices: page.map((twin) => twinView(twin, now, this.silenceMs)),
-      nextCursor: page.length === limit && last ? Buffer.from(last.deviceId).toString('base64url') : undefined,
+      nextCursor: more && lastScanned !== undefined ? Buffer.from(lastScanned).toString('base64url') : undefined,
     };
+  }
+
+  @Sse('twins/stream')
+  @ApiOperation({
+    summary: 'Server-Sent Events: every twin change from now on, of twins that match the filters after the change',
+    description: 'Events: `twin` (data: the twin, id: its version) and `removed` (data: {deviceId}). Missed changes are not replayed: after a reconnect, read GET /devices.',
+  })
+  @ApiProduces('text/event-stream')
+  fleetStream(@Query() query: TwinFilterDto): Observable<MessageEvent> {
+    const matches = twinFilter(query, this.silenceMs);
+    return this.twins.changes.pipe(
+      filter(({ twin }) => twin === null || matches(twin, Date.now())),
+      map((change) => this.changeEvent(change)),
+    );
+  }
+
+  @Sse(':deviceId/twin/stream')
+  @ApiOperation({
+    summary: "Server-Sent Events: a device's twin now, then at every change",
+    description: 'Events: `twin` (data: the twin, id: its version) and `removed`. A reconnecting EventSource sends Last-Event-ID and gets the current twin only when it is newer.',
+  })
+  @ApiProduces('text/event-stream')
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'the version the client already has' })
+  deviceStream(@Param('deviceId') deviceId: string, @Headers('last-event-id') lastEventId: string | undefined): Observable<MessageEvent> {
+    this.known(deviceId);
+    let sentVersion = lastEventId === undefined ? 0 : parseVersion(lastEventId, 'Last-Event-ID');
+    // defer: the current twin is read and the changes subscribed in one tick, so no change falls in between
+    return defer(() => {
+      const current = this.twins.get(deviceId);
+      return concat(current ? of({ deviceId, twin: current }) : of(), this.twins.changes.pipe(filter((change) => change.deviceId === deviceId)));
+    }).pipe(
+      filter(({ twin }) => twin === null || twin.version > sentVersion),
+      map((change) => {
+        // a removed device that comes back starts again at version 1
+        sentVersion = change.twin?.version ?? 0;
+        return this.changeEvent(change);
+      }),
+    );
   }
 
   @Patch(':deviceId/twin/desired')
@@ -72,7 +125,7 @@ export class TwinsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<TwinView | { status: string; deviceId: string }> {
     const twin = this.known(deviceId);
-    const expectedVersion = ifMatch === undefined ? undefined : parseVersion(ifMatch);
+    const expectedVersion = ifMatch === undefined ? undefined : parseVersion(ifMatch, 'If-Match');
     const now = Date.now();
     const requestId = randomUUID();
     const decision = decide(
@@ -119,6 +172,10 @@ export class TwinsController {
     return twinView(twin, Date.now(), this.silenceMs);
   }
 
+  private changeEvent({ deviceId, twin }: TwinChange): MessageEvent {
+    return twin === null ? { type: 'removed', data: { deviceId } } : { type: 'twin', id: String(twin.version), data: this.view(twin) };
+  }
+
   private known(deviceId: string): DeviceTwin {
     const twin = this.twins.get(deviceId);
     if (!twin) throw new NotFoundException(`no device "${deviceId}"; a device appears with its first telemetry`);
@@ -126,18 +183,8 @@ export class TwinsController {
   }
 }
 
-function splitFirst(text: string): [string, string] {
-  const at = text.indexOf(':');
-  return [text.slice(0, at), text.slice(at + 1)];
-}
-
-function inRange(value: number | string | undefined, min: string | undefined, max: string | undefined): boolean {
-  if (typeof value !== 'number') return false;
-  return (!min || value >= Number(min)) && (!max || value <= Number(max));
-}
-
-function parseVersion(ifMatch: string): number {
-  const match = /^(?:W\/)?"?(\d+)"?$/.exec(ifMatch.trim());
-  if (!match) throw new BadRequestException(`If-Match must be the twin's ETag, e.g. "7"; got ${ifMatch}`);
+function parseVersion(header: string, name: string): number {
+  const match = /^(?:W\/)?"?(\d+)"?$/.exec(header.trim());
+  if (!match) throw new BadRequestException(`${name} must be the twin's version (its ETag), e.g. "7"; got ${header}`);
   return Number(match[1]);
 }
