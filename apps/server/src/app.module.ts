@@ -1,11 +1,32 @@
 import { Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
 import { HealthModule } from './health/health.module';
 import { HistoryModule } from './history/history.module';
+import { AppConfig, fleetstreamConfig } from './infrastructure/fleetstream.config';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { TwinsModule } from './twins/twins.module';
 
+/** Probes and scrapes every few seconds would drown the request log. */
+const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
+
 @Module({
-  imports: [InfrastructureModule, MetricsModule, HealthModule, HistoryModule, TwinsModule],
+  imports: [
+    // one JSON object per line (pino): Nest's Logger calls and one line per HTTP request
+    LoggerModule.forRootAsync({
+      inject: [fleetstreamConfig.KEY],
+      useFactory: (config: AppConfig) => ({
+        pinoHttp: {
+          level: config.LOG_LEVEL,
+          autoLogging: { ignore: (request) => QUIET_PATHS.has(request.url?.split('?')[0] ?? '') },
+        },
+      }),
+    }),
+    InfrastructureModule,
+    MetricsModule,
+    HealthModule,
+    HistoryModule,
+    TwinsModule,
+  ],
 })
 export class AppModule {}

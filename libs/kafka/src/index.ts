@@ -5,3 +5,6 @@ export * from './topic-admin';
 export * from './topics';
 export * from './telemetry.producer';
 export * from './compacted-topic-view';
+export * from './consumer-group-admin';
+export * from './dead-letter-queue';
+export * from './topic-range-reader';

@@ -2,3 +2,4 @@ export * from './registry-codec';
 export * from './schema-files';
 export * from './twin-snapshot';
 export * from './telemetry-reader';
+export * from './twin-command-reader';

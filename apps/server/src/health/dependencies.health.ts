@@ -4,6 +4,8 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import { Kafka } from 'kafkajs';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { CLICKHOUSE, KAFKA } from '../infrastructure/tokens';
+import { TwinReadModel } from '../twins/twin-read-model';
+import { TwinProcessor } from '../twins/twin.processor';
 
 /** Reachability of the service's dependencies, as Terminus health indicators. */
 @Injectable()
@@ -13,7 +15,20 @@ export class DependenciesHealth {
     @Inject(fleetstreamConfig.KEY) private readonly config: AppConfig,
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(CLICKHOUSE) private readonly clickhouse: ClickHouseTransport,
+    private readonly twinReadModel: TwinReadModel,
+    private readonly twinProcessor: TwinProcessor,
   ) {}
+
+  /** Twins restored from fleet.twins: the read model since startup, and every partition the processor was assigned. */
+  partitionsRestored() {
+    const check = this.indicators.check('partitionsRestored');
+    const processor = this.twinProcessor.restoration();
+    const pending = processor.assigned.filter((partition) => !processor.restored.includes(partition));
+    const details = { readModel: this.twinReadModel.restored, twins: this.twinReadModel.size, assigned: processor.assigned, restored: processor.restored };
+    if (!this.twinReadModel.restored) return check.down({ ...details, message: 'the twin read model is still reading fleet.twins' });
+    if (pending.length > 0) return check.down({ ...details, message: `twins of partitions ${pending.join(', ')} are still being restored` });
+    return check.up(details);
+  }
 
   async kafkaBrokers() {
     const check = this.indicators.check('kafka');

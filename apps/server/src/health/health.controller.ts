@@ -20,12 +20,13 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: Kafka, the schema registry and ClickHouse are reachable' })
+  @ApiOperation({ summary: 'Readiness: Kafka, the schema registry and ClickHouse reachable; twins restored from fleet.twins' })
   ready() {
     return this.health.check([
       () => this.dependencies.kafkaBrokers(),
       () => this.dependencies.schemaRegistry(),
       () => this.dependencies.clickHouse(),
+      () => this.dependencies.partitionsRestored(),
     ]);
   }
 }

@@ -8,12 +8,17 @@ import { EventEmitter, once } from 'node:events';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
 
+const RESTORE_CHECK_MS = 10_000;
+
 /** Twins for REST reads: every instance materializes the compacted topic fleet.twins. */
 @Injectable()
 export class TwinReadModel implements OnModuleInit, BeforeApplicationShutdown {
   readonly codec: RegistryCodec<TwinSnapshot>;
   private readonly view: CompactedTopicView<DeviceTwin>;
   private readonly changes = new EventEmitter().setMaxListeners(0);
+  /** Set once the view has read fleet.twins up to its end offsets as of startup. */
+  private restoredAtStart = false;
+  private stopping = false;
 
   constructor(
     @Inject(fleetstreamConfig.KEY) config: AppConfig,
@@ -36,9 +41,30 @@ export class TwinReadModel implements OnModuleInit, BeforeApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     await this.view.start();
+    // in the background: the app starts serving while the view restores, /ready says when it is done
+    void this.restoreInBackground();
+  }
+
+  private async restoreInBackground(): Promise<void> {
+    while (!this.stopping && !this.restoredAtStart) {
+      await this.view.caughtUp(undefined, RESTORE_CHECK_MS).then(
+        () => (this.restoredAtStart = true),
+        () => undefined, // still behind (a large topic): keep waiting; /ready stays down meanwhile
+      );
+    }
+  }
+
+  /** The view has caught up with fleet.twins as it was when the service started. */
+  get restored(): boolean {
+    return this.restoredAtStart;
+  }
+
+  get size(): number {
+    return this.view.size;
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     await this.view.stop();
   }
 

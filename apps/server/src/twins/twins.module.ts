@@ -1,12 +1,24 @@
 import { Module } from '@nestjs/common';
+import { makeGaugeProvider } from '@willsoto/nestjs-prometheus';
+import type { Gauge } from 'prom-client';
 import { DeviceEventsPublisher } from './device-events.publisher';
 import { TwinReadModel } from './twin-read-model';
 import { TwinProcessor } from './twin.processor';
 import { TwinsController } from './twins.controller';
 
 /** Digital twins: the processor (telemetry + device events → fleet.twins), the read model and REST. */
+const twinsGauge = makeGaugeProvider({
+  name: 'fleetstream_twins',
+  help: 'Twins in this instance\'s read model (devices not removed)',
+  inject: [TwinReadModel],
+  collect(this: Gauge, readModel: unknown) {
+    this.set((readModel as TwinReadModel).size);
+  },
+});
+
 @Module({
   controllers: [TwinsController],
-  providers: [TwinReadModel, TwinProcessor, DeviceEventsPublisher],
+  providers: [TwinReadModel, TwinProcessor, DeviceEventsPublisher, twinsGauge],
+  exports: [TwinReadModel, TwinProcessor],
 })
 export class TwinsModule {}

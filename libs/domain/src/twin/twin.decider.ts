@@ -176,3 +176,17 @@ function changesReported(twin: DeviceTwin, reading: { eventTime: number; metrics
 function exhaustive(value: never): never {
   throw new Error(`unhandled ${JSON.stringify(value)}`);
 }
+
+export type Applied = { twin: DeviceTwin; changed: boolean } | { rejection: TwinRejection };
+
+/** decide, then fold the decided events: the twin after the command (the processor's and a rebuild's one step). */
+export function applyCommand(twin: DeviceTwin, command: TwinCommand, settings: TwinSettings): Applied {
+  const decision = decide(command, twin, settings);
+  if ('rejection' in decision) return decision;
+  return { twin: decision.events.reduce(evolve, twin), changed: decision.events.length > 0 };
+}
+
+/** Same state apart from the version counter (which a rebuild advances past the live one). */
+export function sameTwinState(a: DeviceTwin, b: DeviceTwin): boolean {
+  return equal({ ...a, version: 0 }, { ...b, version: 0 });
+}
