@@ -36,6 +36,7 @@ export class Progress {
   private readonly started = Date.now();
   private lastLine = 0;
   private lastDone = 0;
+  private finished = false;
 
   constructor(
     private readonly label: string,
@@ -45,7 +46,8 @@ export class Progress {
 
   update(done: number, total: number): void {
     this.lastDone = done;
-    if (this.options.json) return;
+    if (this.options.json || this.finished) return;
+    this.finished = total > 0 && done >= total;
     if (this.stream.isTTY) {
       if (!this.bar) {
         this.bar = new SingleBar(

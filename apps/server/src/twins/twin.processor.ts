@@ -81,7 +81,7 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     await this.producer?.disconnect();
   }
 
-  private async onBatch({ batch, isStale, isRunning }: EachBatchPayload, groupId: string): Promise<void> {
+  private async onBatch({ batch, isStale, isRunning, resolveOffset }: EachBatchPayload, groupId: string): Promise<void> {
     if (isStale() || !isRunning() || batch.messages.length === 0) return;
     if (!this.restored.has(batch.partition)) {
       await this.twins.caughtUp([batch.partition]);
@@ -124,6 +124,9 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
       await transaction.abort().catch(() => undefined);
       throw error; // kafkajs re-delivers the batch from the last committed offset
     }
+    // moves the fetch position past the batch (autoResolve is off so a failed transaction re-reads
+    // it); without it kafkajs fetches the same records again
+    resolveOffset(batch.lastOffset());
     for (const [deviceId, twin] of changed) this.written.set(deviceId, twin);
     this.forgetWhatTheReadModelHas();
   }
