@@ -1,6 +1,6 @@
 import { IHeaders, Kafka, Message } from 'kafkajs';
 import { ConsumedRecord } from './batch-consumer';
-import { javaCompatiblePartitioner } from './kafka-client';
+import { idempotentProducerConfig } from './kafka-client';
 import { readTopicsToEnd } from './topic-range-reader';
 import { DLQ_HEADERS } from './topics';
 
@@ -115,12 +115,7 @@ export class DeadLetterQueue {
 
   /** Sends the selected dead letters back to their source topic and partition, each at most once. */
   async redrive(selected: readonly DeadLetteredRecord[], onProgress?: (done: number, total: number) => void): Promise<RedriveOutcome> {
-    const producer = this.kafka.producer({
-      transactionalId: `${this.idPrefix}.dlq-redrive`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: javaCompatiblePartitioner,
-    });
+    const producer = this.kafka.producer({ ...idempotentProducerConfig, transactionalId: `${this.idPrefix}.dlq-redrive` });
     await producer.connect();
     try {
       // Opening a transaction registers this run's producer epoch: an earlier or concurrent run is
