@@ -1,11 +1,19 @@
 import { Command } from 'commander';
+import { dlqCommand } from './commands/dlq.command';
+import { lagCommand } from './commands/lag.command';
+import { rebuildCommand } from './commands/rebuild.command';
+import { replayCommand } from './commands/replay.command';
 import { simulateCommand } from './commands/simulate.command';
 import { topicsCommand } from './commands/topics.command';
 
 const program = new Command('fleetstream')
-  .description('fleetstream operations: topics, fleet simulation')
+  .description('fleetstream operations: topics, replay, rebuild, dead letters, lag, fleet simulation')
   .addCommand(simulateCommand)
-  .addCommand(topicsCommand);
+  .addCommand(topicsCommand)
+  .addCommand(replayCommand)
+  .addCommand(rebuildCommand)
+  .addCommand(dlqCommand)
+  .addCommand(lagCommand);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`fleetstream: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,12 +1,34 @@
 import { Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
 import { CommandsModule } from './commands/commands.module';
 import { HealthModule } from './health/health.module';
 import { HistoryModule } from './history/history.module';
+import { AppConfig, fleetstreamConfig } from './infrastructure/fleetstream.config';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { TwinsModule } from './twins/twins.module';
 
+/** Probes and scrapes every few seconds would drown the request log. */
+const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
+
 @Module({
-  imports: [InfrastructureModule, MetricsModule, HealthModule, HistoryModule, TwinsModule, CommandsModule],
+  imports: [
+    // one JSON object per line (pino): Nest's Logger calls and one line per HTTP request
+    LoggerModule.forRootAsync({
+      inject: [fleetstreamConfig.KEY],
+      useFactory: (config: AppConfig) => ({
+        pinoHttp: {
+          level: config.LOG_LEVEL,
+          autoLogging: { ignore: (request) => QUIET_PATHS.has(request.url?.split('?')[0] ?? '') },
+        },
+      }),
+    }),
+    InfrastructureModule,
+    MetricsModule,
+    HealthModule,
+    HistoryModule,
+    TwinsModule,
+    CommandsModule,
+  ],
 })
 export class AppModule {}

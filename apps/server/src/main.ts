@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { loadConfig } from '@fleetstream/config';
 import { Logger, ValidationPipe } from '@nestjs/common';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -8,7 +9,9 @@ import { AppModule } from './app.module';
 
 /** Builds the HTTP app with validation and the OpenAPI document; shared by main and the e2e tests. */
 export async function createApp() {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bufferLogs: false });
+  // logs are buffered until the JSON logger is in place, so even the first lines are structured
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bufferLogs: true });
+  app.useLogger(app.get(PinoLogger));
   // desired-state patches arrive as application/merge-patch+json (RFC 7386)
   app.useBodyParser('json', { type: ['application/json', 'application/merge-patch+json'], limit: '256kb' });
   app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));

@@ -42,6 +42,7 @@ export const fleetstreamConfigSchema = z.object({
   COMMAND_TICK_MS: z.coerce.number().int().min(10).default(100).describe('how often the command saga checks deadlines and held commands'),
   TELEMETRY_MAX_FUTURE_SKEW_S: z.coerce.number().int().min(0).default(300).describe('dead-letter readings further in the future'),
   TELEMETRY_MAX_AGE_DAYS: z.coerce.number().int().min(1).default(365).describe('dead-letter readings older than this'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('JSON log lines at this level and above'),
   TELEMETRY_MAX_RECORD_BYTES: z.coerce.number().int().min(64).default(256 * 1024).describe('dead-letter larger records'),
 });
 
@@ -73,4 +74,9 @@ export function chdbPath(config: FleetstreamConfig): string {
 /** The twin read model's LMDB directory; one service process per directory, emptied at start. */
 export function twinStorePath(config: FleetstreamConfig): string {
   return config.TWIN_STORE_PATH ?? resolve(config.FLEETSTREAM_DATA_DIR, 'twins');
+}
+
+/** The twin decider's settings (TWIN_*) in the units the decider uses. */
+export function twinSettings(config: FleetstreamConfig) {
+  return { silenceMs: config.TWIN_SILENCE_S * 1000, maxPatchBytes: config.TWIN_MAX_PATCH_BYTES };
 }

@@ -10,3 +10,6 @@ export * from './co-partitioned.assigner';
 export * from './keyed-changes';
 export * from './device-command.responder';
 export * from './key-value-store';
+export * from './consumer-group-admin';
+export * from './dead-letter-queue';
+export * from './topic-range-reader';

@@ -1,4 +1,4 @@
-import { Kafka } from 'kafkajs';
+import { ConfigResourceTypes, ConfigSource, Kafka } from 'kafkajs';
 import { TopicDefinition } from './topics';
 
 /** Creates the topics that are missing; returns the names it created. Safe to call on every start. */
@@ -12,6 +12,73 @@ export async function ensureTopics(kafka: Kafka, definitions: TopicDefinition[])
       await admin.createTopics({ topics: missing, waitForLeaders: true });
     }
     return missing.map((definition) => definition.topic);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** How an existing topic differs from its definition. */
+export interface TopicDrift {
+  topic: string;
+  missing: boolean;
+  partitions: { expected: number; actual: number } | null;
+  configs: { name: string; expected: string; actual: string | null }[];
+}
+
+/** Compares the topics on the cluster with their definitions: partition counts and configured policies. */
+export async function topicDrift(kafka: Kafka, definitions: TopicDefinition[]): Promise<TopicDrift[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const present = definitions.filter((definition) => existing.has(definition.topic));
+    const metadata = present.length > 0 ? (await admin.fetchTopicMetadata({ topics: present.map((d) => d.topic) })).topics : [];
+    const described =
+      present.length > 0
+        ? await admin.describeConfigs({
+            includeSynonyms: false,
+            resources: present.map((d) => ({ type: ConfigResourceTypes.TOPIC, name: d.topic, configNames: d.configEntries.map((e) => e.name) })),
+          })
+        : { resources: [] };
+    return definitions.map((definition) => {
+      if (!existing.has(definition.topic)) return { topic: definition.topic, missing: true, partitions: null, configs: [] };
+      const actualPartitions = metadata.find((t) => t.name === definition.topic)?.partitions.length ?? 0;
+      const entries = described.resources.find((r) => r.resourceName === definition.topic)?.configEntries ?? [];
+      const configs = definition.configEntries
+        .map(({ name, value }) => ({ name, expected: value, actual: entries.find((e) => e.configName === name)?.configValue ?? null }))
+        .filter(({ expected, actual }) => expected !== actual);
+      return {
+        topic: definition.topic,
+        missing: false,
+        partitions: actualPartitions === definition.numPartitions ? null : { expected: definition.numPartitions, actual: actualPartitions },
+        configs,
+      };
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Sets drifted configs back to their definitions. Partition counts are never changed: that would move keys between partitions. */
+export async function repairTopicConfigs(kafka: Kafka, drift: readonly TopicDrift[]): Promise<void> {
+  const resources = drift
+    .filter((d) => d.configs.length > 0)
+    .map((d) => ({ type: ConfigResourceTypes.TOPIC, name: d.topic, configEntries: d.configs.map(({ name, expected }) => ({ name, value: expected })) }));
+  if (resources.length === 0) return;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    // AlterConfigs replaces the topic's whole dynamic config, so keep the settings that are not drifted
+    const current = await admin.describeConfigs({ includeSynonyms: false, resources: resources.map(({ type, name }) => ({ type, name })) });
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: resources.map((resource) => {
+        const kept = (current.resources.find((r) => r.resourceName === resource.name)?.configEntries ?? [])
+          .filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG && !resource.configEntries.some((c) => c.name === e.configName))
+          .map((e) => ({ name: e.configName, value: e.configValue }));
+        return { ...resource, configEntries: [...kept, ...resource.configEntries] };
+      }),
+    });
   } finally {
     await admin.disconnect();
   }

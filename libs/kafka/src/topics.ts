@@ -4,6 +4,8 @@ export function fleetTopics(prefix: string) {
   return {
     telemetry: name('telemetry'),
     telemetryDlq: name('telemetry.dlq'),
+    /** Which dead letters were re-driven (compacted, key = DLQ partition/offset): each one at most once. */
+    telemetryDlqRedriven: name('telemetry.dlq.redriven'),
     twins: name('twins'),
     deviceEvents: name('device-events'),
     commands: name('commands'),
@@ -26,6 +28,16 @@ export function fleetGroups(prefix: string) {
   } as const;
 }
 
+/**
+ * The consumer group of a processor by its short name (history, twins, commands) or its key in
+ * fleetGroups; any other name is taken as a raw group id.
+ */
+export function resolveGroupId(prefix: string, name: string): string {
+  const groups: Record<string, string> = fleetGroups(prefix);
+  const aliases: Record<string, string> = { twins: 'twinProcessor', commands: 'commandSaga' };
+  return groups[aliases[name] ?? name] ?? name;
+}
+
 /** Headers fleetstream writes on dead-lettered records. */
 export const DLQ_HEADERS = {
   reason: 'fleetstream.dlq.reason',
@@ -34,6 +46,8 @@ export const DLQ_HEADERS = {
   sourcePartition: 'fleetstream.dlq.source.partition',
   sourceOffset: 'fleetstream.dlq.source.offset',
   failedAt: 'fleetstream.dlq.failed-at',
+  /** On a re-driven record: the DLQ partition/offset it came from. */
+  redrivenFrom: 'fleetstream.dlq.redriven-from',
 } as const;
 
 export interface TopicDefinition {
@@ -53,6 +67,8 @@ export function fleetTopicDefinitions(topics: FleetTopics, partitions: number): 
     // telemetry and twins share the partition count: the twin of device X lives in X's partition number
     { topic: topics.telemetry, numPartitions: partitions, configEntries: deleteAfterDays(7) },
     { topic: topics.telemetryDlq, numPartitions: partitions, configEntries: deleteAfterDays(30) },
+    // one partition: the ledger is read whole before every re-drive and stays small
+    { topic: topics.telemetryDlqRedriven, numPartitions: 1, configEntries: compacted },
     { topic: topics.twins, numPartitions: partitions, configEntries: compacted },
     { topic: topics.deviceEvents, numPartitions: partitions, configEntries: deleteAfterDays(30) },
     { topic: topics.commands, numPartitions: partitions, configEntries: deleteAfterDays(90) },

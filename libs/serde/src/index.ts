@@ -3,3 +3,4 @@ export * from './schema-files';
 export * from './twin-snapshot';
 export * from './telemetry-reader';
 export * from './command-records';
+export * from './twin-command-reader';

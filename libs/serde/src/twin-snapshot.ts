@@ -46,7 +46,8 @@ export function fromTwinSnapshot(snapshot: TwinSnapshot): DeviceTwin {
   return {
     deviceId: snapshot.deviceId,
     version: snapshot.version,
-    reported: snapshot.reported,
+    // avsc decodes records as instances of generated classes; the domain works with plain objects
+    reported: Object.fromEntries(Object.entries(snapshot.reported).map(([name, { value, at }]) => [name, { value, at }])),
     desired: JSON.parse(snapshot.desiredJson) as JsonObject,
     firstSeen: snapshot.firstSeen,
     lastSeen: snapshot.lastSeen,

@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { TwinsModule } from '../twins/twins.module';
 import { DependenciesHealth } from './dependencies.health';
 import { HealthController } from './health.controller';
-import { TwinsModule } from '../twins/twins.module';
 
 @Module({
   imports: [TerminusModule, TwinsModule],

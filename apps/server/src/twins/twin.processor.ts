@@ -1,7 +1,7 @@
-import { telemetryRules } from '@fleetstream/config';
-import { decide, DeviceTwin, evolve, initialTwin, Telemetry, TwinCommand, TwinSettings } from '@fleetstream/domain';
+import { telemetryRules, twinSettings } from '@fleetstream/config';
+import { applyCommand, DeviceTwin, initialTwin, TwinCommand, TwinSettings } from '@fleetstream/domain';
 import { fleetGroups, FleetTopics } from '@fleetstream/kafka';
-import { DeviceEventRecord, readAvroSchema, readTelemetry, RegistryCodec, TelemetryRules, toTwinSnapshot } from '@fleetstream/serde';
+import { toTwinSnapshot, TwinCommandReader } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
@@ -29,14 +29,15 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
   private readonly logger = new Logger(TwinProcessor.name);
   private consumer: Consumer | undefined;
   private producer: Producer | undefined;
-  private readonly telemetryCodec: RegistryCodec<Telemetry>;
-  private readonly eventCodec: RegistryCodec<DeviceEventRecord>;
+  private readonly commands: TwinCommandReader;
   /** Twins this instance committed that the read model has not caught up with yet. */
   private readonly written = new Map<string, DeviceTwin>();
   /** Partitions restored since the last rebalance. */
   private restored = new Set<number>();
+  /** Partitions assigned at the last rebalance (telemetry and device events share partition numbers). */
+  private assigned: number[] = [];
+  private generation = 0;
   private readonly settings: TwinSettings;
-  private readonly rules: TelemetryRules;
   private twinSchemaId = 0;
 
   constructor(
@@ -46,10 +47,8 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(TOPICS) private readonly topics: FleetTopics,
     private readonly twins: TwinReadModel,
   ) {
-    this.telemetryCodec = new RegistryCodec<Telemetry>(registry, readAvroSchema('telemetry'));
-    this.eventCodec = new RegistryCodec<DeviceEventRecord>(registry, readAvroSchema('device-event'));
-    this.settings = { silenceMs: config.TWIN_SILENCE_S * 1000, maxPatchBytes: config.TWIN_MAX_PATCH_BYTES };
-    this.rules = telemetryRules(config);
+    this.commands = new TwinCommandReader(registry, telemetryRules(config));
+    this.settings = twinSettings(config);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -66,13 +65,26 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     });
     await this.producer.connect();
     this.consumer = this.kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 50 });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       this.restored = new Set();
+      this.assigned = [...new Set(Object.values(payload.memberAssignment).flat())].sort((a, b) => a - b);
+      // restore right away rather than at each partition's first batch, so readiness does not wait for traffic
+      const generation = ++this.generation;
+      const assigned = this.assigned;
+      this.twins.caughtUp(assigned).then(
+        () => generation === this.generation && assigned.forEach((partition) => this.restored.add(partition)),
+        (error: unknown) => this.logger.warn(`restoring twins of partitions ${assigned.join(', ')} failed; retried at their first batch: ${String(error)}`),
+      );
     });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.topics.telemetry, this.topics.deviceEvents], fromBeginning: true });
     await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload, groupId) });
     this.logger.log(`twin processor consuming ${this.topics.telemetry} and ${this.topics.deviceEvents}`);
+  }
+
+  /** Whether this instance processes twins, and which of its assigned partitions are restored. */
+  restoration(): { running: boolean; assigned: number[]; restored: number[] } {
+    return { running: this.consumer !== undefined, assigned: this.assigned, restored: this.assigned.filter((p) => this.restored.has(p)) };
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -93,12 +105,12 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
       if (!command) continue;
       const deviceId = command.data.deviceId;
       const twin = changed.get(deviceId) ?? this.current(deviceId);
-      const decision = decide(command, twin, this.settings);
-      if ('rejection' in decision) {
-        this.logger.warn(`${command.type} for ${deviceId} refused: ${JSON.stringify(decision.rejection)}`);
+      const applied = applyCommand(twin, command, this.settings);
+      if ('rejection' in applied) {
+        this.logger.warn(`${command.type} for ${deviceId} refused: ${JSON.stringify(applied.rejection)}`);
         continue;
       }
-      if (decision.events.length > 0) changed.set(deviceId, decision.events.reduce(evolve, twin));
+      if (applied.changed) changed.set(deviceId, applied.twin);
     }
     const nextOffset = (BigInt(batch.lastOffset()) + 1n).toString();
     const transaction = await this.producer!.transaction();
@@ -149,30 +161,10 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
 
   /** The twin command a record means; null for records the twin ignores (malformed ones are the history writer's DLQ). */
   private async commandFrom(topic: string, message: KafkaMessage): Promise<TwinCommand | null> {
-    if (topic === this.topics.deviceEvents) {
-      const decoded = await this.eventCodec.decode(message.value);
-      if (!decoded.ok) {
-        this.logger.warn(`skipping a ${topic} record at offset ${message.offset}: ${decoded.rejection.error}`);
-        return null;
-      }
-      const event = decoded.value;
-      switch (event.kind) {
-        case 'DESIRED_PATCH':
-          return {
-            type: 'PatchDesired',
-            data: { deviceId: event.deviceId, patch: JSON.parse(event.patchJson ?? '{}'), expectedVersion: event.expectedVersion ?? undefined },
-            metadata: { now: event.at, requestId: event.requestId },
-          };
-        case 'CONNECTIVITY':
-          return { type: 'ReportConnectivity', data: { deviceId: event.deviceId, online: event.online ?? false }, metadata: { now: event.at } };
-        case 'REMOVE':
-          return { type: 'RemoveDevice', data: { deviceId: event.deviceId }, metadata: { now: event.at } };
-      }
-    }
-    // the record's own timestamp, not the clock: a replay decides exactly as the first pass did
-    const now = Number(message.timestamp);
-    const decoded = await readTelemetry(this.telemetryCodec, message, now, this.rules);
-    return decoded.ok ? { type: 'RecordTelemetry', data: decoded.value, metadata: { now } } : null;
+    const read = topic === this.topics.deviceEvents ? await this.commands.deviceEvent(message) : await this.commands.telemetry(message);
+    if ('command' in read) return read.command;
+    if (topic === this.topics.deviceEvents) this.logger.warn(`skipping a ${topic} record: ${read.skipped}`);
+    return null;
   }
 }
 

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { makeGaugeProvider } from '@willsoto/nestjs-prometheus';
+import type { Gauge } from 'prom-client';
 import { DeviceEventsPublisher } from './device-events.publisher';
 import { TwinReadModel } from './twin-read-model';
 import { TwinProcessor } from './twin.processor';
@@ -7,10 +9,19 @@ import { TwinsController } from './twins.controller';
 import { TwinsHealth } from './twins.health';
 
 /** Digital twins: the processor (telemetry + device events → fleet.twins), the read model and REST. */
+const twinsGauge = makeGaugeProvider({
+  name: 'fleetstream_twins',
+  help: 'Twins in this instance\'s read model (devices not removed)',
+  inject: [TwinReadModel],
+  collect(this: Gauge, readModel: unknown) {
+    this.set((readModel as TwinReadModel).count);
+  },
+});
+
 @Module({
   imports: [TerminusModule],
   controllers: [TwinsController],
-  providers: [TwinReadModel, TwinProcessor, DeviceEventsPublisher, TwinsHealth],
-  exports: [TwinReadModel, TwinsHealth],
+  providers: [TwinReadModel, TwinProcessor, DeviceEventsPublisher, TwinsHealth, twinsGauge],
+  exports: [TwinReadModel, TwinsHealth, TwinProcessor],
 })
 export class TwinsModule {}

@@ -66,6 +66,19 @@ describe('twin decider', () => {
     });
   });
 
+  describe('when two readings share an event time and the older one is delivered again', () => {
+    const older = record(reading(1, T0, { temperature: 21 }));
+    const newer = record(reading(2, T0, { temperature: 22 }));
+    it('keeps the higher seq and decides nothing, so a replay leaves the twin as it was', () => {
+      const { events, twin } = given(older, newer).when(older);
+      expect(events).toEqual([]);
+      expect(twin.reported.temperature).toEqual({ value: 22, at: T0 });
+    });
+    it('lets the higher seq win whichever arrives first', () => {
+      expect(given(newer).when(older).twin.reported.temperature).toEqual({ value: 22, at: T0 });
+    });
+  });
+
   describe('when operators patch desired state', () => {
     const patch = (body: Record<string, unknown>, expectedVersion?: number): TwinCommand => ({
       type: 'PatchDesired',

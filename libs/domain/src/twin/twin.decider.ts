@@ -108,15 +108,16 @@ export function evolve(twin: DeviceTwin, event: TwinEvent): DeviceTwin {
     case 'TelemetryReported': {
       const { eventTime, seq, metrics, attributes } = event.data;
       const reported = { ...base.reported };
-      // per field: an out-of-order reading never overwrites a newer value
+      const last = base.lastReading;
+      const newer = isNewerReading(event.data, last);
+      // per field: an out-of-order reading never overwrites a newer value; between readings of the
+      // same event time the higher seq wins, so a re-delivered older one changes nothing
       for (const source of [metrics, attributes] as Record<string, number | string>[]) {
         for (const name in source) {
           const current = reported[name];
-          if (!current || current.at <= eventTime) reported[name] = { value: source[name]!, at: eventTime };
+          if (!current || current.at < eventTime || (current.at === eventTime && newer)) reported[name] = { value: source[name]!, at: eventTime };
         }
       }
-      const last = base.lastReading;
-      const newer = !last || eventTime > last.eventTime || (eventTime === last.eventTime && seq > last.seq);
       return {
         ...next,
         reported,
@@ -164,12 +165,32 @@ function mergeDesired(desired: JsonObject, patch: JsonObject): JsonObject {
   return applyMergePatch(JSON.parse(JSON.stringify(desired)) as JsonObject, patch) as JsonObject;
 }
 
-function changesReported(twin: DeviceTwin, reading: { eventTime: number; metrics: Record<string, number>; attributes: Record<string, string> }): boolean {
+/** Whether a reading comes after the last applied one: later event time, or the same with a higher seq. */
+function isNewerReading(reading: { eventTime: number; seq: number }, last: DeviceTwin['lastReading']): boolean {
+  return !last || reading.eventTime > last.eventTime || (reading.eventTime === last.eventTime && reading.seq > last.seq);
+}
+
+function changesReported(twin: DeviceTwin, reading: { eventTime: number; seq: number; metrics: Record<string, number>; attributes: Record<string, string> }): boolean {
+  const newer = isNewerReading(reading, twin.lastReading);
   for (const source of [reading.metrics, reading.attributes] as Record<string, JsonValue>[]) {
     for (const name in source) {
       const current = twin.reported[name];
-      if (!current || current.at < reading.eventTime || (current.at === reading.eventTime && current.value !== source[name])) return true;
+      if (!current || current.at < reading.eventTime || (current.at === reading.eventTime && newer && current.value !== source[name])) return true;
     }
   }
   return false;
+}
+
+export type Applied = { twin: DeviceTwin; changed: boolean } | { rejection: TwinRejection };
+
+/** decide, then fold the decided events: the twin after the command (the processor's and a rebuild's one step). */
+export function applyCommand(twin: DeviceTwin, command: TwinCommand, settings: TwinSettings): Applied {
+  const decision = decide(command, twin, settings);
+  if ('rejection' in decision) return decision;
+  return { twin: decision.events.reduce(evolve, twin), changed: decision.events.length > 0 };
+}
+
+/** Same state apart from the version counter (which a rebuild advances past the live one). */
+export function sameTwinState(a: DeviceTwin, b: DeviceTwin): boolean {
+  return equal({ ...a, version: 0 }, { ...b, version: 0 });
 }

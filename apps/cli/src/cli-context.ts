@@ -1,0 +1,22 @@
+import { FleetstreamConfig, loadConfig } from '@fleetstream/config';
+import { createKafka, fleetTopics, FleetTopics } from '@fleetstream/kafka';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { Kafka } from 'kafkajs';
+
+/** What every ops command talks to, from the same settings as the service. */
+export interface CliContext {
+  config: FleetstreamConfig;
+  kafka: Kafka;
+  registry: SchemaRegistry;
+  topics: FleetTopics;
+}
+
+export function cliContext(env: Record<string, string | undefined> = process.env): CliContext {
+  const config = loadConfig(env);
+  return {
+    config,
+    kafka: createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-cli` }),
+    registry: new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL }),
+    topics: fleetTopics(config.TOPIC_PREFIX),
+  };
+}

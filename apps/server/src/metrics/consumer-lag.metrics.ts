@@ -1,0 +1,50 @@
+import { ConsumerGroupAdmin, fleetGroups } from '@fleetstream/kafka';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { makeGaugeProvider } from '@willsoto/nestjs-prometheus';
+import { Kafka } from 'kafkajs';
+import type { Gauge } from 'prom-client';
+import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
+import { KAFKA } from '../infrastructure/tokens';
+
+const CONSUMER_LAG = 'fleetstream_consumer_lag_records';
+
+/** Committed-offset lag of the groups this instance's processors belong to, read from the broker at scrape time. */
+@Injectable()
+export class ConsumerLagReader implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(ConsumerLagReader.name);
+  private readonly admin: ConsumerGroupAdmin;
+  private readonly groups: string[];
+
+  constructor(@Inject(fleetstreamConfig.KEY) config: AppConfig, @Inject(KAFKA) kafka: Kafka) {
+    this.admin = new ConsumerGroupAdmin(kafka);
+    const all = fleetGroups(config.TOPIC_PREFIX);
+    this.groups = config.PROCESSORS.map((processor) => (processor === 'history' ? all.history : all.twinProcessor));
+  }
+
+  async collectInto(gauge: Gauge<'group' | 'topic' | 'partition'>): Promise<void> {
+    try {
+      for (const group of this.groups) {
+        for (const p of await this.admin.lag(group, await this.admin.topicsOf(group))) {
+          gauge.set({ group, topic: p.topic, partition: String(p.partition) }, p.lag);
+        }
+      }
+    } catch (error) {
+      // a scrape must still answer when Kafka does not; the last values stay
+      this.logger.warn(`consumer lag not read: ${(error as Error).message}`);
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.admin.close();
+  }
+}
+
+export const consumerLagGauge = makeGaugeProvider({
+  name: CONSUMER_LAG,
+  help: 'Records between a processor group\'s committed offset and the end of the partition',
+  labelNames: ['group', 'topic', 'partition'],
+  inject: [ConsumerLagReader],
+  async collect(this: Gauge<'group' | 'topic' | 'partition'>, reader: unknown) {
+    await (reader as ConsumerLagReader).collectInto(this);
+  },
+});
