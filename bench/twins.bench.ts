@@ -28,15 +28,15 @@ import type { Telemetry } from '@fleetstream/domain';
 import { createKafka, ensureTopics, fleetGroups, fleetTopicDefinitions, fleetTopics, FleetTopics, javaCompatiblePartitioner, TelemetryProducer } from '@fleetstream/kafka';
 import { readAvroSchema, RegistryCodec, TwinSnapshot } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, Message } from 'kafkajs';
-import { describeError, envInt, log, machine, table } from './support/bench-report';
+import { describeError, envInt, log, machine, percentile, table } from './support/bench-report';
 import { EventStreamReader } from './support/event-stream-reader';
-import { freePort } from './support/free-port';
+import { BenchServer, Memory, Started } from './support/bench-server';
 
 const settings = {
   twins: envInt('BENCH_TWINS', 1_000_000),
@@ -54,19 +54,6 @@ const settings = {
 const TARGETS = { freshnessP99Ms: 50, rssBytes: 2 ** 30, rebuildMs: 30_000 };
 const MIB = 2 ** 20;
 
-interface Memory {
-  rss: number;
-  anon: number;
-  file: number;
-  peak: number;
-}
-
-interface Started {
-  readyMs: number;
-  restoredInMs?: number;
-  twins?: number;
-  memory?: Memory;
-}
 
 const results: {
   baseline?: Started | { unavailable: string };
@@ -79,64 +66,6 @@ const results: {
 // ---------------------------------------------------------------------------------------------
 // the server under test
 
-/** The built service as a child process, with its memory read from /proc. */
-class BenchServer {
-  private output = '';
-
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly url: string,
-  ) {
-    const keep = (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-20_000));
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-  }
-
-  static async start(env: NodeJS.ProcessEnv): Promise<{ server: BenchServer; started: Started }> {
-    const port = await freePort();
-    const startedAt = performance.now();
-    const child = spawn(process.execPath, [resolve(__dirname, '../apps/server/src/main.js')], {
-      env: { ...process.env, ...env, HTTP_PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const server = new BenchServer(child, `http://127.0.0.1:${port}`);
-    const deadline = Date.now() + 10 * 60_000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}:\n${server.output}`);
-      const ready = await fetch(`${server.url}/ready`).then(
-        async (response) => (response.ok ? ((await response.json()) as { details?: { twins?: { twins?: number; restoredInMs?: number } } }) : undefined),
-        () => undefined,
-      );
-      if (ready) {
-        const twins = ready.details?.twins;
-        return { server, started: { readyMs: performance.now() - startedAt, restoredInMs: twins?.restoredInMs, twins: twins?.twins, memory: server.memory() } };
-      }
-      await sleep(100);
-    }
-    child.kill('SIGKILL');
-    throw new Error(`the server was not ready within 10 minutes:\n${server.output}`);
-  }
-
-  /** Resident memory of the process from /proc/<pid>/status: anonymous (heap, LMDB write buffers) and file-backed (the LMDB map). */
-  memory(): Memory | undefined {
-    try {
-      const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
-      const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
-      return { rss: kib('VmRSS'), anon: kib('RssAnon'), file: kib('RssFile') + kib('RssShmem'), peak: kib('VmHWM') };
-    } catch {
-      return undefined; // not Linux
-    }
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((done) => this.child.once('exit', done));
-    const killLater = setTimeout(() => this.child.kill('SIGKILL'), 20_000);
-    this.child.kill('SIGTERM');
-    await exited;
-    clearTimeout(killLater);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // phases
@@ -246,9 +175,8 @@ async function freshness(server: BenchServer, kafka: Kafka, registry: SchemaRegi
     stream.close();
     await producer.disconnect();
   }
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? NaN);
-  return { samples: latencies.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: Math.round(latencies.at(-1) ?? NaN), missing: unseen };
+  const at = (q: number) => Math.round(percentile(latencies, q));
+  return { samples: latencies.length, p50Ms: at(50), p99Ms: at(99), maxMs: at(100), missing: unseen };
 }
 
 /** wrk on loopback: GET /devices/<random device>/twin. */

@@ -42,3 +42,10 @@ export function table(rows: string[][]): string {
   const line = (row: string[]) => '| ' + row.map((cell, col) => cell.padEnd(widths[col]!)).join(' | ') + ' |';
   return [line(rows[0]!), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.slice(1).map(line)].join('\n');
 }
+
+/** The q-th percentile (0–100, nearest rank) of the values; NaN when there are none. */
+export function percentile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((q / 100) * sorted.length) - 1))]!;
+}

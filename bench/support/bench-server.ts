@@ -1,0 +1,78 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './free-port';
+
+export interface Memory {
+  rss: number;
+  anon: number;
+  file: number;
+  peak: number;
+}
+
+export interface Started {
+  readyMs: number;
+  restoredInMs?: number;
+  twins?: number;
+  memory?: Memory;
+}
+
+/** The built service as a child process, with its memory read from /proc. */
+export class BenchServer {
+  private output = '';
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly url: string,
+  ) {
+    const keep = (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-20_000));
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+  }
+
+  static async start(env: NodeJS.ProcessEnv): Promise<{ server: BenchServer; started: Started }> {
+    const port = await freePort();
+    const startedAt = performance.now();
+    const child = spawn(process.execPath, [resolve(__dirname, '../../apps/server/src/main.js')], {
+      env: { ...process.env, ...env, HTTP_PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const server = new BenchServer(child, `http://127.0.0.1:${port}`);
+    const deadline = Date.now() + 10 * 60_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}:\n${server.output}`);
+      const ready = await fetch(`${server.url}/ready`).then(
+        async (response) => (response.ok ? ((await response.json()) as { details?: { twins?: { twins?: number; restoredInMs?: number } } }) : undefined),
+        () => undefined,
+      );
+      if (ready) {
+        const twins = ready.details?.twins;
+        return { server, started: { readyMs: performance.now() - startedAt, restoredInMs: twins?.restoredInMs, twins: twins?.twins, memory: server.memory() } };
+      }
+      await sleep(100);
+    }
+    child.kill('SIGKILL');
+    throw new Error(`the server was not ready within 10 minutes:\n${server.output}`);
+  }
+
+  /** Resident memory of the process from /proc/<pid>/status: anonymous (heap, LMDB write buffers) and file-backed (the LMDB map). */
+  memory(): Memory | undefined {
+    try {
+      const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+      const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+      return { rss: kib('VmRSS'), anon: kib('RssAnon'), file: kib('RssFile') + kib('RssShmem'), peak: kib('VmHWM') };
+    } catch {
+      return undefined; // not Linux
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((done) => this.child.once('exit', done));
+    const killLater = setTimeout(() => this.child.kill('SIGKILL'), 20_000);
+    this.child.kill('SIGTERM');
+    await exited;
+    clearTimeout(killLater);
+  }
+}
