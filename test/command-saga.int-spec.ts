@@ -191,6 +191,27 @@ describe('command saga on the real stack', () => {
     });
   });
 
+  describe('when desired state changes', () => {
+    const desiredSent = (deviceId: string) => sentTo(deviceId, 'DESIRED_STATE').map((m) => ({ params: JSON.parse(m.paramsJson) as unknown, version: m.version }));
+    const patchDesired = (deviceId: string, patch: object) =>
+      server.request('PATCH', `/devices/${deviceId}/twin/desired`, patch, { 'content-type': 'application/merge-patch+json' });
+
+    it('publishes it to the device, and again when an offline device comes back', async () => {
+      await connectivity('dev-desired', true);
+      expect((await patchDesired('dev-desired', { reportEverySeconds: 5 })).status).toBe(200);
+      await eventually(async () => desiredSent('dev-desired'), (sent) => sent.length === 1);
+      expect(desiredSent('dev-desired')[0]!.params).toEqual({ reportEverySeconds: 5 });
+
+      await connectivity('dev-desired', false);
+      await patchDesired('dev-desired', { firmware: '2.0.0' });
+      await eventually(async () => desiredSent('dev-desired'), (sent) => sent.length === 2);
+      await connectivity('dev-desired', true);
+      const sent = await eventually(async () => desiredSent('dev-desired'), (all) => all.length === 3);
+      expect(sent[2]!.params).toEqual({ reportEverySeconds: 5, firmware: '2.0.0' });
+      expect(sent[2]!.version).toBeGreaterThan(sent[1]!.version!);
+    });
+  });
+
   describe('GET /devices/:id/commands', () => {
     it('lists a device\'s commands newest first, filtered by state', async () => {
       const list = await server.request<{ commands: CommandView[] }>('GET', '/devices/dev-idem/commands?state=succeeded');

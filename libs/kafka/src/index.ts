@@ -13,3 +13,4 @@ export * from './key-value-store';
 export * from './consumer-group-admin';
 export * from './dead-letter-queue';
 export * from './topic-range-reader';
+export * from './group-commit.producer';

@@ -275,3 +275,18 @@ export function fromCommandAckRecord(record: CommandAckRecord): CommandAck {
 export function commandEventName(type: CommandEventType): string {
   return EVENT_TYPES[type].toLowerCase();
 }
+
+/** The DESIRED_STATE message that brings a device's desired state to it; one id per twin version, so a device can skip what it applied. */
+export function toDesiredStateRecord(deviceId: string, desired: JsonObject, version: number, sentAt: number): DeviceCommandRecord {
+  return {
+    action: 'DESIRED_STATE',
+    commandId: `desired:${deviceId}:${version}`,
+    deviceId,
+    name: 'desired-state',
+    paramsJson: JSON.stringify(desired),
+    attempt: 1,
+    sentAt,
+    expiresAt: null,
+    version,
+  };
+}

@@ -1,15 +1,14 @@
 import {
   CommandSagaInput, commandSagaStep, CommandState, connectivityAt, DeviceMessage, deviceMessageFor, dueAt, isTerminal, waitsForDevice,
 } from '@fleetstream/domain';
-import { coPartitionedAssigner, fleetGroups, FleetTopics, partitionOf } from '@fleetstream/kafka';
+import { ConsumedOffset, coPartitionedAssigner, fleetGroups, FleetTopics, GroupCommitProducer, PartitionTurns, partitionOf, TransactionalWrite } from '@fleetstream/kafka';
 import {
   CommandAckRecord, CommandEventRecord, fromCommandAckRecord, fromCommandEventRecord, readAvroSchema, RegistryCodec, toCommandEventRecord,
   toCommandStateSnapshot, toDeviceCommandRecord, DeviceCommandRecord,
 } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { Mutex } from 'async-mutex';
-import { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message } from 'kafkajs';
 import { hostname } from 'node:os';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
@@ -35,10 +34,11 @@ interface Outputs {
 export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(CommandSagaProcessor.name);
   private consumer: Consumer | undefined;
-  private producer: Producer | undefined;
+  private committer: GroupCommitProducer | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** One transaction at a time on the transactional producer: batches and timer ticks take turns. */
-  private readonly turns = new Mutex();
+  private ticking = false;
+  /** A partition's batches (commands-p, device-acks-p) and its timer ticks take turns on its state. */
+  private readonly turns = new PartitionTurns();
   private readonly eventCodec: RegistryCodec<CommandEventRecord>;
   private readonly ackCodec: RegistryCodec<CommandAckRecord>;
   private readonly deviceCommandCodec: RegistryCodec<DeviceCommandRecord>;
@@ -78,8 +78,8 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     } finally {
       await admin.disconnect();
     }
-    this.producer = this.kafka.producer({ transactionalId: `${groupId}.${hostname()}.${process.pid}`, idempotent: true, maxInFlightRequests: 1 });
-    await this.producer.connect();
+    this.committer = new GroupCommitProducer(this.kafka, `${groupId}.${hostname()}.${process.pid}`, groupId);
+    await this.committer.connect();
     this.consumer = this.kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 20, partitionAssigners: [coPartitionedAssigner] });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       const partitions = payload.memberAssignment[this.topics.commands] ?? [];
@@ -87,7 +87,13 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.topics.commands, this.topics.deviceAcks], fromBeginning: true });
-    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload, groupId) });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      // batches of all partitions at once, so they share transactions (group commit)
+      partitionsConsumedConcurrently: MAX_CONCURRENT_PARTITIONS,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
     this.timer = setInterval(() => void this.onTick(), this.config.COMMAND_TICK_MS);
     this.logger.log(`command saga consuming ${this.topics.commands} and ${this.topics.deviceAcks}`);
   }
@@ -95,8 +101,7 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.consumer?.disconnect();
-    await this.turns.waitForUnlock();
-    await this.producer?.disconnect();
+    await this.committer?.disconnect();
   }
 
   /** A partition's commands that have not ended, from fleet.command-state (Kafka Streams' restore-before-process). */
@@ -113,50 +118,49 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     return byDevice;
   }
 
-  private async onBatch({ batch, isStale, isRunning, resolveOffset }: EachBatchPayload, groupId: string): Promise<void> {
+  private async onBatch({ batch, isStale, isRunning, resolveOffset }: EachBatchPayload): Promise<void> {
     if (isStale() || !isRunning() || batch.messages.length === 0) return;
     const owned = await this.owned.get(batch.partition);
     if (!owned) throw new Error(`a batch for ${batch.topic}[${batch.partition}] arrived before its assignment`);
-    const nextOffset = (BigInt(batch.lastOffset()) + 1n).toString();
-    await this.turns.runExclusive(async () => {
+    const offset = (BigInt(batch.lastOffset()) + 1n).toString();
+    await this.turns.of(batch.partition).runExclusive(async () => {
       const working = new Map(owned);
       const outputs = emptyOutputs();
       for (const message of batch.messages) {
         const input = await this.inputFrom(batch.topic, message);
         if (input) await this.apply(input, working, outputs);
       }
-      await this.write(outputs, { groupId, topic: batch.topic, partition: batch.partition, offset: nextOffset });
-      this.adopt(owned, working);
+      await this.commit(outputs, owned, working, { topic: batch.topic, partition: batch.partition, offset });
     });
     resolveOffset(batch.lastOffset());
   }
 
   /** Deadlines that passed and held commands whose device is back, on every partition this instance owns. */
   private async onTick(): Promise<void> {
-    if (this.turns.isLocked()) return; // a batch or the previous tick is writing; the next tick looks again
+    if (this.ticking) return; // the previous tick is still writing; this one would find the same work
+    this.ticking = true;
+    const now = Date.now();
     try {
-      await this.turns.runExclusive(async () => {
-        const now = Date.now();
-        const outputs = emptyOutputs();
-        const updates: [Map<string, readonly CommandState[]>, Map<string, readonly CommandState[]>][] = [];
-        for (const pending of this.owned.values()) {
+      await Promise.all(
+        [...this.owned].map(async ([partition, pending]) => {
           const owned = await pending;
-          const working = new Map(owned);
-          for (const [deviceId, states] of owned) {
-            const due = states.some((state) => (dueAt(state) ?? Infinity) <= now);
-            const held = states.some((state) => waitsForDevice(state, now));
-            if (due || (held && this.isOnline(deviceId, now))) {
-              await this.apply({ type: 'TimePassed', data: { deviceId }, metadata: { now } }, working, outputs);
+          const wakes = (deviceId: string, states: readonly CommandState[]) =>
+            states.some((state) => (dueAt(state) ?? Infinity) <= now) || (states.some((state) => waitsForDevice(state, now)) && this.isOnline(deviceId, now));
+          if (![...owned].some(([deviceId, states]) => wakes(deviceId, states))) return;
+          await this.turns.of(partition).runExclusive(async () => {
+            const working = new Map(owned);
+            const outputs = emptyOutputs();
+            for (const [deviceId, states] of owned) {
+              if (wakes(deviceId, states)) await this.apply({ type: 'TimePassed', data: { deviceId }, metadata: { now } }, working, outputs);
             }
-          }
-          updates.push([owned, working]);
-        }
-        if (outputs.events.length === 0 && outputs.states.size === 0) return;
-        await this.write(outputs);
-        for (const [owned, working] of updates) this.adopt(owned, working);
-      });
+            await this.commit(outputs, owned, working);
+          });
+        }),
+      );
     } catch (error) {
       this.logger.error(`deadline check failed, retrying on the next tick: ${(error as Error).message}`);
+    } finally {
+      this.ticking = false;
     }
   }
 
@@ -185,33 +189,16 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     return { key: message.deviceId, value: await this.deviceCommandCodec.encode(this.schemaIds.deviceCommand, toDeviceCommandRecord(message, now)) };
   }
 
-  /** Writes one step's outputs (and the consumed offset, for a batch) in one transaction. */
-  private async write(outputs: Outputs, consumed?: { groupId: string; topic: string; partition: number; offset: string }): Promise<void> {
-    const states = await Promise.all(
-      [...outputs.states.values()].map(async (state) => ({
-        key: state.request.commandId,
-        value: await this.commands.codec.encode(this.schemaIds.state, toCommandStateSnapshot(state)),
-      })),
-    );
-    const topicMessages = [
-      { topic: this.topics.commands, messages: outputs.events },
-      { topic: this.topics.deviceCommands, messages: outputs.deviceCommands },
-      { topic: this.topics.commandState, messages: states },
-    ].filter(({ messages }) => messages.length > 0);
-    const transaction = await this.producer!.transaction();
-    try {
-      if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages, acks: -1 });
-      if (consumed) {
-        await transaction.sendOffsets({
-          consumerGroupId: consumed.groupId,
-          topics: [{ topic: consumed.topic, partitions: [{ partition: consumed.partition, offset: consumed.offset }] }],
-        });
-      }
-      await transaction.commit();
-    } catch (error) {
-      await transaction.abort().catch(() => undefined);
-      throw error; // a batch is re-delivered from the last committed offset; a tick simply runs again
-    }
+  /** Writes the outputs (and the consumed offset, for a batch) in a transaction, then makes the working copy the partition's state. */
+  private async commit(
+    outputs: Outputs,
+    owned: Map<string, readonly CommandState[]>,
+    working: Map<string, readonly CommandState[]>,
+    consumed?: ConsumedOffset,
+  ): Promise<void> {
+    await this.committer!.submit(await this.transactionalWrite(outputs, consumed));
+    owned.clear();
+    for (const [deviceId, states] of working) owned.set(deviceId, states);
     for (const state of outputs.states.values()) {
       if (isTerminal(state.status)) this.ended.set(state.request.commandId, state.version);
     }
@@ -220,10 +207,21 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     }
   }
 
-  /** Makes a committed working copy the partition's state. */
-  private adopt(owned: Map<string, readonly CommandState[]>, working: Map<string, readonly CommandState[]>): void {
-    owned.clear();
-    for (const [deviceId, states] of working) owned.set(deviceId, states);
+  private async transactionalWrite(outputs: Outputs, consumed?: ConsumedOffset): Promise<TransactionalWrite> {
+    const states = await Promise.all(
+      [...outputs.states.values()].map(async (state) => ({
+        key: state.request.commandId,
+        value: await this.commands.codec.encode(this.schemaIds.state, toCommandStateSnapshot(state)),
+      })),
+    );
+    return {
+      topicMessages: [
+        { topic: this.topics.commands, messages: outputs.events },
+        { topic: this.topics.deviceCommands, messages: outputs.deviceCommands },
+        { topic: this.topics.commandState, messages: states },
+      ],
+      consumed,
+    };
   }
 
   private isOnline(deviceId: string, now: number): boolean {
@@ -261,6 +259,9 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     return null;
   }
 }
+
+/** Upper bound on batches in flight at once (kafkajs caps it at the partitions assigned). */
+const MAX_CONCURRENT_PARTITIONS = 64;
 
 function emptyOutputs(): Outputs {
   return { events: [], deviceCommands: [], states: new Map() };

@@ -1,12 +1,11 @@
 import { telemetryRules, twinSettings } from '@fleetstream/config';
-import { applyCommand, DeviceTwin, initialTwin, TwinCommand, TwinSettings } from '@fleetstream/domain';
-import { fleetGroups, FleetTopics } from '@fleetstream/kafka';
-import { toTwinSnapshot, TwinCommandReader } from '@fleetstream/serde';
+import { applyCommand, desiredStateDue, DeviceTwin, initialTwin, TwinCommand, TwinSettings } from '@fleetstream/domain';
+import { coPartitionedAssigner, fleetGroups, FleetTopics, GroupCommitProducer, PartitionTurns } from '@fleetstream/kafka';
+import { DeviceCommandRecord, readAvroSchema, RegistryCodec, toDesiredStateRecord, toTwinSnapshot, TwinCommandReader } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
 import { TwinReadModel } from './twin-read-model';
@@ -18,6 +17,9 @@ import { TwinReadModel } from './twin-read-model';
  */
 const MAX_UNCONFIRMED_TWINS = 10_000;
 
+/** Upper bound on batches in flight at once (kafkajs caps it at the partitions assigned). */
+const MAX_CONCURRENT_PARTITIONS = 64;
+
 /**
  * Folds telemetry and device events into twins and writes each new snapshot to the compacted topic
  * fleet.twins, read-process-write in one Kafka transaction with the consumed offsets: a crash or
@@ -28,7 +30,8 @@ const MAX_UNCONFIRMED_TWINS = 10_000;
 export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(TwinProcessor.name);
   private consumer: Consumer | undefined;
-  private producer: Producer | undefined;
+  private committer: GroupCommitProducer | undefined;
+  private readonly turns = new PartitionTurns();
   private readonly commands: TwinCommandReader;
   /** Twins this instance committed that the read model has not caught up with yet. */
   private readonly written = new Map<string, DeviceTwin>();
@@ -39,6 +42,8 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
   private generation = 0;
   private readonly settings: TwinSettings;
   private twinSchemaId = 0;
+  private readonly deviceCommandCodec: RegistryCodec<DeviceCommandRecord>;
+  private deviceCommandSchemaId = 0;
 
   constructor(
     @Inject(fleetstreamConfig.KEY) private readonly config: AppConfig,
@@ -49,22 +54,18 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
   ) {
     this.commands = new TwinCommandReader(registry, telemetryRules(config));
     this.settings = twinSettings(config);
+    this.deviceCommandCodec = new RegistryCodec<DeviceCommandRecord>(registry, readAvroSchema('device-command'));
   }
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.PROCESSORS.includes('twins')) return;
     this.twinSchemaId = await this.twins.codec.register(`${this.topics.twins}-value`);
+    this.deviceCommandSchemaId = await this.deviceCommandCodec.register(`${this.topics.deviceCommands}-value`);
     const groupId = fleetGroups(this.config.TOPIC_PREFIX).twinProcessor;
-    this.producer = this.kafka.producer({
-      transactionalId: `${groupId}.${hostname()}.${process.pid}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      // the coordinator answers CONCURRENT_TRANSACTIONS for a few ms after each commit while it writes
-      // the markers; the client-wide 300 ms first retry would add that much to every such batch
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 10, maxRetryTime: 10_000 },
-    });
-    await this.producer.connect();
-    this.consumer = this.kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 50 });
+    this.committer = new GroupCommitProducer(this.kafka, `${groupId}.${hostname()}.${process.pid}`, groupId);
+    await this.committer.connect();
+    // partition p of telemetry and of device-events hold the same devices: one member gets both
+    this.consumer = this.kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 50, partitionAssigners: [coPartitionedAssigner] });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       this.restored = new Set();
       this.assigned = [...new Set(Object.values(payload.memberAssignment).flat())].sort((a, b) => a - b);
@@ -78,7 +79,13 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.topics.telemetry, this.topics.deviceEvents], fromBeginning: true });
-    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload, groupId) });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      // batches of all partitions at once, so they share transactions (group commit)
+      partitionsConsumedConcurrently: MAX_CONCURRENT_PARTITIONS,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
     this.logger.log(`twin processor consuming ${this.topics.telemetry} and ${this.topics.deviceEvents}`);
   }
 
@@ -89,58 +96,61 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.consumer?.disconnect();
-    await this.producer?.disconnect();
+    await this.committer?.disconnect();
   }
 
-  private async onBatch({ batch, isStale, isRunning, resolveOffset }: EachBatchPayload, groupId: string): Promise<void> {
+  private async onBatch({ batch, isStale, isRunning, resolveOffset }: EachBatchPayload): Promise<void> {
     if (isStale() || !isRunning() || batch.messages.length === 0) return;
     if (!this.restored.has(batch.partition)) {
       await this.twins.caughtUp([batch.partition]);
       this.restored.add(batch.partition);
     }
-    // fold the whole batch first; `written` changes only once the transaction committed
-    const changed = new Map<string, DeviceTwin>();
-    for (const message of batch.messages) {
-      const command = await this.commandFrom(batch.topic, message);
-      if (!command) continue;
-      const deviceId = command.data.deviceId;
-      const twin = changed.get(deviceId) ?? this.current(deviceId);
-      const applied = applyCommand(twin, command, this.settings);
-      if ('rejection' in applied) {
-        this.logger.warn(`${command.type} for ${deviceId} refused: ${JSON.stringify(applied.rejection)}`);
-        continue;
+    await this.turns.of(batch.partition).runExclusive(async () => {
+      // fold the whole batch first; `written` changes only once the transaction committed
+      const changed = new Map<string, DeviceTwin>();
+      const desiredDue = new Set<string>();
+      for (const message of batch.messages) {
+        const command = await this.commandFrom(batch.topic, message);
+        if (!command) continue;
+        const deviceId = command.data.deviceId;
+        const twin = changed.get(deviceId) ?? this.current(deviceId);
+        const applied = applyCommand(twin, command, this.settings);
+        if ('rejection' in applied) {
+          this.logger.warn(`${command.type} for ${deviceId} refused: ${JSON.stringify(applied.rejection)}`);
+          continue;
+        }
+        if (!applied.changed) continue;
+        changed.set(deviceId, applied.twin);
+        if (desiredStateDue(twin, applied.twin, command.metadata.now, this.settings.silenceMs)) desiredDue.add(deviceId);
       }
-      if (applied.changed) changed.set(deviceId, applied.twin);
-    }
-    const nextOffset = (BigInt(batch.lastOffset()) + 1n).toString();
-    const transaction = await this.producer!.transaction();
-    try {
-      if (changed.size > 0) {
-        await transaction.send({
-          topic: this.topics.twins,
-          messages: await Promise.all(
-            [...changed.values()].map(async (twin) => ({
-              key: twin.deviceId,
-              value: twin.removed ? null : await this.twins.codec.encode(this.twinSchemaId, toTwinSnapshot(twin)),
-            })),
-          ),
-        });
-      }
-      await whileTransactionsConcurrent(() =>
-        transaction.sendOffsets({
-          consumerGroupId: groupId,
-          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset }] }],
+      const messages = await Promise.all(
+        [...changed.values()].map(async (twin) => ({
+          key: twin.deviceId,
+          value: twin.removed ? null : await this.twins.codec.encode(this.twinSchemaId, toTwinSnapshot(twin)),
+        })),
+      );
+      // in the same transaction as the twin: a desired change reaches the device exactly when it is recorded
+      const desiredStates = await Promise.all(
+        [...desiredDue].map(async (deviceId) => {
+          const twin = changed.get(deviceId)!;
+          const record = toDesiredStateRecord(deviceId, twin.desired, twin.version, Date.now());
+          return { key: deviceId, value: await this.deviceCommandCodec.encode(this.deviceCommandSchemaId, record) };
         }),
       );
-      await transaction.commit();
-    } catch (error) {
-      await transaction.abort().catch(() => undefined);
-      throw error; // kafkajs re-delivers the batch from the last committed offset
-    }
+      const offset = (BigInt(batch.lastOffset()) + 1n).toString();
+      // on failure kafkajs re-delivers the batch from the last committed offset
+      await this.committer!.submit({
+        topicMessages: [
+          { topic: this.topics.twins, messages },
+          { topic: this.topics.deviceCommands, messages: desiredStates },
+        ],
+        consumed: { topic: batch.topic, partition: batch.partition, offset },
+      });
+      for (const [deviceId, twin] of changed) this.written.set(deviceId, twin);
+    });
     // without it kafkajs fetches from the batch's first offset again: every batch would be re-read
     // (harmless, the decider drops duplicates) and grow until the lag reaches seconds
     resolveOffset(batch.lastOffset());
-    for (const [deviceId, twin] of changed) this.written.set(deviceId, twin);
     if (this.written.size > MAX_UNCONFIRMED_TWINS) await this.twins.caughtUp();
     this.forgetWhatTheReadModelHas();
   }
@@ -165,20 +175,5 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     if ('command' in read) return read.command;
     if (topic === this.topics.deviceEvents) this.logger.warn(`skipping a ${topic} record: ${read.skipped}`);
     return null;
-  }
-}
-
-/**
- * Retries AddOffsetsToTxn while the coordinator still finishes the previous transaction: kafkajs
- * does not retry it, and failing the batch for it would cost a consumer retry (300 ms and more).
- */
-async function whileTransactionsConcurrent(send: () => Promise<void>): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await send();
-    } catch (error) {
-      if ((error as { type?: string }).type !== 'CONCURRENT_TRANSACTIONS' || attempt >= 50) throw error;
-      await sleep(Math.min(5 * attempt, 50));
-    }
   }
 }

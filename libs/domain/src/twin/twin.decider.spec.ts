@@ -1,6 +1,6 @@
 import type { Telemetry } from '../telemetry/telemetry';
 import type { TwinCommand } from './twin.commands';
-import { connectivityAt, decide, delta, DeviceTwin, evolve, initialTwin, TwinSettings } from './twin.decider';
+import { connectivityAt, decide, delta, desiredStateDue, DeviceTwin, evolve, initialTwin, TwinSettings } from './twin.decider';
 import type { TwinEvent } from './twin.events';
 
 const settings: TwinSettings = { silenceMs: 60_000, maxPatchBytes: 1024 };
@@ -170,5 +170,29 @@ describe('twin decider', () => {
       }
       expect(events.reduce(evolve, initialTwin('dev-1'))).toEqual(twin);
     });
+  });
+});
+
+describe('when desired state must reach the device', () => {
+  const connected = (online: boolean, now: number): TwinCommand => ({ type: 'ReportConnectivity', data: { deviceId: 'dev-1', online }, metadata: { now } });
+  const patch = (desired: Record<string, number>, now: number): TwinCommand => ({
+    type: 'PatchDesired', data: { deviceId: 'dev-1', patch: desired }, metadata: { now, requestId: `r-${now}` },
+  });
+  const due = (before: DeviceTwin, command: TwinCommand) => {
+    const decision = decide(command, before, settings);
+    const after = 'events' in decision ? decision.events.reduce(evolve, before) : before;
+    return desiredStateDue(before, after, command.metadata.now, settings.silenceMs);
+  };
+
+  it.each<[string, TwinCommand[], TwinCommand, boolean]>([
+    ['a desired change for an online device', [connected(true, T0)], patch({ rate: 5 }, T0 + 1), true],
+    ['a desired change for an offline device (sent now, and again when it returns)', [connected(false, T0)], patch({ rate: 5 }, T0 + 1), true],
+    ['a device that returns while desired state is set', [patch({ rate: 5 }, T0), connected(false, T0 + 1)], connected(true, T0 + 2), true],
+    ['a device that returns by telemetry after a silence', [patch({ rate: 5 }, T0), record(reading(1, T0, { t: 1 }))], record(reading(2, T0 + 120_000, { t: 2 })), true],
+    ['a device that returns with no desired state', [connected(false, T0)], connected(true, T0 + 1), false],
+    ['telemetry from a device that stayed online', [patch({ rate: 5 }, T0), record(reading(1, T0, { t: 1 }))], record(reading(2, T0 + 1000, { t: 2 })), false],
+    ['a patch that changes nothing', [patch({ rate: 5 }, T0)], patch({ rate: 5 }, T0 + 1), false],
+  ])('%s', (_name, history, command, expected) => {
+    expect(due(given(...history).twin, command)).toBe(expected);
   });
 });

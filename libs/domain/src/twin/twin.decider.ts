@@ -194,3 +194,14 @@ export function applyCommand(twin: DeviceTwin, command: TwinCommand, settings: T
 export function sameTwinState(a: DeviceTwin, b: DeviceTwin): boolean {
   return equal({ ...a, version: 0 }, { ...b, version: 0 });
 }
+
+/**
+ * Whether a step from `before` to `after` must send the desired state to the device: it changed,
+ * or the device came back online while desired state is set (a device that was away missed it).
+ */
+export function desiredStateDue(before: DeviceTwin, after: DeviceTwin, now: number, silenceMs: number): boolean {
+  if (after.removed) return false;
+  if (!equal(before.desired, after.desired)) return true;
+  const cameBack = !connectivityAt(before, now, silenceMs).online && connectivityAt(after, now, silenceMs).online;
+  return cameBack && Object.keys(after.desired).length > 0;
+}

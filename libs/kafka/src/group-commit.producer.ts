@@ -1,0 +1,141 @@
+import { Mutex } from 'async-mutex';
+import { Kafka, Producer, TopicMessages } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** A consumed position to commit with the output: the next offset to read. */
+export interface ConsumedOffset {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/** What one batch handler must write atomically: output records and the offset it consumed up to. */
+export interface TransactionalWrite {
+  topicMessages: TopicMessages[];
+  consumed?: ConsumedOffset;
+}
+
+interface Pending {
+  write: TransactionalWrite;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * One transactional producer for a consumer group's read-process-write, with group commit: writes
+ * submitted while a transaction is in flight go into the next one together, so handlers of several
+ * partitions share a transaction instead of queueing for one each (each costs five round trips and
+ * the coordinator's markers). A write resolves once its transaction committed; if the transaction
+ * fails, every write in it fails and its batch is re-delivered.
+ */
+export class GroupCommitProducer {
+  private readonly producer: Producer;
+  private queue: Pending[] = [];
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    kafka: Kafka,
+    transactionalId: string,
+    private readonly consumerGroupId: string,
+  ) {
+    this.producer = kafka.producer({
+      transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      // the coordinator answers CONCURRENT_TRANSACTIONS for a few ms after each commit while it writes
+      // the markers; the client-wide 300 ms first retry would add that much to the next transaction
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 10, maxRetryTime: 10_000 },
+    });
+  }
+
+  connect(): Promise<void> {
+    return this.producer.connect();
+  }
+
+  async disconnect(): Promise<void> {
+    await this.flushing;
+    await this.producer.disconnect();
+  }
+
+  /** Resolves when the write is committed together with whatever else was waiting. */
+  submit(write: TransactionalWrite): Promise<void> {
+    if (write.topicMessages.every(({ messages }) => messages.length === 0) && !write.consumed) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.queue.push({ write, resolve, reject });
+      this.flushing ??= this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const group = this.queue;
+      this.queue = [];
+      try {
+        await this.commit(group.map(({ write }) => write));
+        for (const { resolve } of group) resolve();
+      } catch (error) {
+        for (const { reject } of group) reject(error);
+      }
+    }
+    this.flushing = undefined;
+  }
+
+  private async commit(writes: TransactionalWrite[]): Promise<void> {
+    const byTopic = new Map<string, TopicMessages['messages']>();
+    for (const { topicMessages } of writes) {
+      for (const { topic, messages } of topicMessages) {
+        if (messages.length > 0) byTopic.set(topic, [...(byTopic.get(topic) ?? []), ...messages]);
+      }
+    }
+    const offsets = new Map<string, { topic: string; partitions: { partition: number; offset: string }[] }>();
+    for (const { consumed } of writes) {
+      if (!consumed) continue;
+      const entry = offsets.get(consumed.topic) ?? { topic: consumed.topic, partitions: [] };
+      entry.partitions.push({ partition: consumed.partition, offset: consumed.offset });
+      offsets.set(consumed.topic, entry);
+    }
+    const transaction = await this.producer.transaction();
+    try {
+      if (byTopic.size > 0) {
+        await transaction.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      }
+      if (offsets.size > 0) {
+        await whileTransactionsConcurrent(() => transaction.sendOffsets({ consumerGroupId: this.consumerGroupId, topics: [...offsets.values()] }));
+      }
+      await transaction.commit();
+    } catch (error) {
+      await transaction.abort().catch(() => undefined);
+      throw error;
+    }
+  }
+}
+
+/**
+ * Retries AddOffsetsToTxn while the coordinator still finishes the previous transaction: kafkajs
+ * does not retry it, and failing the batch for it would cost a consumer retry (300 ms and more).
+ */
+async function whileTransactionsConcurrent(send: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (error) {
+      if ((error as { type?: string }).type !== 'CONCURRENT_TRANSACTIONS' || attempt >= 50) throw error;
+      await sleep(Math.min(5 * attempt, 50));
+    }
+  }
+}
+
+/**
+ * One turn at a time per partition number. Co-partitioned topics (telemetry-p and device-events-p,
+ * commands-p and device-acks-p) hold the same devices, and kafkajs may run their batches at once;
+ * their handlers take turns so neither folds onto state the other is about to replace.
+ */
+export class PartitionTurns {
+  private readonly locks = new Map<number, Mutex>();
+
+  of(partition: number): Mutex {
+    let lock = this.locks.get(partition);
+    if (!lock) this.locks.set(partition, (lock = new Mutex()));
+    return lock;
+  }
+}
