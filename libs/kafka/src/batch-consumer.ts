@@ -1,4 +1,4 @@
-import { Consumer, ConsumerConfig, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
+import { Batch, Consumer, ConsumerConfig, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** One Kafka record as the batch handlers see it. */
@@ -12,6 +12,19 @@ export interface ConsumedRecord {
   headers: IHeaders;
   /** Broker or producer timestamp, epoch ms. */
   timestamp: number;
+}
+
+/** A fetched message as a ConsumedRecord. */
+export function consumedRecord(batch: Pick<Batch, 'topic' | 'partition'>, message: KafkaMessage): ConsumedRecord {
+  return {
+    topic: batch.topic,
+    partition: batch.partition,
+    offset: message.offset,
+    key: message.key,
+    value: message.value,
+    headers: message.headers ?? {},
+    timestamp: Number(message.timestamp),
+  };
 }
 
 export interface BatchConsumerOptions<Prepared> {
@@ -127,17 +140,7 @@ export class BatchConsumer<Prepared> {
     if (isStale() || !isRunning() || batch.messages.length === 0) return;
     this.heartbeat = heartbeat;
     if (this.buffer.length === 0) this.oldestBufferedAt = Date.now();
-    for (const message of batch.messages) {
-      this.buffer.push({
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: message.offset,
-        key: message.key,
-        value: message.value,
-        headers: message.headers ?? {},
-        timestamp: Number(message.timestamp),
-      });
-    }
+    for (const message of batch.messages) this.buffer.push(consumedRecord(batch, message));
     const lastOffset = batch.lastOffset();
     this.bufferCommits.set(`${batch.topic}\u0000${batch.partition}`, {
       topic: batch.topic,

@@ -1,7 +1,7 @@
 import { Kafka } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConsumedRecord } from './batch-consumer';
+import { ConsumedRecord, consumedRecord } from './batch-consumer';
 
 /** End offset (exclusive) per topic and partition. */
 export type EndOffsets = Map<string, Map<number, string>>;
@@ -76,15 +76,7 @@ export async function readTopicsToEnd(
         const end = Number(ends.get(batch.topic)?.get(batch.partition) ?? 0);
         const records = batch.messages
           .filter((message) => Number(message.offset) < end)
-          .map((message) => ({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: message.offset,
-            key: message.key,
-            value: message.value,
-            headers: message.headers ?? {},
-            timestamp: Number(message.timestamp),
-          }));
+          .map((message) => consumedRecord(batch, message));
         if (records.length > 0) await onBatch(records);
         options.onProgress?.(readSoFar() + records.length, total);
       },

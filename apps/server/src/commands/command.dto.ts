@@ -2,6 +2,7 @@ import { COMMAND_STATUSES, CommandStatus } from '@fleetstream/domain';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsNumber, IsObject, IsOptional, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { OptionalLimitQuery } from '../common/query-decorators';
 
 const WEEK_S = 7 * 86_400;
 
@@ -78,11 +79,6 @@ export class DeviceCommandsQueryDto {
   @IsIn(COMMAND_STATUSES, { message: `state must be one of ${COMMAND_STATUSES.join(', ')}` })
   state?: CommandStatus;
 
-  @ApiPropertyOptional({ description: 'at most this many, newest first', default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @OptionalLimitQuery('at most this many, newest first', 1000)
   limit?: number;
 }

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { OptionalDateTimeQuery } from '../common/query-decorators';
+import { Transform } from 'class-transformer';
+import { ArrayMaxSize, IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { OptionalDateTimeQuery, OptionalLimitQuery } from '../common/query-decorators';
 
 const commaSeparated = ({ value }: { value: unknown }) =>
   typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter((item) => item.length > 0) : value;
@@ -23,12 +23,7 @@ export class TimeRangeQueryDto {
 }
 
 export class TelemetryQueryDto extends TimeRangeQueryDto {
-  @ApiPropertyOptional({ description: 'newest readings first, at most this many', default: 100, maximum: 10000 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(10_000)
+  @OptionalLimitQuery('newest readings first, at most this many', 10_000)
   limit?: number;
 
   @ApiPropertyOptional({ description: 'the `nextCursor` of the previous page' })

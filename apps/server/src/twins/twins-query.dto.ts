@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { OptionalDateTimeQuery } from '../common/query-decorators';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsOptional, IsString, Matches } from 'class-validator';
+import { OptionalDateTimeQuery, OptionalLimitQuery } from '../common/query-decorators';
 
 /** Filters on twins, shared by the device list and the stream of twin changes. */
 export class TwinFilterDto {
@@ -29,12 +29,7 @@ export class TwinFilterDto {
 }
 
 export class DevicesQueryDto extends TwinFilterDto {
-  @ApiPropertyOptional({ default: 100, maximum: 1000 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @OptionalLimitQuery('devices per page', 1000)
   limit?: number;
 
   @ApiPropertyOptional({ description: 'the nextCursor of the previous page' })
