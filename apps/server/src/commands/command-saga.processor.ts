@@ -1,5 +1,5 @@
 import {
-  CommandSagaInput, commandSagaStep, CommandState, connectivityAt, DeviceMessage, deviceMessageFor, dueAt, isTerminal, waitsForDevice,
+  CommandSagaInput, commandSagaStep, CommandState, connectivityAt, DeviceMessage, deviceMessageFor, dueAt, isTerminal, sendableWhenOnline,
 } from '@fleetstream/domain';
 import { ConsumedOffset, coPartitionedAssigner, fleetGroups, FleetTopics, GroupCommitProducer, PartitionTurns, partitionOf, TransactionalWrite } from '@fleetstream/kafka';
 import {
@@ -10,6 +10,7 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message } from 'kafkajs';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
 import { TwinReadModel } from '../twins/twin-read-model';
@@ -106,6 +107,18 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
 
   /** A partition's commands that have not ended, from fleet.command-state (Kafka Streams' restore-before-process). */
   private async restore(partition: number): Promise<Map<string, readonly CommandState[]>> {
+    for (;;) {
+      try {
+        return await this.restoreOnce(partition);
+      } catch (error) {
+        // Kafka unreachable during a rebalance: the partition's batches and timers wait for this
+        this.logger.warn(`restoring commands of partition ${partition} failed, retrying in 1 s: ${(error as Error).message}`);
+        await sleep(1000);
+      }
+    }
+  }
+
+  private async restoreOnce(partition: number): Promise<Map<string, readonly CommandState[]>> {
     await this.commands.caughtUp();
     const byDevice = new Map<string, CommandState[]>();
     for (const [, state] of this.commands.all()) {
@@ -145,7 +158,7 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
         [...this.owned].map(async ([partition, pending]) => {
           const owned = await pending;
           const wakes = (deviceId: string, states: readonly CommandState[]) =>
-            states.some((state) => (dueAt(state) ?? Infinity) <= now) || (states.some((state) => waitsForDevice(state, now)) && this.isOnline(deviceId, now));
+            states.some((state) => (dueAt(state) ?? Infinity) <= now) || (sendableWhenOnline(states, now) && this.isOnline(deviceId, now));
           if (![...owned].some(([deviceId, states]) => wakes(deviceId, states))) return;
           await this.turns.of(partition).runExclusive(async () => {
             const working = new Map(owned);

@@ -1,5 +1,5 @@
 import type { CommandRequest, CommandSagaInput } from './command.commands';
-import { commandSagaStep, CommandState, deviceMessageFor, dueAt, evolveCommand } from './command.decider';
+import { commandSagaStep, CommandState, deviceMessageFor, dueAt, evolveCommand, sendableWhenOnline } from './command.decider';
 import type { CommandEvent } from './command.events';
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -137,6 +137,18 @@ describe('command saga', () => {
     it('does not let a held ordered command block after it expired', () => {
       const expired = given(offline(requested({ ...c1, ttlMs: SECOND })), offline(requested(c2, T0 + 1))).when(online(tick(T0 + SECOND)));
       expect(expired.events.map((e) => `${e.type}:${e.data.commandId}`)).toEqual(['CommandExpired:c1', 'CommandSent:c2']);
+    });
+  });
+
+  describe('whether a device coming online would get something', () => {
+    it.each<[string, Step[], boolean]>([
+      ['a held command', [offline(requested(c1))], true],
+      ['an ordered command behind one in flight', [online(requested(c1)), online(requested(request('c2'), T0 + 1))], false],
+      ['a retry whose backoff has not run out', [online(requested(c1)), online(tick(T0 + 10 * SECOND))], false],
+      ['nothing open', [online(requested(c1)), online(ack('c1', 'succeeded', T0 + SECOND))], false],
+    ])('%s', (_name, steps, expected) => {
+      const open = given(...steps).commands.filter((command) => command.status !== 'succeeded');
+      expect(sendableWhenOnline(open, T0 + 11 * SECOND)).toBe(expected);
     });
   });
 

@@ -201,9 +201,9 @@ export function dueAt(command: CommandState): number | null {
   return due.length > 0 ? Math.min(...due) : null;
 }
 
-/** True when the command waits only for its device to be online. */
-export function waitsForDevice(command: CommandState, now: number): boolean {
-  return command.status === 'queued' && (command.retryAt === null || command.retryAt <= now);
+/** True when one of the device's commands (in request order) would be sent now if the device were online. */
+export function sendableWhenOnline(commands: readonly CommandState[], now: number): boolean {
+  return commands.some((command) => readyToSend(command, commands, now));
 }
 
 /** What the device must be told because of an event: run the command, or stop one it has. */
