@@ -228,11 +228,13 @@ function printReport(): void {
     rows.push(['process start → /ready (includes Node, Nest and chdb start)', secs(rebuild.readyMs), '', '']);
     const memory = rebuild.memory;
     rows.push([
-      `RSS with ${twins} (anonymous + LMDB file pages; peak)`,
-      memory ? `${mib(memory.rss)} (${mib(memory.anon)} + ${mib(memory.file)}; peak ${mib(memory.peak)})` : 'n/a',
+      `RSS with ${twins}, once restored (anonymous + LMDB file pages)`,
+      memory ? `${mib(memory.rss)} (${mib(memory.anon)} + ${mib(memory.file)})` : 'n/a',
       '≤ 1 GiB',
-      verdict(memory ? memory.peak <= TARGETS.rssBytes : undefined),
+      verdict(memory ? memory.rss <= TARGETS.rssBytes : undefined),
     ]);
+    // the high-water mark includes the restore's transient fetch buffers and decode garbage
+    rows.push(['peak RSS during the rebuild', memory ? mib(memory.peak) : 'n/a', '≤ 1 GiB', verdict(memory ? memory.peak <= TARGETS.rssBytes : undefined)]);
   } else if (rebuild) rows.push(['rebuild', rebuild.unavailable, '', '']);
   if (fresh && 'p99Ms' in fresh) {
     rows.push([`telemetry produced → visible in the twin at ${settings.freshRate}/s (p50 / p99 / max)`, `${fresh.p50Ms} / ${fresh.p99Ms} / ${fresh.maxMs} ms`, 'p99 ≤ 50 ms', verdict(fresh.p99Ms <= TARGETS.freshnessP99Ms)]);

@@ -3,6 +3,12 @@ import { open, RootDatabase } from 'lmdb';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** How values are written to and read from LMDB's pages. */
+export interface ValueEncoder<V> {
+  encode(value: V): Buffer;
+  decode(bytes: Buffer): V;
+}
+
 /**
  * A KeyValueStore in LMDB (lmdb-js): values are msgpack in a memory-mapped B-tree ordered by key, so
  * a view of a million keys costs file pages the kernel can evict instead of JavaScript heap. The
@@ -15,12 +21,15 @@ export class LmdbStore<V> implements KeyValueStore<V> {
     readonly directory: string,
   ) {}
 
-  /** Deletes whatever a previous process left in `directory` and opens an empty store there. */
-  static openEmpty<V>(directory: string): LmdbStore<V> {
+  /**
+   * Deletes whatever a previous process left in `directory` and opens an empty store there. Values
+   * are msgpack unless an `encoder` is given (one that knows the shape can skip the field names).
+   */
+  static openEmpty<V>(directory: string, encoder?: ValueEncoder<V>): LmdbStore<V> {
     rmSync(directory, { recursive: true, force: true });
     mkdirSync(directory, { recursive: true });
     try {
-      return new LmdbStore<V>(open<V, string>({ path: join(directory, 'store.mdb'), noSync: true, noMetaSync: true }), directory);
+      return new LmdbStore<V>(open<V, string>({ path: join(directory, 'store.mdb'), noSync: true, noMetaSync: true, ...(encoder && { encoder }) }), directory);
     } catch (error) {
       throw new Error(`cannot open the LMDB store in ${directory}: ${(error as Error).message}; check the directory is writable and not used by another process`);
     }
