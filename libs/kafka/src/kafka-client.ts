@@ -1,9 +1,22 @@
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Kafka, logCreator, logLevel, Partitioners } from 'kafkajs';
 
 export interface KafkaSettings {
   brokers: string[];
   clientId: string;
 }
+
+/**
+ * Right after a commit the transaction coordinator answers CONCURRENT_TRANSACTIONS for a few ms while
+ * it writes the markers; the request is retried (kafkajs, GroupCommitProducer), so it is no error.
+ */
+const RETRIED_TRANSACTION_ERROR = /another concurrent operation on the same transaction/;
+
+/** kafkajs' log lines as JSON on stderr, without the errors it retries by design. */
+const kafkaLog: logCreator = () => ({ namespace, label, log }) => {
+  const { message, error, ...extra } = log as { message: string; error?: unknown; [key: string]: unknown };
+  if (typeof error === 'string' && RETRIED_TRANSACTION_ERROR.test(error)) return;
+  console.error(JSON.stringify({ level: label, logger: 'kafkajs', namespace, message, error, ...extra }));
+};
 
 /** One kafkajs client configured the fleetstream way. */
 export function createKafka(settings: KafkaSettings): Kafka {
@@ -11,6 +24,7 @@ export function createKafka(settings: KafkaSettings): Kafka {
     clientId: settings.clientId,
     brokers: settings.brokers,
     logLevel: logLevel.WARN,
+    logCreator: kafkaLog,
     retry: { retries: 8, initialRetryTime: 300 },
   });
 }
