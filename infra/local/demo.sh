@@ -36,6 +36,9 @@ cat <<MSG
 
 [demo] fleetstream is running with $DEVICES simulated devices at $RATE readings/s. Look at:
   curl '127.0.0.1:$PORT/devices/device-00001/telemetry?limit=5'
+  curl '127.0.0.1:$PORT/devices/device-00001/twin'
+  curl -XPOST 127.0.0.1:$PORT/devices/device-00001/commands -H 'content-type: application/json' -d '{"name":"reboot"}'
+  curl '127.0.0.1:$PORT/devices/device-00001/commands'    (the simulated devices answer commands)
   http://127.0.0.1:$PORT/docs           (OpenAPI)
   http://127.0.0.1:$PORT/ready          (Kafka, registry, ClickHouse)
 Ctrl-C stops the demo.
