@@ -79,6 +79,39 @@ describe('ops: replay, lag and DLQ re-drive of the history writer', () => {
     });
   });
 
+  describe('when the history group is replayed with an end', () => {
+    it('re-reads only the records before the end, then goes on where it was', async () => {
+      await stopWriter();
+      const result = await replay(stack, {
+        group: 'history',
+        topic: stack.topics.telemetry,
+        start: { kind: 'beginning' },
+        end: { kind: 'timestamp', at: secondHalfAt },
+      });
+      expect(result.toReprocess).toBe(150);
+      expect(result.bounds.length).toBeGreaterThan(0);
+      const writer = await startWriter();
+      await eventually(async () => writer.stats.skipped, (n) => n >= 150);
+      const admin = new ConsumerGroupAdmin(stack.kafka);
+      try {
+        // the records past the end are passed over, and their offsets are committed all the same
+        await eventually(async () => (await admin.lag(groupId, [stack.topics.telemetry])).reduce((sum, p) => sum + p.lag, 0), (lagging) => lagging === 0);
+      } finally {
+        await admin.close();
+      }
+      expect(writer.stats.skipped).toBe(150);
+      expect(await history.repository.count()).toBe(300);
+    });
+
+    it('leaves no end behind: the next replay without one reads everything', async () => {
+      await stopWriter();
+      const result = await replay(stack, { group: 'history', topic: stack.topics.telemetry, start: { kind: 'beginning' } });
+      expect(result).toMatchObject({ toReprocess: 300, bounds: [] });
+      const writer = await startWriter();
+      await eventually(async () => writer.stats.skipped, (n) => n === 300);
+    });
+  });
+
   describe('when the group has an active member', () => {
     it('refuses to move it and names the member; a dry run shows the plan and changes nothing', async () => {
       await expect(replay(stack, { group: 'history', topic: stack.topics.telemetry, start: { kind: 'beginning' } })).rejects.toThrow(ActiveGroupError);

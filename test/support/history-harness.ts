@@ -1,6 +1,6 @@
 import { chdbPath } from '@fleetstream/config';
 import { ChdbTransport, ClickHouseTransport, HistoryRepository, HistoryWriter, migrate, PreparedBatch } from '@fleetstream/history';
-import { BatchConsumer, DeadLetterProducer } from '@fleetstream/kafka';
+import { BatchConsumer, DeadLetterProducer, loadReplayBounds } from '@fleetstream/kafka';
 import { TestStack } from './test-stack';
 
 /** The history writer wired to the real stack the way the service wires it, for one test file. */
@@ -32,8 +32,10 @@ export class HistoryHarness {
       maxPastAgeMs: 30 * 86_400_000,
       maxRecordBytes,
     });
+    const bounds = await loadReplayBounds(this.stack.kafka, this.stack.topics.replayBounds, groupId);
     const consumer = new BatchConsumer(this.stack.kafka, {
       groupId,
+      skip: (record) => bounds.skips(record.topic, record.partition, record.offset),
       topics: [this.stack.topics.telemetry],
       maxRows: 1000,
       maxWaitMs: 200,

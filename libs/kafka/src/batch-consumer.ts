@@ -40,6 +40,8 @@ export interface BatchConsumerOptions<Prepared> {
   write: (prepared: Prepared, records: ConsumedRecord[]) => Promise<void>;
   /** Called after each rebalance, before records of the new assignment reach the handlers. */
   onRebalance?: () => void;
+  /** Records to pass over (their offsets are still committed): the end of a bounded replay. */
+  skip?: (record: ConsumedRecord) => boolean;
   fromBeginning?: boolean;
   consumerConfig?: Partial<ConsumerConfig>;
   log?: (message: string) => void;
@@ -119,7 +121,7 @@ export class BatchConsumer<Prepared> {
       eachBatch: (payload) => this.onBatch(payload),
     });
     this.timer = setInterval(() => {
-      if (this.buffer.length > 0 && Date.now() - this.oldestBufferedAt >= this.options.maxWaitMs) {
+      if ((this.buffer.length > 0 || this.bufferCommits.size > 0) && Date.now() - this.oldestBufferedAt >= this.options.maxWaitMs) {
         this.dispatch().catch((error: unknown) => this.log(`timed batch failed: ${String(error)}`));
       }
     }, Math.max(10, Math.floor(this.options.maxWaitMs / 4)));
@@ -140,7 +142,10 @@ export class BatchConsumer<Prepared> {
     if (isStale() || !isRunning() || batch.messages.length === 0) return;
     this.heartbeat = heartbeat;
     if (this.buffer.length === 0) this.oldestBufferedAt = Date.now();
-    for (const message of batch.messages) this.buffer.push(consumedRecord(batch, message));
+    for (const message of batch.messages) {
+      const record = consumedRecord(batch, message);
+      if (!this.options.skip?.(record)) this.buffer.push(record);
+    }
     const lastOffset = batch.lastOffset();
     this.bufferCommits.set(`${batch.topic}\u0000${batch.partition}`, {
       topic: batch.topic,
@@ -164,7 +169,8 @@ export class BatchConsumer<Prepared> {
 
   /** Prepares the buffered batch, waits for the previous write, then starts this one's write. */
   private async dispatchNow(): Promise<void> {
-    if (this.buffer.length === 0) return;
+    // a batch of only skipped records still moves the committed offsets on
+    if (this.buffer.length === 0 && this.bufferCommits.size === 0) return;
     const records = this.buffer;
     const commits = [...this.bufferCommits.values()];
     const generation = this.generation;
@@ -172,9 +178,9 @@ export class BatchConsumer<Prepared> {
     this.bufferCommits = new Map();
     this.oldestBufferedAt = Date.now();
     try {
-      const prepared = await this.retrying('prepare', generation, () => this.options.prepare(records));
+      const prepared = records.length > 0 ? await this.retrying('prepare', generation, () => this.options.prepare(records)) : undefined;
       await this.writing;
-      const write = this.retrying('write', generation, () => this.options.write(prepared, records))
+      const write = (prepared === undefined ? Promise.resolve() : this.retrying('write', generation, () => this.options.write(prepared, records)))
         .then(() => this.retrying('commit', generation, () => this.consumer.commitOffsets(commits)))
         .then(() => {
           this.stats.flushedBatches++;

@@ -14,3 +14,4 @@ export * from './consumer-group-admin';
 export * from './dead-letter-queue';
 export * from './topic-range-reader';
 export * from './group-commit.producer';
+export * from './replay-bounds';

@@ -6,6 +6,7 @@ export function fleetTopics(prefix: string) {
     telemetryDlq: name('telemetry.dlq'),
     /** Which dead letters were re-driven (compacted, key = DLQ partition/offset): each one at most once. */
     telemetryDlqRedriven: name('telemetry.dlq.redriven'),
+    replayBounds: name('replay-bounds'),
     twins: name('twins'),
     deviceEvents: name('device-events'),
     commands: name('commands'),
@@ -69,6 +70,8 @@ export function fleetTopicDefinitions(topics: FleetTopics, partitions: number): 
     { topic: topics.telemetryDlq, numPartitions: partitions, configEntries: deleteAfterDays(30) },
     // one partition: the ledger is read whole before every re-drive and stays small
     { topic: topics.telemetryDlqRedriven, numPartitions: 1, configEntries: compacted },
+    // where a replay with an end ends, per group and partition (key = group, topic, partition)
+    { topic: topics.replayBounds, numPartitions: 1, configEntries: compacted },
     { topic: topics.twins, numPartitions: partitions, configEntries: compacted },
     { topic: topics.deviceEvents, numPartitions: partitions, configEntries: deleteAfterDays(30) },
     { topic: topics.commands, numPartitions: partitions, configEntries: deleteAfterDays(90) },

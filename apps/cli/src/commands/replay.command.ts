@@ -1,4 +1,4 @@
-import { ConsumerGroupAdmin, OffsetChange, ReplayStart, resolveGroupId } from '@fleetstream/kafka';
+import { boundReplay, ConsumerGroupAdmin, OffsetChange, recordReplayBounds, ReplayBound, ReplayStart, resolveGroupId } from '@fleetstream/kafka';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliContext, cliContext } from '../cli-context';
@@ -9,6 +9,8 @@ export interface ReplayOptions extends OutputOptions {
   group: string;
   topic: string;
   start: ReplayStart;
+  /** Where the replay ends (exclusive); without it the group reads on to the end of the topic. */
+  end?: Extract<ReplayStart, { kind: 'timestamp' | 'offsets' }>;
   dryRun?: boolean;
   /** Wait up to this long for the group's members to leave (a crashed member lingers until its session times out). */
   forceWaitMs?: number;
@@ -21,6 +23,8 @@ export interface ReplayResult {
   /** Records the group will read again. */
   toReprocess: number;
   changes: OffsetChange[];
+  /** Per partition: where the replay ends and the group skips to its previous position. */
+  bounds: ReplayBound[];
 }
 
 /** Moves a processor group on a topic to the beginning, a timestamp or explicit offsets. */
@@ -28,10 +32,21 @@ export async function replay(context: CliContext, options: ReplayOptions): Promi
   const group = resolveGroupId(context.config.TOPIC_PREFIX, options.group);
   const admin = new ConsumerGroupAdmin(context.kafka);
   try {
-    const changes = await admin.planReset(group, options.topic, options.start);
-    const result = { group, topic: options.topic, applied: false, toReprocess: changes.reduce((sum, c) => sum + Math.max(0, c.delta), 0), changes };
+    const planned = await admin.planReset(group, options.topic, options.start);
+    const { changes, bounds } = options.end
+      ? boundReplay(planned, await admin.planReset(group, options.topic, options.end))
+      : { changes: planned, bounds: [] };
+    const result = { group, topic: options.topic, applied: false, toReprocess: changes.reduce((sum, c) => sum + Math.max(0, c.delta), 0), changes, bounds };
     if (options.dryRun) return result;
-    await admin.applyReset(group, changes, options.forceWaitMs ?? 0);
+    // every replay sets the group's bounds on the topic: the new ones, or none (an older bound must not cut this replay short)
+    const partitions = planned.map((change) => change.partition);
+    await recordReplayBounds(context.kafka, context.topics.replayBounds, group, options.topic, partitions, bounds);
+    try {
+      await admin.applyReset(group, changes, options.forceWaitMs ?? 0);
+    } catch (error) {
+      await recordReplayBounds(context.kafka, context.topics.replayBounds, group, options.topic, partitions, []);
+      throw error;
+    }
     return { ...result, applied: true };
   } finally {
     await admin.close();
@@ -40,7 +55,8 @@ export async function replay(context: CliContext, options: ReplayOptions): Promi
 
 export function printReplay(result: ReplayResult): void {
   console.log(`${result.applied ? 'moved' : 'would move (dry run)'} ${result.group} on ${result.topic}; ${result.toReprocess} record(s) to read again`);
-  console.log(table([['partition', 'from', 'to', 'records'], ...result.changes.map((c) => [c.partition, c.from, c.to, c.delta])]));
+  const until = new Map(result.bounds.map((bound) => [bound.partition, `${bound.skipFrom}, then ${bound.resumeAt}`]));
+  console.log(table([['partition', 'from', 'to', 'until', 'records'], ...result.changes.map((c) => [c.partition, c.from, c.to, until.get(c.partition) ?? 'end', c.delta])]));
 }
 
 /** Shows the group reading the replayed records until it is caught up again. */
@@ -85,6 +101,10 @@ export const replayCommand = new Command('replay')
   .addOption(new Option('--from-beginning', 'from the first retained record').conflicts(['fromTimestamp', 'toOffsets']))
   .addOption(new Option('--from-timestamp <time>', 'from the first record at or after this time (ISO 8601 or epoch ms)').argParser(parseTimestamp).conflicts('toOffsets'))
   .addOption(new Option('--to-offsets <partition=offset,...>', 'to these offsets (other partitions unchanged)').argParser(parsePartitionOffsets))
+  .addOption(
+    new Option('--until-timestamp <time>', 'read again only records before this time, then go on where the group was').argParser(parseTimestamp).conflicts('untilOffsets'),
+  )
+  .addOption(new Option('--until-offsets <partition=offset,...>', 'read again only up to these offsets (exclusive), then go on where the group was').argParser(parsePartitionOffsets))
   .option('--dry-run', 'show what would change and change nothing')
   .option('--force', 'wait for the group to become inactive (a crashed member lingers until its session times out) instead of refusing')
   .option('--force-wait <seconds>', 'how long --force waits', positiveInt, 60)
@@ -92,7 +112,7 @@ export const replayCommand = new Command('replay')
   .option('--json', 'print JSON')
   .action(async (options: {
     group: string; topic?: string; fromBeginning?: boolean; fromTimestamp?: number; toOffsets?: Map<number, string>;
-    dryRun?: boolean; force?: boolean; forceWait: number; follow?: boolean; json?: boolean;
+    untilTimestamp?: number; untilOffsets?: Map<number, string>; dryRun?: boolean; force?: boolean; forceWait: number; follow?: boolean; json?: boolean;
   }) => {
     const start: ReplayStart | undefined = options.fromBeginning
       ? { kind: 'beginning' }
@@ -107,6 +127,12 @@ export const replayCommand = new Command('replay')
       group: options.group,
       topic: options.topic ?? context.topics.telemetry,
       start,
+      end:
+        options.untilTimestamp !== undefined
+          ? { kind: 'timestamp', at: options.untilTimestamp }
+          : options.untilOffsets
+            ? { kind: 'offsets', offsets: options.untilOffsets }
+            : undefined,
       dryRun: options.dryRun,
       forceWaitMs: options.force ? options.forceWait * 1000 : 0,
       json: options.json,

@@ -1,7 +1,7 @@
 import {
   CommandSagaInput, commandSagaStep, CommandState, connectivityAt, DeviceMessage, deviceMessageFor, dueAt, isTerminal, sendableWhenOnline,
 } from '@fleetstream/domain';
-import { ConsumedOffset, coPartitionedAssigner, fleetGroups, FleetTopics, GroupCommitProducer, PartitionTurns, partitionOf, TransactionalWrite } from '@fleetstream/kafka';
+import { ConsumedOffset, coPartitionedAssigner, fleetGroups, FleetTopics, GroupCommitProducer, loadReplayBounds, PartitionTurns, partitionOf, ReplayBounds, TransactionalWrite } from '@fleetstream/kafka';
 import {
   CommandAckRecord, CommandEventRecord, fromCommandAckRecord, fromCommandEventRecord, readAvroSchema, RegistryCodec, toCommandEventRecord,
   toCommandStateSnapshot, toDeviceCommandRecord, DeviceCommandRecord,
@@ -38,6 +38,7 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
   private committer: GroupCommitProducer | undefined;
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
+  private replayBounds = ReplayBounds.none;
   /** A partition's batches (commands-p, device-acks-p) and its timer ticks take turns on its state. */
   private readonly turns = new PartitionTurns();
   private readonly eventCodec: RegistryCodec<CommandEventRecord>;
@@ -71,6 +72,7 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
       deviceCommand: await this.deviceCommandCodec.register(`${this.topics.deviceCommands}-value`),
     };
     const groupId = fleetGroups(this.config.TOPIC_PREFIX).commandSaga;
+    this.replayBounds = await loadReplayBounds(this.kafka, this.topics.replayBounds, groupId);
     const admin = this.kafka.admin();
     await admin.connect();
     try {
@@ -140,6 +142,7 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
       const working = new Map(owned);
       const outputs = emptyOutputs();
       for (const message of batch.messages) {
+        if (this.replayBounds.skips(batch.topic, batch.partition, message.offset)) continue;
         const input = await this.inputFrom(batch.topic, message);
         if (input) await this.apply(input, working, outputs);
       }

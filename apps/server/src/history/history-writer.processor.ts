@@ -1,7 +1,7 @@
 import { telemetryRules } from '@fleetstream/config';
 import { Telemetry } from '@fleetstream/domain';
 import { applyRetention, HistoryRepository, HistoryWriter, migrate, PreparedBatch } from '@fleetstream/history';
-import { BatchConsumer, DeadLetterProducer, fleetGroups, FleetTopics } from '@fleetstream/kafka';
+import { BatchConsumer, DeadLetterProducer, fleetGroups, FleetTopics, loadReplayBounds } from '@fleetstream/kafka';
 import { readAvroSchema, RegistryCodec } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
@@ -52,8 +52,11 @@ export class HistoryWriterProcessor implements OnModuleInit, OnApplicationBootst
     );
     this.writer = writer;
     const pattern = this.config.TELEMETRY_TOPIC_PATTERN;
+    const groupId = fleetGroups(this.config.TOPIC_PREFIX).history;
+    const bounds = await loadReplayBounds(this.kafka, this.topics.replayBounds, groupId);
     this.consumer = new BatchConsumer(this.kafka, {
-      groupId: fleetGroups(this.config.TOPIC_PREFIX).history,
+      groupId,
+      skip: (record) => bounds.skips(record.topic, record.partition, record.offset),
       topics: pattern ? [this.topics.telemetry, new RegExp(pattern)] : [this.topics.telemetry],
       maxRows: this.config.HISTORY_BATCH_ROWS,
       maxWaitMs: this.config.HISTORY_BATCH_MS,

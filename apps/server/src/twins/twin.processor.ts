@@ -1,6 +1,6 @@
 import { telemetryRules, twinSettings } from '@fleetstream/config';
 import { applyCommand, desiredStateDue, DeviceTwin, initialTwin, TwinCommand, TwinSettings } from '@fleetstream/domain';
-import { coPartitionedAssigner, fleetGroups, FleetTopics, GroupCommitProducer, PartitionTurns } from '@fleetstream/kafka';
+import { coPartitionedAssigner, fleetGroups, FleetTopics, GroupCommitProducer, loadReplayBounds, PartitionTurns, ReplayBounds } from '@fleetstream/kafka';
 import { DeviceCommandRecord, readAvroSchema, RegistryCodec, toDesiredStateRecord, toTwinSnapshot, TwinCommandReader } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
@@ -32,6 +32,7 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
   private consumer: Consumer | undefined;
   private committer: GroupCommitProducer | undefined;
   private readonly turns = new PartitionTurns();
+  private replayBounds = ReplayBounds.none;
   private readonly commands: TwinCommandReader;
   /** Twins this instance committed that the read model has not caught up with yet. */
   private readonly written = new Map<string, DeviceTwin>();
@@ -62,6 +63,7 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     this.twinSchemaId = await this.twins.codec.register(`${this.topics.twins}-value`);
     this.deviceCommandSchemaId = await this.deviceCommandCodec.register(`${this.topics.deviceCommands}-value`);
     const groupId = fleetGroups(this.config.TOPIC_PREFIX).twinProcessor;
+    this.replayBounds = await loadReplayBounds(this.kafka, this.topics.replayBounds, groupId);
     this.committer = new GroupCommitProducer(this.kafka, `${groupId}.${hostname()}.${process.pid}`, groupId);
     await this.committer.connect();
     // partition p of telemetry and of device-events hold the same devices: one member gets both
@@ -110,6 +112,7 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
       const changed = new Map<string, DeviceTwin>();
       const desiredDue = new Set<string>();
       for (const message of batch.messages) {
+        if (this.replayBounds.skips(batch.topic, batch.partition, message.offset)) continue;
         const command = await this.commandFrom(batch.topic, message);
         if (!command) continue;
         const deviceId = command.data.deviceId;
