@@ -2,6 +2,12 @@ import { Mutex } from 'async-mutex';
 import { Kafka, Producer, TopicMessages } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/**
+ * `partitionsConsumedConcurrently` for a consumer whose batch handlers submit to a GroupCommitProducer:
+ * batches of all its partitions at once, so they share transactions (kafkajs caps it at the partitions assigned).
+ */
+export const GROUP_COMMIT_CONCURRENCY = 64;
+
 /** A consumed position to commit with the output: the next offset to read. */
 export interface ConsumedOffset {
   topic: string;

@@ -1,7 +1,8 @@
+import { twinSettings } from '@fleetstream/config';
 import {
   CommandSagaInput, commandSagaStep, CommandState, connectivityAt, DeviceMessage, deviceMessageFor, dueAt, isTerminal, sendableWhenOnline,
 } from '@fleetstream/domain';
-import { ConsumedOffset, coPartitionedAssigner, fleetGroups, FleetTopics, GroupCommitProducer, loadReplayBounds, PartitionTurns, partitionOf, ReplayBounds, TransactionalWrite } from '@fleetstream/kafka';
+import { ConsumedOffset, coPartitionedAssigner, fleetGroups, FleetTopics, GROUP_COMMIT_CONCURRENCY, GroupCommitProducer, loadReplayBounds, PartitionTurns, partitionOf, ReplayBounds, TransactionalWrite } from '@fleetstream/kafka';
 import {
   CommandAckRecord, CommandEventRecord, fromCommandAckRecord, fromCommandEventRecord, readAvroSchema, RegistryCodec, toCommandEventRecord,
   toCommandStateSnapshot, toDeviceCommandRecord, DeviceCommandRecord,
@@ -50,6 +51,7 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
   /** Commands that ended here and that the read model may not show yet: a repeated request must not revive them. */
   private readonly ended = new Map<string, number>();
   private commandPartitions = 0;
+  private readonly silenceMs: number;
 
   constructor(
     @Inject(fleetstreamConfig.KEY) private readonly config: AppConfig,
@@ -62,6 +64,7 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     this.eventCodec = new RegistryCodec<CommandEventRecord>(registry, readAvroSchema('command-event'));
     this.ackCodec = new RegistryCodec<CommandAckRecord>(registry, readAvroSchema('command-ack'));
     this.deviceCommandCodec = new RegistryCodec<DeviceCommandRecord>(registry, readAvroSchema('device-command'));
+    this.silenceMs = twinSettings(config).silenceMs;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -86,15 +89,15 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     this.consumer = this.kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 20, partitionAssigners: [coPartitionedAssigner] });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       const partitions = payload.memberAssignment[this.topics.commands] ?? [];
-      this.owned = new Map(partitions.map((partition) => [partition, this.restore(partition)]));
+      const restored = this.restore(partitions);
+      this.owned = new Map(partitions.map((partition) => [partition, restored.then((byPartition) => byPartition.get(partition)!)]));
     });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.topics.commands, this.topics.deviceAcks], fromBeginning: true });
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      // batches of all partitions at once, so they share transactions (group commit)
-      partitionsConsumedConcurrently: MAX_CONCURRENT_PARTITIONS,
+      partitionsConsumedConcurrently: GROUP_COMMIT_CONCURRENCY,
       eachBatch: (payload) => this.onBatch(payload),
     });
     this.timer = setInterval(() => void this.onTick(), this.config.COMMAND_TICK_MS);
@@ -107,30 +110,34 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     await this.committer?.disconnect();
   }
 
-  /** A partition's commands that have not ended, from fleet.command-state (Kafka Streams' restore-before-process). */
-  private async restore(partition: number): Promise<Map<string, readonly CommandState[]>> {
+  /** The assigned partitions' commands that have not ended, from fleet.command-state (Kafka Streams' restore-before-process). */
+  private async restore(partitions: readonly number[]): Promise<Map<number, Map<string, readonly CommandState[]>>> {
     for (;;) {
       try {
-        return await this.restoreOnce(partition);
+        return await this.restoreOnce(partitions);
       } catch (error) {
-        // Kafka unreachable during a rebalance: the partition's batches and timers wait for this
-        this.logger.warn(`restoring commands of partition ${partition} failed, retrying in 1 s: ${(error as Error).message}`);
+        // Kafka unreachable during a rebalance: the partitions' batches and timers wait for this
+        this.logger.warn(`restoring commands of partitions ${partitions.join(', ')} failed, retrying in 1 s: ${(error as Error).message}`);
         await sleep(1000);
       }
     }
   }
 
-  private async restoreOnce(partition: number): Promise<Map<string, readonly CommandState[]>> {
+  /** One wait for the read model and one pass over it for all the partitions. */
+  private async restoreOnce(partitions: readonly number[]): Promise<Map<number, Map<string, readonly CommandState[]>>> {
     await this.commands.caughtUp();
-    const byDevice = new Map<string, CommandState[]>();
+    const byPartition = new Map(partitions.map((partition) => [partition, new Map<string, CommandState[]>()]));
     for (const [, state] of this.commands.all()) {
       const { deviceId } = state.request;
-      if (isTerminal(state.status) || partitionOf(deviceId, this.commandPartitions) !== partition) continue;
-      byDevice.set(deviceId, [...(byDevice.get(deviceId) ?? []), state]);
+      const devices = byPartition.get(partitionOf(deviceId, this.commandPartitions));
+      if (!devices || isTerminal(state.status)) continue;
+      devices.set(deviceId, [...(devices.get(deviceId) ?? []), state]);
     }
-    for (const states of byDevice.values()) states.sort((a, b) => a.requestedAt - b.requestedAt);
-    this.logger.log(`partition ${partition}: restored ${byDevice.size} devices with open commands`);
-    return byDevice;
+    for (const [partition, devices] of byPartition) {
+      for (const states of devices.values()) states.sort((a, b) => a.requestedAt - b.requestedAt);
+      this.logger.log(`partition ${partition}: restored ${devices.size} devices with open commands`);
+    }
+    return byPartition;
   }
 
   private async onBatch({ batch, isStale, isRunning, resolveOffset }: EachBatchPayload): Promise<void> {
@@ -242,7 +249,7 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
 
   private isOnline(deviceId: string, now: number): boolean {
     const twin = this.twins.get(deviceId);
-    return twin !== undefined && connectivityAt(twin, now, this.config.TWIN_SILENCE_S * 1000).online;
+    return twin !== undefined && connectivityAt(twin, now, this.silenceMs).online;
   }
 
   /** The saga input a record means; null for records that are the saga's own output or cannot be read. */
@@ -275,9 +282,6 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     return null;
   }
 }
-
-/** Upper bound on batches in flight at once (kafkajs caps it at the partitions assigned). */
-const MAX_CONCURRENT_PARTITIONS = 64;
 
 function emptyOutputs(): Outputs {
   return { events: [], deviceCommands: [], states: new Map() };

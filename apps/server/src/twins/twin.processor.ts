@@ -1,6 +1,6 @@
 import { telemetryRules, twinSettings } from '@fleetstream/config';
 import { applyCommand, desiredStateDue, DeviceTwin, initialTwin, TwinCommand, TwinSettings } from '@fleetstream/domain';
-import { coPartitionedAssigner, fleetGroups, FleetTopics, GroupCommitProducer, loadReplayBounds, PartitionTurns, ReplayBounds } from '@fleetstream/kafka';
+import { coPartitionedAssigner, fleetGroups, FleetTopics, GROUP_COMMIT_CONCURRENCY, GroupCommitProducer, loadReplayBounds, PartitionTurns, ReplayBounds } from '@fleetstream/kafka';
 import { DeviceCommandRecord, readAvroSchema, RegistryCodec, toDesiredStateRecord, toTwinSnapshot, TwinCommandReader } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
@@ -16,9 +16,6 @@ import { TwinReadModel } from './twin-read-model';
  * far the read model lags during a large catch-up.
  */
 const MAX_UNCONFIRMED_TWINS = 10_000;
-
-/** Upper bound on batches in flight at once (kafkajs caps it at the partitions assigned). */
-const MAX_CONCURRENT_PARTITIONS = 64;
 
 /**
  * Folds telemetry and device events into twins and writes each new snapshot to the compacted topic
@@ -84,8 +81,7 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      // batches of all partitions at once, so they share transactions (group commit)
-      partitionsConsumedConcurrently: MAX_CONCURRENT_PARTITIONS,
+      partitionsConsumedConcurrently: GROUP_COMMIT_CONCURRENCY,
       eachBatch: (payload) => this.onBatch(payload),
     });
     this.logger.log(`twin processor consuming ${this.topics.telemetry} and ${this.topics.deviceEvents}`);
