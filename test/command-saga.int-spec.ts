@@ -219,5 +219,10 @@ describe('command saga on the real stack', () => {
       const bad = await server.request<{ message: string[] }>('GET', '/devices/dev-idem/commands?state=done');
       expect(bad.status).toBe(400);
     });
+
+    it('counts commands by state on /metrics', async () => {
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metrics).toMatch(/fleetstream_commands\{state="succeeded"\} [1-9]/);
+    });
   });
 });

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { TwinsModule } from '../twins/twins.module';
 import { CommandSagaProcessor } from './command-saga.processor';
 import { CommandStateReadModel } from './command-state-read-model';
-import { CommandMetrics } from './command.metrics';
+import { commandsGauge } from './command.metrics';
 import { CommandsController } from './commands.controller';
 import { CommandsService } from './commands.service';
 
@@ -10,6 +10,6 @@ import { CommandsService } from './commands.service';
 @Module({
   imports: [TwinsModule],
   controllers: [CommandsController],
-  providers: [CommandStateReadModel, CommandsService, CommandSagaProcessor, CommandMetrics],
+  providers: [CommandStateReadModel, CommandsService, CommandSagaProcessor, commandsGauge],
 })
 export class CommandsModule {}

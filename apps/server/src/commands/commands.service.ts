@@ -1,4 +1,4 @@
-import { CommandRequest, CommandState, evolveCommand, isTerminal, JsonObject } from '@fleetstream/domain';
+import { CommandEvent, CommandRequest, CommandState, evolveCommand, isTerminal, JsonObject } from '@fleetstream/domain';
 import { AvroTopicProducer, FleetTopics } from '@fleetstream/kafka';
 import { CommandEventRecord, readAvroSchema, RegistryCodec, toCommandEventRecord } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
@@ -50,9 +50,9 @@ export class CommandsService implements OnModuleInit, BeforeApplicationShutdown 
     const request = this.requestFrom(deviceId, body, idempotencyKey ?? null);
     const existing = this.commands.get(request.commandId);
     if (existing) return { state: this.sameBody(existing, request), replayed: true };
-    const at = Date.now();
-    await this.intents.send([toCommandEventRecord({ type: 'CommandRequested', data: request, metadata: { at } })]);
-    const recorded = evolveCommand(null, { type: 'CommandRequested', data: request, metadata: { at } });
+    const requested: CommandEvent = { type: 'CommandRequested', data: request, metadata: { at: Date.now() } };
+    await this.intents.send([toCommandEventRecord(requested)]);
+    const recorded = evolveCommand(null, requested);
     if (idempotencyKey === undefined) return { state: recorded, replayed: false };
     // two requests with one key may race past the check above; the saga keeps the first, so read it back
     const seen = await this.commands.waitFor(request.commandId, (state) => state !== null, READ_YOUR_WRITE_MS);
