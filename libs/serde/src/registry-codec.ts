@@ -59,6 +59,20 @@ export class RegistryCodec<T> {
     return resolver === undefined ? undefined : this.decodeWith(schemaId, resolver, bytes);
   }
 
+  /**
+   * Decodes a record the service wrote itself (say, of a compacted topic it materializes), mapped to
+   * `V`: synchronously when the writer schema is cached, and a record that does not decode is an
+   * error rather than a rejection.
+   */
+  decodeOwn<V>(bytes: Buffer, topic: string, map: (value: T) => V): V | Promise<V> {
+    const read = (decoded: DecodeResult<T>) => {
+      if (!decoded.ok) throw new Error(`${topic} holds a record that does not decode: ${decoded.rejection.error}`);
+      return map(decoded.value);
+    };
+    const cached = this.decodeIfCached(bytes);
+    return cached ? read(cached) : this.decode(bytes).then(read);
+  }
+
   private decodeWith(schemaId: number, resolver: Resolver | IncompatibleSchema | null, bytes: Buffer): DecodeResult<T> {
     if (resolver === null) {
       return reject('unknown-schema-id', `schema id ${schemaId} is not in the registry; register it, then re-drive this record`);

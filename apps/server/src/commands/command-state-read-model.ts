@@ -26,11 +26,7 @@ export class CommandStateReadModel implements OnModuleInit, BeforeApplicationShu
     this.view = new CompactedTopicView<CommandState>(kafka, {
       topic: topics.commandState,
       groupPrefix: `${config.TOPIC_PREFIX}.command-state-view`,
-      decode: async (bytes) => {
-        const decoded = await this.codec.decode(bytes);
-        if (!decoded.ok) throw new Error(`fleet.command-state holds a record that does not decode: ${decoded.rejection.error}`);
-        return fromCommandStateSnapshot(decoded.value);
-      },
+      decode: (bytes) => this.codec.decodeOwn(bytes, topics.commandState, fromCommandStateSnapshot),
       onChange: (commandId, state) => {
         if (state) this.devicesCommands(state.request.deviceId).add(commandId);
         this.changes.notify(commandId, state);

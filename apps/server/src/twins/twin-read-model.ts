@@ -1,7 +1,7 @@
 import { twinStorePath } from '@fleetstream/config';
 import type { DeviceTwin } from '@fleetstream/domain';
 import { CompactedTopicView, FleetTopics, KeyedChanges } from '@fleetstream/kafka';
-import { DecodeResult, fromTwinSnapshot, readAvroSchema, RegistryCodec, toTwinSnapshot, TwinSnapshot } from '@fleetstream/serde';
+import { fromTwinSnapshot, readAvroSchema, RegistryCodec, toTwinSnapshot, TwinSnapshot } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
@@ -44,27 +44,21 @@ export class TwinReadModel implements OnModuleInit, BeforeApplicationShutdown, O
     @Inject(SCHEMA_REGISTRY) registry: SchemaRegistry,
     @Inject(TOPICS) topics: FleetTopics,
   ) {
-    this.codec = new RegistryCodec<TwinSnapshot>(registry, readAvroSchema('device-twin'));
+    const twinSchema = readAvroSchema('device-twin');
+    this.codec = new RegistryCodec<TwinSnapshot>(registry, twinSchema);
     // Avro (schemas/device-twin.avsc, without the wire-format header) instead of msgpack: no field
     // names in every value, less than half the bytes per twin in the memory map
-    const snapshotType = avro.Type.forSchema(readAvroSchema('device-twin'));
+    const snapshotType = avro.Type.forSchema(twinSchema);
     this.store = LmdbStore.openEmpty<DeviceTwin>(twinStorePath(config), {
       encode: (twin) => snapshotType.toBuffer(toTwinSnapshot(twin)),
       decode: (bytes) => fromTwinSnapshot(snapshotType.fromBuffer(bytes) as TwinSnapshot),
     });
-    const twinOf = (decoded: DecodeResult<TwinSnapshot>) => {
-      if (!decoded.ok) throw new Error(`${topics.twins} holds a record that does not decode: ${decoded.rejection.error}`);
-      return fromTwinSnapshot(decoded.value);
-    };
     this.view = new CompactedTopicView<DeviceTwin>(kafka, {
       topic: topics.twins,
       groupPrefix: `${config.TOPIC_PREFIX}.twins-view`,
       store: this.store,
-      // the synchronous path for a cached writer schema: a restore decodes every twin on the topic
-      decode: (bytes) => {
-        const cached = this.codec.decodeIfCached(bytes);
-        return cached ? twinOf(cached) : this.codec.decode(bytes).then(twinOf);
-      },
+      // synchronous for a cached writer schema: a restore decodes every twin on the topic
+      decode: (bytes) => this.codec.decodeOwn(bytes, topics.twins, fromTwinSnapshot),
       onChange: (deviceId, twin) => {
         this.byDevice.notify(deviceId, twin);
         this.allChanges.next({ deviceId, twin });
