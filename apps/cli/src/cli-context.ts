@@ -11,11 +11,12 @@ export interface CliContext {
   topics: FleetTopics;
 }
 
-export function cliContext(env: Record<string, string | undefined> = process.env): CliContext {
+/** `role` names the Kafka client (`<KAFKA_CLIENT_ID>-<role>`), so the broker's logs tell the CLI's jobs apart. */
+export function cliContext(role = 'cli', env: Record<string, string | undefined> = process.env): CliContext {
   const config = loadConfig(env);
   return {
     config,
-    kafka: createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-cli` }),
+    kafka: createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-${role}` }),
     registry: new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL }),
     topics: fleetTopics(config.TOPIC_PREFIX),
   };

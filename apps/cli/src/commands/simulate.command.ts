@@ -1,12 +1,9 @@
-import { loadConfig } from '@fleetstream/config';
 import type { Telemetry } from '@fleetstream/domain';
-import {
-  AvroTopicProducer, createKafka, DeviceCommandResponder, DeviceReaction, ensureTopics, fleetTopicDefinitions, fleetTopics, TelemetryProducer,
-} from '@fleetstream/kafka';
+import { AvroTopicProducer, DeviceCommandResponder, DeviceReaction, ensureTopics, fleetTopicDefinitions, TelemetryProducer } from '@fleetstream/kafka';
 import { DeviceCommandRecord, DeviceEventRecord, readAvroSchema, RegistryCodec } from '@fleetstream/serde';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Command, InvalidArgumentError } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { cliContext } from '../cli-context';
 import { OfflinePeriods, SimulatedFleet, simulatedDeviceId } from './simulated-fleet';
 
 const TICK_MS = 100;
@@ -53,11 +50,8 @@ export const simulateCommand = new Command('simulate')
   .option('--offline-fraction <fraction>', 'share of devices offline in each period (no telemetry, no answers; reported by a gateway)', fraction, 0)
   .option('--offline-period <seconds>', 'how long an offline period lasts', positiveInt, 60)
   .action(async (options: SimulateOptions) => {
-    const config = loadConfig();
-    const topics = fleetTopics(config.TOPIC_PREFIX);
-    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-simulator` });
+    const { config, topics, kafka, registry } = cliContext('simulator');
     await ensureTopics(kafka, fleetTopicDefinitions(topics, config.TELEMETRY_PARTITIONS));
-    const registry = new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL });
     const codec = new RegistryCodec<Telemetry>(registry, readAvroSchema('telemetry'));
     const producer = new TelemetryProducer(kafka, codec, topics.telemetry);
     const schemaId = await producer.connect();
