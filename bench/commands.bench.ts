@@ -23,9 +23,10 @@
  * A benchmark never fails a run: a phase that cannot run prints why.
  */
 import { loadConfig } from '@fleetstream/config';
+import type { AckStage } from '@fleetstream/domain';
 import { AvroTopicProducer, createKafka, ensureTopics, fleetTopicDefinitions, fleetTopics } from '@fleetstream/kafka';
 import {
-  CommandAckRecord, CommandStateSnapshot, DeviceCommandRecord, DeviceEventRecord, readAvroSchema, RegistryCodec,
+  CommandAckRecord, CommandStateSnapshot, DeviceCommandRecord, DeviceEventRecord, readAvroSchema, RegistryCodec, toCommandAckRecord,
 } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Consumer } from 'kafkajs';
@@ -76,8 +77,8 @@ async function main(): Promise<void> {
     })));
     await waitUntil(async () => (await fetch(`${server.url}/devices/${deviceId(settings.devices - 1)}/twin`)).ok, 60_000, 'the devices to show up online');
 
-    const ack = (command: DeviceCommandRecord, stage: CommandAckRecord['stage']) =>
-      acks.send([{ commandId: command.commandId, deviceId: command.deviceId, stage, attempt: command.attempt, detail: null, resultJson: null, at: Date.now() }]);
+    const ack = ({ commandId, deviceId, attempt }: DeviceCommandRecord, stage: AckStage) =>
+      acks.send([toCommandAckRecord({ commandId, deviceId, stage, attempt, detail: null, result: null }, Date.now())]);
     let answer: Answer = async () => undefined;
     const devicesConsumer = kafka.consumer({ groupId: `${id}.devices`, maxWaitTimeInMs: 10 });
     consumers.push(devicesConsumer);
@@ -107,7 +108,7 @@ async function main(): Promise<void> {
       visible.push(
         (async () => {
           const ackedAt = performance.now();
-          await ack(command, 'SUCCEEDED');
+          await ack(command, 'succeeded');
           // polling every command every 2 ms would load the server more than the commands do: a sample
           if (seq % settings.ackSample !== 0) return;
           await waitUntil(async () => (await getState(server.url, command.commandId)) === 'succeeded', 10_000, `command ${command.commandId} to show succeeded`, 2);
@@ -133,9 +134,9 @@ async function main(): Promise<void> {
     log(`phase 3: ${settings.burst} commands, ${settings.concurrency} at a time, full lifecycle`);
     const burstBase = total;
     answer = async (command) => {
-      await ack(command, 'DELIVERED');
-      await ack(command, 'ACCEPTED');
-      await ack(command, 'SUCCEEDED');
+      await ack(command, 'delivered');
+      await ack(command, 'accepted');
+      await ack(command, 'succeeded');
     };
     const stateCodec = new RegistryCodec<CommandStateSnapshot>(registry, readAvroSchema('command-state'));
     const ended = new Set<number>();

@@ -1,5 +1,5 @@
 import type { AckStage, JsonValue } from '@fleetstream/domain';
-import { CommandAckRecord, DeviceCommandRecord, readAvroSchema, RegistryCodec } from '@fleetstream/serde';
+import { CommandAckRecord, DeviceCommandRecord, readAvroSchema, RegistryCodec, toCommandAckRecord } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Consumer, Kafka } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -72,17 +72,10 @@ export class DeviceCommandResponder {
     for (const stage of reaction.stages) {
       if (this.options.stageDelayMs) await sleep(this.options.stageDelayMs);
       const ends = stage === 'rejected' || stage === 'succeeded' || stage === 'failed';
-      await this.acks.send([
-        {
-          commandId: command.commandId,
-          deviceId: command.deviceId,
-          stage: stage.toUpperCase() as CommandAckRecord['stage'],
-          attempt: command.attempt,
-          detail: ends ? (reaction.detail ?? null) : null,
-          resultJson: stage === 'succeeded' && reaction.result !== undefined ? JSON.stringify(reaction.result) : null,
-          at: Date.now(),
-        },
-      ]);
+      const { commandId, deviceId, attempt } = command;
+      const detail = ends ? (reaction.detail ?? null) : null;
+      const result = stage === 'succeeded' ? (reaction.result ?? null) : null;
+      await this.acks.send([toCommandAckRecord({ commandId, deviceId, stage, attempt, detail, result }, Date.now())]);
     }
   }
 }

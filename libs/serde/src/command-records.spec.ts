@@ -1,6 +1,6 @@
 import { commandSagaStep, CommandEvent, CommandRequest, CommandSagaInput, CommandState } from '@fleetstream/domain';
 import avro from 'avsc';
-import { fromCommandEventRecord, fromCommandStateSnapshot, toCommandEventRecord, toCommandStateSnapshot } from './command-records';
+import { fromCommandAckRecord, fromCommandEventRecord, fromCommandStateSnapshot, toCommandAckRecord, toCommandEventRecord, toCommandStateSnapshot } from './command-records';
 import { readAvroSchema } from './schema-files';
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -44,6 +44,12 @@ describe('command records', () => {
     const type = avro.Type.forSchema(readAvroSchema('command-state'));
     expect(state.history.map((entry) => entry.type)).toEqual(['CommandRequested', 'CommandSent', 'CommandRetryScheduled', 'CommandSent', 'CommandSucceeded']);
     expect(fromCommandStateSnapshot(type.fromBuffer(type.toBuffer(toCommandStateSnapshot(state))))).toEqual(state);
+  });
+
+  it('an acknowledgment survives Avro (command-ack.avsc) unchanged', () => {
+    const type = avro.Type.forSchema(readAvroSchema('command-ack'));
+    const ack = { commandId: 'c1', deviceId: 'dev-1', stage: 'succeeded' as const, attempt: 2, detail: 'ok', result: { rebooted: true } };
+    expect(fromCommandAckRecord(type.fromBuffer(type.toBuffer(toCommandAckRecord(ack, T0))))).toEqual(ack);
   });
 
   it('names the missing field of a malformed event', () => {

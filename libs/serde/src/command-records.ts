@@ -260,6 +260,19 @@ export function toDeviceCommandRecord(message: DeviceMessage, sentAt: number): D
   };
 }
 
+/** A device's acknowledgment as it goes on fleet.device-acks; `at` is the device's clock. */
+export function toCommandAckRecord(ack: CommandAck, at: number): CommandAckRecord {
+  return {
+    commandId: ack.commandId,
+    deviceId: ack.deviceId,
+    stage: upper(ack.stage),
+    attempt: ack.attempt,
+    detail: ack.detail,
+    resultJson: jsonOrNull(ack.result),
+    at,
+  };
+}
+
 export function fromCommandAckRecord(record: CommandAckRecord): CommandAck {
   return {
     commandId: record.commandId,
