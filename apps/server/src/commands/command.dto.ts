@@ -1,4 +1,5 @@
 import { COMMAND_STATUSES, CommandStatus } from '@fleetstream/domain';
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsNumber, IsObject, IsOptional, Matches, Max, Min, ValidateNested } from 'class-validator';
@@ -6,27 +7,26 @@ import { OptionalLimitQuery } from '../common/query-decorators';
 
 const WEEK_S = 7 * 86_400;
 
+/** An optional duration in seconds, from `min` to `max`, with an error naming the field. */
+function OptionalSeconds(field: string, min: number, max: number, description: string, example: number) {
+  return applyDecorators(
+    ApiPropertyOptional({ description, example }),
+    IsOptional(),
+    IsNumber({}, { message: `${field} must be a number of seconds` }),
+    Min(min),
+    Max(max),
+  );
+}
+
 /** Per-stage acknowledgment timeouts, in seconds; each defaults to the service setting. */
 export class StageTimeoutsDto {
-  @ApiPropertyOptional({ description: 'wait for "delivered" before sending again (or timing out after the last attempt)', example: 30 })
-  @IsOptional()
-  @IsNumber({}, { message: 'timeouts.deliverySeconds must be a number of seconds' })
-  @Min(0.05)
-  @Max(WEEK_S)
+  @OptionalSeconds('timeouts.deliverySeconds', 0.05, WEEK_S, 'wait for "delivered" before sending again (or timing out after the last attempt)', 30)
   deliverySeconds?: number;
 
-  @ApiPropertyOptional({ description: 'wait from "delivered" to "accepted"', example: 60 })
-  @IsOptional()
-  @IsNumber({}, { message: 'timeouts.acceptanceSeconds must be a number of seconds' })
-  @Min(0.05)
-  @Max(WEEK_S)
+  @OptionalSeconds('timeouts.acceptanceSeconds', 0.05, WEEK_S, 'wait from "delivered" to "accepted"', 60)
   acceptanceSeconds?: number;
 
-  @ApiPropertyOptional({ description: 'wait from "accepted" to "succeeded" or "failed"', example: 600 })
-  @IsOptional()
-  @IsNumber({}, { message: 'timeouts.executionSeconds must be a number of seconds' })
-  @Min(0.05)
-  @Max(WEEK_S)
+  @OptionalSeconds('timeouts.executionSeconds', 0.05, WEEK_S, 'wait from "accepted" to "succeeded" or "failed"', 600)
   executionSeconds?: number;
 }
 
@@ -40,11 +40,7 @@ export class CreateCommandDto {
   @IsObject({ message: 'params must be a JSON object' })
   params?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ description: 'seconds until a command that was not delivered expires', example: 3600 })
-  @IsOptional()
-  @IsNumber({}, { message: 'ttlSeconds must be a number of seconds' })
-  @Min(0.1)
-  @Max(30 * 86_400)
+  @OptionalSeconds('ttlSeconds', 0.1, 30 * 86_400, 'seconds until a command that was not delivered expires', 3600)
   ttlSeconds?: number;
 
   @ApiPropertyOptional({ type: StageTimeoutsDto })
