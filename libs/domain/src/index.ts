@@ -1,3 +1,4 @@
+export * from './device/device-id';
 export * from './telemetry/telemetry';
 export * from './twin/twin.commands';
 export * from './twin/twin.decider';
