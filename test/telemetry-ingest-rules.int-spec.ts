@@ -1,3 +1,4 @@
+import { DEVICE_ID_RULE } from '@fleetstream/domain';
 import type { ClickHouseTransport } from '@fleetstream/history';
 import { DLQ_HEADERS, TelemetryProducer } from '@fleetstream/kafka';
 import { readAvroSchema, RegistryCodec, RegistryUnavailableError } from '@fleetstream/serde';
@@ -134,6 +135,54 @@ describe('telemetry ingest rules on the real stack', () => {
       await eventually(() => history.repository.count(), (n) => n === before + 500);
       await new Promise((resolve) => setTimeout(resolve, 1000));
       expect(await history.repository.count()).toBe(before + 500);
+    });
+  });
+
+  describe('when records break the key or device-id contract, or their time is judged', () => {
+    it("dead-letters each with its reason, stores the good record after each, and judges eventTime by the record's timestamp", async () => {
+      const schemaId = await stack.telemetryCodec.register(`${stack.topics.telemetry}-value`);
+      const now = Date.now();
+      const longAgo = now - 60 * 86_400_000; // past the writer's 30-day age limit
+      const message = (label: string, key: string | null, deviceId: string, timestamps: { event?: number; record?: number } = {}) =>
+        stack.telemetryCodec.encode(schemaId, reading(deviceId, 1, timestamps.event ?? now)).then((value) => ({
+          key,
+          value,
+          partition: 0,
+          headers: { case: label },
+          ...(timestamps.record === undefined ? {} : { timestamp: String(timestamps.record) }),
+        }));
+      const bad = [
+        { label: 'null key', expected: 'missing-key', message: message('null key', null, 'no-key-1') },
+        { label: 'empty key', expected: 'missing-key', message: message('empty key', '', 'no-key-2') },
+        { label: '2,000-byte id', expected: 'invalid-device-id', message: message('2,000-byte id', 'd'.repeat(2000), 'd'.repeat(2000)) },
+        { label: 'control character', expected: 'invalid-device-id', message: message('control character', 'dev\u00071', 'dev\u00071') },
+        { label: 'another script', expected: 'invalid-device-id', message: message('another script', 'датчик-1', 'датчик-1') },
+        // produced 60 days ago by its timestamp, yet claiming to be measured now
+        { label: 'ahead of its record', expected: 'event-time-out-of-range', message: message('ahead of its record', 'ahead-1', 'ahead-1', { record: longAgo }) },
+      ];
+      const goodIds = bad.map((_, i) => `after-bad-${i}`);
+      const messages = [];
+      for (const [i, { message: pending }] of bad.entries()) messages.push(await pending, await message(`good ${i}`, goodIds[i]!, goodIds[i]!));
+      // measured and produced 60 days ago: judged by its record's timestamp it is fresh (a replay or a late ingest must store it)
+      messages.push(await message('old but consistent', 'old-1', 'old-1', { event: longAgo, record: longAgo }));
+      const before = await history.repository.count();
+      const dlqBefore = (await readTopic(stack, stack.topics.telemetryDlq, 8)).length;
+      const raw = stack.kafka.producer();
+      await raw.connect();
+      await raw.send({ topic: stack.topics.telemetry, messages });
+      await raw.disconnect();
+
+      await eventually(() => history.repository.count(), (n) => n === before + goodIds.length + 1);
+      const stored = await Promise.all(
+        [...goodIds, 'old-1'].map((deviceId) => history.repository.readings({ deviceId, from: longAgo - 1, to: now + 1, limit: 1 })),
+      );
+      expect(stored.map((rows) => rows.length)).toEqual([...goodIds, 'old-1'].map(() => 1));
+      const dead = (await readTopic(stack, stack.topics.telemetryDlq, dlqBefore + bad.length)).filter((record) => record.headers.case !== undefined);
+      const reasons = Object.fromEntries(dead.map((record) => [record.headers.case!.toString(), record.headers[DLQ_HEADERS.reason]?.toString()]));
+      expect(reasons).toEqual(Object.fromEntries(bad.map(({ label, expected }) => [label, expected])));
+      const errors = Object.fromEntries(dead.map((record) => [record.headers.case!.toString(), record.headers[DLQ_HEADERS.error]?.toString()]));
+      for (const label of ['2,000-byte id', 'control character', 'another script']) expect(errors[label]).toContain(DEVICE_ID_RULE);
+      expect(errors['null key']).toContain('key telemetry by device id');
     });
   });
 

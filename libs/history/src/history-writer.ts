@@ -18,6 +18,7 @@ export interface PreparedBatch {
   skipped: number;
   /** Highest offset per topic-partition in the batch, stored or rejected: both count as handled. */
   highOffsets: Map<string, { topic: string; partition: number; offset: number }>;
+  /** When the batch was read: the dead letters' failed-at time (the rules use each record's timestamp). */
   receivedAt: number;
 }
 
@@ -65,7 +66,7 @@ export class HistoryWriter {
         batch.skipped++;
         continue;
       }
-      const rejection = await this.collect(record, receivedAt, batch.rows);
+      const rejection = await this.collect(record, batch.rows);
       if (rejection) batch.rejected.push({ record, rejection });
       const highKey = `${record.topic}\u0000${record.partition}`;
       if ((batch.highOffsets.get(highKey)?.offset ?? -1) < offset) {
@@ -90,10 +91,10 @@ export class HistoryWriter {
     return outcome;
   }
 
-  /** Appends the record's row, or returns why it cannot be stored. */
-  private async collect(record: ConsumedRecord, receivedAt: number, rows: TelemetryRow[]): Promise<Rejection | null> {
+  /** Appends the record's row, or returns why it cannot be stored (judged by the record's own timestamp). */
+  private async collect(record: ConsumedRecord, rows: TelemetryRow[]): Promise<Rejection | null> {
     // throws RegistryUnavailableError: not the record's fault, the whole batch is retried
-    const decoded = await readTelemetry(this.codec, record, receivedAt, this.rules);
+    const decoded = await readTelemetry(this.codec, record, this.rules);
     if (!decoded.ok) return decoded.rejection;
     rows.push(telemetryRow(decoded.value, record.topic, record.partition, record.offset));
     return null;

@@ -7,15 +7,23 @@ export interface TelemetryRules extends TelemetryLimits {
   maxRecordBytes: number;
 }
 
+/** A telemetry record as Kafka delivered it; `timestamp` is its Kafka timestamp (epoch ms). */
+export interface TelemetryRecord {
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: number;
+}
+
 /**
  * Size check → decode (synchronous when the schema is cached) → reading rules: one path for the
- * history writer and the twin processor, so what one dead-letters the other never folds.
+ * history writer, the twin processor and `dlq list`, so what one dead-letters the other never folds.
+ * Time is judged against the record's own Kafka timestamp, never the clock, so all of them (and a
+ * replay) decide the same record the same way.
  * Throws RegistryUnavailableError when the registry cannot be asked (not the record's fault).
  */
 export async function readTelemetry(
   codec: RegistryCodec<Telemetry>,
-  record: { key: Buffer | null; value: Buffer | null },
-  receivedAt: number,
+  record: TelemetryRecord,
   rules: TelemetryRules,
 ): Promise<DecodeResult<Telemetry>> {
   if (record.value !== null && record.value.length > rules.maxRecordBytes) {
@@ -24,6 +32,6 @@ export async function readTelemetry(
   const decoded = codec.decodeIfCached(record.value) ?? (await codec.decode(record.value));
   if (!decoded.ok) return decoded;
   const key = record.key === null ? null : record.key.toString('utf8');
-  const rejection = rejectTelemetry(decoded.value, { key, receivedAt }, rules);
+  const rejection = rejectTelemetry(decoded.value, { key, timestamp: record.timestamp }, rules);
   return rejection ? { ok: false, rejection } : decoded;
 }

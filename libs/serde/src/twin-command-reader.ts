@@ -47,7 +47,7 @@ export class TwinCommandReader {
   async telemetry(message: { key: Buffer | null; value: Buffer | null; timestamp: string | number }): Promise<TwinCommandRead> {
     // the record's own timestamp, not the clock: a replay or rebuild decides exactly as the first pass did
     const now = Number(message.timestamp);
-    const decoded = await readTelemetry(this.telemetryCodec, message, now, this.rules);
+    const decoded = await readTelemetry(this.telemetryCodec, { key: message.key, value: message.value, timestamp: now }, this.rules);
     return decoded.ok ? { command: { type: 'RecordTelemetry', data: decoded.value, metadata: { now } } } : { skipped: decoded.rejection.reason };
   }
 }

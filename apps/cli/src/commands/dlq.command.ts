@@ -1,6 +1,7 @@
-import type { Telemetry } from '@fleetstream/domain';
+import { telemetryRules } from '@fleetstream/config';
+import { Telemetry, TELEMETRY_REJECTION_REASONS } from '@fleetstream/domain';
 import { DeadLetteredRecord, deadLetterPosition, DeadLetterQueue, DeadLetterSelection, RedriveOutcome, selectDeadLetters } from '@fleetstream/kafka';
-import { readAvroSchema, RegistryCodec, RegistryUnavailableError } from '@fleetstream/serde';
+import { readAvroSchema, readTelemetry, RegistryCodec, RegistryUnavailableError, TelemetryRules } from '@fleetstream/serde';
 import { Command } from 'commander';
 import { CliContext, cliContext } from '../cli-context';
 import { emit, OutputOptions, Progress, table } from '../output';
@@ -15,8 +16,9 @@ export interface DeadLetterView {
   failedAt: string | null;
   redriven: boolean;
   bytes: number;
+  /** The reading, when the record would pass every telemetry rule if re-driven now. */
   decoded: Telemetry | null;
-  /** Why the value does not decode now (it may after a fix, e.g. a registered schema). */
+  /** Why it would be dead-lettered again now (it may pass after a fix, e.g. a registered schema). */
   decodeError: string | null;
   headers?: Record<string, string>;
 }
@@ -25,11 +27,12 @@ function queue(context: CliContext): DeadLetterQueue {
   return new DeadLetterQueue(context.kafka, { dlq: context.topics.telemetryDlq, ledger: context.topics.telemetryDlqRedriven }, context.config.TOPIC_PREFIX);
 }
 
-async function view(record: DeadLetteredRecord, codec: RegistryCodec<Telemetry>, withHeaders: boolean): Promise<DeadLetterView> {
+async function view(record: DeadLetteredRecord, codec: RegistryCodec<Telemetry>, rules: TelemetryRules, withHeaders: boolean): Promise<DeadLetterView> {
   let decoded: Telemetry | null = null;
   let decodeError: string | null = null;
   try {
-    const result = await codec.decode(record.value);
+    // the service's own path and rules; a re-driven record is stamped with the time it is sent, hence now
+    const result = await readTelemetry(codec, { key: record.key, value: record.value, timestamp: Date.now() }, rules);
     if (result.ok) decoded = result.value;
     else decodeError = `${result.rejection.reason}: ${result.rejection.error}`;
   } catch (error) {
@@ -66,7 +69,8 @@ async function selected(context: CliContext, selection: DeadLetterSelection, opt
 export async function listDeadLetters(context: CliContext, selection: DeadLetterSelection, options: OutputOptions & { headers?: boolean }): Promise<DeadLetterView[]> {
   const codec = new RegistryCodec<Telemetry>(context.registry, readAvroSchema('telemetry'));
   const records = await selected(context, selection, options);
-  return Promise.all(records.map((record) => view(record, codec, options.headers ?? false)));
+  const rules = telemetryRules(context.config);
+  return Promise.all(records.map((record) => view(record, codec, rules, options.headers ?? false)));
 }
 
 export interface RedriveResult extends RedriveOutcome {
@@ -122,7 +126,7 @@ function selectionOf(flags: SelectionFlags): DeadLetterSelection {
 
 function withSelection(command: Command): Command {
   return command
-    .option('--reason <reason...>', 'only these reasons (e.g. unknown-schema-id)')
+    .option('--reason <reason...>', `only these reasons: ${TELEMETRY_REJECTION_REASONS.join(', ')}`)
     .option('--source-topic <topic>', 'only records dead-lettered from this topic')
     .option('--position <partition:offset...>', 'only these positions on the dead-letter topic')
     .option('--json', 'print JSON');

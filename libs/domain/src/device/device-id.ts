@@ -17,7 +17,7 @@ export function deviceIdError(id: string): string | null {
   if (id.length > DEVICE_ID_MAX_LENGTH) return `device id is ${id.length} characters long; ${DEVICE_ID_RULE}`;
   if (!DEVICE_ID_PATTERN.test(id)) {
     const bad = [...id].find((character) => !DEVICE_ID_PATTERN.test(character))!;
-    return `device id "${preview(id)}" contains ${describe(bad)}; ${DEVICE_ID_RULE}`;
+    return `device id "${idPreview(id)}" contains ${describe(bad)}; ${DEVICE_ID_RULE}`;
   }
   return null;
 }
@@ -32,6 +32,6 @@ function describe(character: string): string {
 }
 
 /** The start of an id for a message, escaped, so a hostile id cannot flood or corrupt a log line. */
-function preview(id: string): string {
+export function idPreview(id: string): string {
   return JSON.stringify(id.slice(0, 40)).slice(1, -1) + (id.length > 40 ? '…' : '');
 }
