@@ -62,6 +62,15 @@ describe('telemetry API (e2e)', () => {
     });
   });
 
+  describe('when a rollup would span more than ROLLUP_MAX_BUCKETS buckets', () => {
+    it('answers 400 naming the maximum and the bucket count asked for', async () => {
+      const range = 'from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z'; // 31 days: 44,640 minutes, 744 hours
+      const response = await request(app.getHttpServer()).get(`/devices/thermo-1/telemetry/rollup?bucket=1m&${range}`).expect(400);
+      expect(response.body.message).toMatch(/spans 44640 buckets of 1m; at most 10000 \(ROLLUP_MAX_BUCKETS\)/);
+      await request(app.getHttpServer()).get(`/devices/thermo-1/telemetry/rollup?bucket=1h&${range}`).expect(200);
+    });
+  });
+
   describe('when Prometheus scrapes', () => {
     it('GET /metrics counts stored records and batches', async () => {
       const response = await request(app.getHttpServer()).get('/metrics').expect(200);

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ServerProcess } from './support/server-process';
 import { connectedTelemetryProducer, createTestStack, eventually, reading, TestStack } from './support/test-stack';
 
-const settings = { silenceMs: 300_000, maxPatchBytes: 65_536 };
+const settings = { silenceMs: 300_000, maxPatchBytes: 65_536, maxDesiredBytes: 65_536, maxReportedFields: 1000 };
 const DEVICES = 30;
 
 /** The twin every reading folds into, as the processor must compute it: decide + evolve in order. */

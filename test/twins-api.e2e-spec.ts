@@ -1,3 +1,4 @@
+import { DEVICE_ID_RULE } from '@fleetstream/domain';
 import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { EventStreamReader } from '../bench/support/event-stream-reader';
@@ -85,6 +86,60 @@ describe('twins API (e2e)', () => {
     ])('answers %s with a clear 4xx', async (_case, path, body, status) => {
       const response = await http().patch(path).send(body as object).expect(status);
       expect(JSON.stringify(response.body)).toMatch(/.{10,}/);
+    });
+  });
+
+  describe('when a patch would make the whole desired state larger than TWIN_MAX_DESIRED_BYTES', () => {
+    it('answers 413 naming the merged size and the limit, and leaves desired state as it was', async () => {
+      const half = 'x'.repeat(40 * 1024); // each patch is under TWIN_MAX_PATCH_BYTES (64 KiB); the two merged are not
+      await http().patch('/devices/pump-2/twin/desired').send({ first: half }).expect(200);
+      const response = await http().patch('/devices/pump-2/twin/desired').send({ second: half }).expect(413);
+      expect(response.body.message).toMatch(/desired state would be \d+ bytes of JSON after this patch; the limit is 65536/);
+      expect(Object.keys((await twinOf('pump-2').expect(200)).body.desired)).toEqual(['first']);
+      await http().patch('/devices/pump-2/twin/desired').send({ first: null }).expect(200);
+    });
+  });
+
+  describe('when command params are larger than COMMAND_MAX_PARAMS_BYTES', () => {
+    it('POST /devices/:id/commands answers 413 naming the size and the limit', async () => {
+      const response = await http().post('/devices/pump-1/commands').send({ name: 'flash', params: { image: 'x'.repeat(70 * 1024) } }).expect(413);
+      expect(response.body.message).toMatch(/params are \d+ bytes of JSON; the limit is 65536/);
+      await http().post('/devices/pump-1/commands').send({ name: 'flash', params: { image: 'x'.repeat(1024) } }).expect(202);
+    });
+  });
+
+  describe('when a path names a device id outside the contract', () => {
+    const badIds = [
+      ['a space', 'pump%201'],
+      ['a slash', 'pump%2F1'],
+      ['another script', encodeURIComponent('насос-1')],
+      ['a control character', 'pump%071'],
+      ['129 characters', 'p'.repeat(129)],
+    ];
+    const routes: [string, (id: string) => request.Test][] = [
+      ['GET twin', (id) => http().get(`/devices/${id}/twin`)],
+      ['GET twin stream', (id) => http().get(`/devices/${id}/twin/stream`)],
+      ['PATCH desired', (id) => http().patch(`/devices/${id}/twin/desired`).send({ mode: 'eco' })],
+      ['DELETE device', (id) => http().delete(`/devices/${id}`)],
+      ['GET telemetry', (id) => http().get(`/devices/${id}/telemetry`)],
+      ['GET rollup', (id) => http().get(`/devices/${id}/telemetry/rollup?bucket=1m`)],
+      ['POST command', (id) => http().post(`/devices/${id}/commands`).send({ name: 'reboot' })],
+      ['GET commands', (id) => http().get(`/devices/${id}/commands`)],
+    ];
+    it.each(routes.flatMap(([route, call]) => badIds.map(([what, id]) => [route, what, call, id] as const)))(
+      '%s with %s answers 400 stating the rule',
+      async (_route, _what, call, id) => {
+        const response = await call(id!).expect(400);
+        expect(response.body.message).toContain(DEVICE_ID_RULE);
+      },
+    );
+    it('documents the rule on every device route in OpenAPI', async () => {
+      const { body } = await http().get('/docs/openapi.json').expect(200);
+      const deviceRoutes = Object.entries(body.paths as Record<string, Record<string, { parameters?: { name: string; description?: string }[] }>>)
+        .filter(([path]) => path.includes('{deviceId}'))
+        .flatMap(([, operations]) => Object.values(operations));
+      expect(deviceRoutes.length).toBe(routes.length);
+      for (const operation of deviceRoutes) expect(operation.parameters?.find((p) => p.name === 'deviceId')?.description).toBe(DEVICE_ID_RULE);
     });
   });
 

@@ -32,6 +32,10 @@ export const fleetstreamConfigSchema = z.object({
   TWIN_SILENCE_S: z.coerce.number().int().min(1).default(300).describe('a device silent this long is offline (unless its gateway reports connectivity)'),
   TWIN_STORE_PATH: z.string().optional().describe('LMDB directory of the twin read model, rebuilt from fleet.twins at start; default <data dir>/twins'),
   TWIN_MAX_PATCH_BYTES: z.coerce.number().int().min(2).default(64 * 1024).describe('largest desired-state patch'),
+  TWIN_MAX_DESIRED_BYTES: z.coerce.number().int().min(2).default(64 * 1024).describe("largest desired state (JSON bytes of the whole object after a patch)"),
+  TWIN_MAX_REPORTED_FIELDS: z.coerce.number().int().min(1).default(1000).describe('most reported fields (metric and attribute names) a twin holds'),
+  COMMAND_MAX_PARAMS_BYTES: z.coerce.number().int().min(2).default(64 * 1024).describe("largest command params (JSON bytes)"),
+  ROLLUP_MAX_BUCKETS: z.coerce.number().int().min(1).default(10_000).describe('most buckets one rollup query may span'),
   COMMAND_TTL_S: z.coerce.number().positive().default(24 * 3600).describe('default time to live of a command (not delivered by then: expired)'),
   COMMAND_DELIVERY_TIMEOUT_S: z.coerce.number().positive().default(30).describe('default wait for the delivered acknowledgment before a resend'),
   COMMAND_ACCEPTANCE_TIMEOUT_S: z.coerce.number().positive().default(60).describe('default wait from delivered to accepted'),
@@ -78,5 +82,10 @@ export function twinStorePath(config: FleetstreamConfig): string {
 
 /** The twin decider's settings (TWIN_*) in the units the decider uses. */
 export function twinSettings(config: FleetstreamConfig) {
-  return { silenceMs: config.TWIN_SILENCE_S * 1000, maxPatchBytes: config.TWIN_MAX_PATCH_BYTES };
+  return {
+    silenceMs: config.TWIN_SILENCE_S * 1000,
+    maxPatchBytes: config.TWIN_MAX_PATCH_BYTES,
+    maxDesiredBytes: config.TWIN_MAX_DESIRED_BYTES,
+    maxReportedFields: config.TWIN_MAX_REPORTED_FIELDS,
+  };
 }

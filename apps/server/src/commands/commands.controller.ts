@@ -4,6 +4,7 @@ import type { Response } from 'express';
 import { CancelCommandDto, CreateCommandDto, DeviceCommandsQueryDto } from './command.dto';
 import { commandView, CommandView } from './command.view';
 import { CommandsService } from './commands.service';
+import { DeviceIdParam } from '../common/device-id.pipe';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
@@ -18,8 +19,9 @@ export class CommandsController {
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'same key + same body → the same command; same key + another body → 409' })
   @ApiResponse({ status: 202, description: 'recorded; Location names the command' })
   @ApiResponse({ status: 409, description: 'the Idempotency-Key was used with another body' })
+  @ApiResponse({ status: 413, description: 'params larger than COMMAND_MAX_PARAMS_BYTES of JSON' })
   async create(
-    @Param('deviceId') deviceId: string,
+    @DeviceIdParam() deviceId: string,
     @Body() body: CreateCommandDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
@@ -41,7 +43,7 @@ export class CommandsController {
 
   @Get('devices/:deviceId/commands')
   @ApiOperation({ summary: "A device's commands, newest first, optionally in one state" })
-  forDevice(@Param('deviceId') deviceId: string, @Query() query: DeviceCommandsQueryDto): { count: number; commands: CommandView[] } {
+  forDevice(@DeviceIdParam() deviceId: string, @Query() query: DeviceCommandsQueryDto): { count: number; commands: CommandView[] } {
     const commands = this.commands.forDevice(deviceId, query.state, query.limit ?? 100).map(commandView);
     return { count: commands.length, commands };
   }

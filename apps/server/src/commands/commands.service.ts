@@ -2,7 +2,7 @@ import { CommandEvent, CommandRequest, CommandState, evolveCommand, isTerminal, 
 import { AvroTopicProducer, FleetTopics } from '@fleetstream/kafka';
 import { CommandEventRecord, readAvroSchema, RegistryCodec, toCommandEventRecord } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { BeforeApplicationShutdown, ConflictException, Inject, Injectable, NotFoundException, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, ConflictException, Inject, Injectable, NotFoundException, OnModuleInit, PayloadTooLargeException } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
 import { createHash, randomUUID } from 'node:crypto';
 import stableStringify from 'safe-stable-stringify';
@@ -47,6 +47,7 @@ export class CommandsService implements OnModuleInit, BeforeApplicationShutdown 
 
   /** Records a command request; with an idempotency key, a repeat returns the first command and a different body is a conflict. */
   async request(deviceId: string, body: CreateCommandDto, idempotencyKey: string | undefined): Promise<{ state: CommandState; replayed: boolean }> {
+    this.checkParamsSize(body.params);
     const request = this.requestFrom(deviceId, body, idempotencyKey ?? null);
     const existing = this.commands.get(request.commandId);
     if (existing) return { state: this.sameBody(existing, request), replayed: true };
@@ -81,6 +82,15 @@ export class CommandsService implements OnModuleInit, BeforeApplicationShutdown 
     if (!ended) return { settled: false, state: this.get(commandId) };
     if (ended.status !== 'cancelled') throw this.alreadyEnded(ended);
     return { settled: true, state: ended };
+  }
+
+  /** 413 past COMMAND_MAX_PARAMS_BYTES: params travel in every command event, state and device message. */
+  private checkParamsSize(params: CreateCommandDto['params']): void {
+    if (params === undefined) return;
+    const bytes = Buffer.byteLength(JSON.stringify(params));
+    if (bytes > this.config.COMMAND_MAX_PARAMS_BYTES) {
+      throw new PayloadTooLargeException(`params are ${bytes} bytes of JSON; the limit is ${this.config.COMMAND_MAX_PARAMS_BYTES} (COMMAND_MAX_PARAMS_BYTES): send less, or a reference the device can fetch`);
+    }
   }
 
   private alreadyEnded(state: CommandState): ConflictException {

@@ -1,9 +1,12 @@
 import { HistoryRepository, ReadingPosition, RollupPoint, StoredReading } from '@fleetstream/history';
-import { BadRequestException, Controller, Get, Param, Query } from '@nestjs/common';
+import { BadRequestException, Controller, Get, Inject, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RollupQueryDto, TelemetryQueryDto, TimeRangeQueryDto } from './telemetry-query.dto';
+import { DeviceIdParam } from '../common/device-id.pipe';
+import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 
 const DAY_MS = 86_400_000;
+const BUCKET_MS = { '1m': 60_000, '1h': 3_600_000 } as const;
 
 export interface TelemetryPage {
   deviceId: string;
@@ -26,11 +29,14 @@ export interface RollupPage {
 @ApiTags('telemetry')
 @Controller('devices/:deviceId/telemetry')
 export class TelemetryController {
-  constructor(private readonly history: HistoryRepository) {}
+  constructor(
+    private readonly history: HistoryRepository,
+    @Inject(fleetstreamConfig.KEY) private readonly config: AppConfig,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: "A device's stored readings in a time range, newest first, paged by cursor" })
-  async readings(@Param('deviceId') deviceId: string, @Query() query: TelemetryQueryDto): Promise<TelemetryPage> {
+  async readings(@DeviceIdParam() deviceId: string, @Query() query: TelemetryQueryDto): Promise<TelemetryPage> {
     const { from, to } = timeRange(query);
     const limit = query.limit ?? 100;
     const rows = await this.history.readings({
@@ -53,9 +59,15 @@ export class TelemetryController {
   }
 
   @Get('rollup')
-  @ApiOperation({ summary: 'Per-minute or per-hour min, max, avg, count and last value of each metric' })
-  async rollup(@Param('deviceId') deviceId: string, @Query() query: RollupQueryDto): Promise<RollupPage> {
+  @ApiOperation({ summary: 'Per-minute or per-hour min, max, avg, count and last value of each metric', description: 'At most ROLLUP_MAX_BUCKETS buckets per query (400 beyond).' })
+  async rollup(@DeviceIdParam() deviceId: string, @Query() query: RollupQueryDto): Promise<RollupPage> {
     const { from, to } = timeRange(query);
+    const buckets = Math.ceil((to - from) / BUCKET_MS[query.bucket]);
+    if (buckets > this.config.ROLLUP_MAX_BUCKETS) {
+      throw new BadRequestException(
+        `from ${new Date(from).toISOString()} to ${new Date(to).toISOString()} spans ${buckets} buckets of ${query.bucket}; at most ${this.config.ROLLUP_MAX_BUCKETS} (ROLLUP_MAX_BUCKETS) per query: narrow the range, use bucket=1h, or page through it`,
+      );
+    }
     const points = await this.history.rollup({ deviceId, bucket: query.bucket, from, to, metrics: query.metrics });
     return { deviceId, bucket: query.bucket, from: new Date(from).toISOString(), to: new Date(to).toISOString(), points };
   }

@@ -1,9 +1,10 @@
+import { twinSettings } from '@fleetstream/config';
 import { decide, DeviceTwin, JsonObject } from '@fleetstream/domain';
 import {
-  BadRequestException, Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Inject, MessageEvent, NotFoundException, Param, Patch,
-  PreconditionFailedException, Query, Res, Sse,
+  BadRequestException, Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Inject, MessageEvent, NotFoundException, Patch,
+  PayloadTooLargeException, PreconditionFailedException, Query, Res, Sse,
 } from '@nestjs/common';
-import { ApiBody, ApiHeader, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { concat, defer, filter, map, Observable, of } from 'rxjs';
@@ -13,6 +14,7 @@ import { twinFilter } from './twin-filter';
 import { TwinChange, TwinReadModel } from './twin-read-model';
 import { twinView, TwinView } from './twin.view';
 import { DevicesQueryDto, TwinFilterDto } from './twins-query.dto';
+import { DeviceIdParam } from '../common/device-id.pipe';
 
 /** How long a write waits to read its own effect back from fleet.twins before answering 202. */
 const READ_YOUR_WRITE_MS = 5000;
@@ -36,7 +38,7 @@ export class TwinsController {
 
   @Get(':deviceId/twin')
   @ApiOperation({ summary: "A device's twin: reported, desired, delta, version (ETag), connectivity" })
-  twin(@Param('deviceId') deviceId: string, @Headers('if-none-match') ifNoneMatch: string | undefined, @Res({ passthrough: true }) res: Response): TwinView | undefined {
+  twin(@DeviceIdParam() deviceId: string, @Headers('if-none-match') ifNoneMatch: string | undefined, @Res({ passthrough: true }) res: Response): TwinView | undefined {
     const twin = this.known(deviceId);
     res.setHeader('ETag', etag(twin));
     if (ifNoneMatch === etag(twin)) {
@@ -98,7 +100,7 @@ export class TwinsController {
   })
   @ApiProduces('text/event-stream')
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'the version the client already has' })
-  deviceStream(@Param('deviceId') deviceId: string, @Headers('last-event-id') lastEventId: string | undefined): Observable<MessageEvent> {
+  deviceStream(@DeviceIdParam() deviceId: string, @Headers('last-event-id') lastEventId: string | undefined): Observable<MessageEvent> {
     this.known(deviceId);
     let sentVersion = lastEventId === undefined ? 0 : parseVersion(lastEventId, 'Last-Event-ID');
     // defer: the current twin is read and the changes subscribed in one tick, so no change falls in between
@@ -118,8 +120,9 @@ export class TwinsController {
   @Patch(':deviceId/twin/desired')
   @ApiOperation({ summary: 'Change desired state with a JSON merge patch (RFC 7386); If-Match: the version you read' })
   @ApiBody({ schema: { type: 'object', example: { setpoint: 21.5, mode: 'eco' } } })
+  @ApiResponse({ status: 413, description: 'the desired state after the patch would exceed TWIN_MAX_DESIRED_BYTES of JSON' })
   async patchDesired(
-    @Param('deviceId') deviceId: string,
+    @DeviceIdParam() deviceId: string,
     @Body() patch: unknown,
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) res: Response,
@@ -131,13 +134,14 @@ export class TwinsController {
     const decision = decide(
       { type: 'PatchDesired', data: { deviceId, patch: patch as JsonObject, expectedVersion }, metadata: { now, requestId } },
       twin,
-      { silenceMs: this.silenceMs, maxPatchBytes: this.config.TWIN_MAX_PATCH_BYTES },
+      twinSettings(this.config),
     );
     if ('rejection' in decision) {
       const rejection = decision.rejection;
       if (rejection.type === 'VersionConflict') {
         throw new PreconditionFailedException(`the twin is at version ${rejection.actualVersion}, not ${rejection.expectedVersion}; read it again and retry`);
       }
+      if (rejection.type === 'DesiredTooLarge') throw new PayloadTooLargeException(rejection.error);
       throw new BadRequestException(rejection.type === 'InvalidPatch' ? rejection.reason : `cannot patch: ${rejection.type}`);
     }
     if (decision.events.length === 0) {
@@ -157,7 +161,7 @@ export class TwinsController {
   @Delete(':deviceId')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Remove a device: its twin becomes a tombstone on fleet.twins' })
-  async remove(@Param('deviceId') deviceId: string, @Res({ passthrough: true }) res: Response): Promise<void> {
+  async remove(@DeviceIdParam() deviceId: string, @Res({ passthrough: true }) res: Response): Promise<void> {
     this.known(deviceId);
     await this.events.publish({ deviceId, requestId: randomUUID(), at: Date.now(), kind: 'REMOVE', patchJson: null, expectedVersion: null, online: null });
     const gone = await this.twins.waitFor(deviceId, (next) => next === null, READ_YOUR_WRITE_MS);

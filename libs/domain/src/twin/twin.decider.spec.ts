@@ -3,7 +3,7 @@ import type { TwinCommand } from './twin.commands';
 import { connectivityAt, decide, delta, desiredStateDue, DeviceTwin, evolve, initialTwin, TwinSettings } from './twin.decider';
 import type { TwinEvent } from './twin.events';
 
-const settings: TwinSettings = { silenceMs: 60_000, maxPatchBytes: 1024 };
+const settings: TwinSettings = { silenceMs: 60_000, maxPatchBytes: 1024, maxDesiredBytes: 2048, maxReportedFields: 5 };
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 const reading = (seq: number, eventTime: number, metrics: Record<string, number>, attributes: Record<string, string> = {}): Telemetry => ({
   deviceId: 'dev-1', eventTime, seq, metrics, attributes,
@@ -112,6 +112,57 @@ describe('twin decider', () => {
     });
     it('decides nothing for a patch that changes nothing', () => {
       expect(given(patch({ mode: 'eco' })).when(patch({ mode: 'eco' })).events).toEqual([]);
+    });
+  });
+
+  describe('when a patch would make desired state larger than the cap', () => {
+    const patch = (body: Record<string, unknown>): TwinCommand => ({ type: 'PatchDesired', data: { deviceId: 'dev-1', patch: body as never }, metadata: { now: T0, requestId: 'req-1' } });
+    const nearlyFull = given(patch({ a: 'x'.repeat(900) }), patch({ b: 'x'.repeat(900) }));
+
+    it('refuses it as desired-too-large, naming the merged size and the cap', () => {
+      const { decision, twin } = nearlyFull.when(patch({ c: 'x'.repeat(900) }));
+      expect(decision).toMatchObject({ rejection: { type: 'DesiredTooLarge', reason: 'desired-too-large', limit: 2048 } });
+      const rejection = (decision as { rejection: { bytes: number; error: string } }).rejection;
+      expect(rejection.bytes).toBe(JSON.stringify(twin.desired).length + JSON.stringify({ c: 'x'.repeat(900) }).length - 1);
+      expect(rejection.error).toContain(`${rejection.bytes} bytes`);
+      expect(rejection.error).toContain('2048');
+    });
+    it('counts UTF-8 bytes, not characters', () => {
+      expect(nearlyFull.when(patch({ c: 'é'.repeat(150) })).decision).toMatchObject({ rejection: { type: 'DesiredTooLarge' } });
+    });
+    it('accepts a patch that replaces a key and stays within the cap', () => {
+      expect(nearlyFull.when(patch({ a: 'y'.repeat(900) })).events.map((e) => e.type)).toEqual(['DesiredPatched']);
+    });
+    it('lets a twin already over a lowered cap shrink', () => {
+      const lowered = { ...settings, maxDesiredBytes: 100 };
+      const decision = decide(patch({ a: null }), nearlyFull.twin, lowered);
+      expect('events' in decision && decision.events.map((e) => e.type)).toEqual(['DesiredPatched']);
+      expect(decide(patch({ c: 1 }), nearlyFull.twin, lowered)).toMatchObject({ rejection: { type: 'DesiredTooLarge' } });
+    });
+  });
+
+  describe('when a reading would give the twin more reported fields than the cap', () => {
+    const full = given(record(reading(1, T0, { m1: 1, m2: 2, m3: 3 }, { a1: 'x', a2: 'y' })));
+
+    it('refuses it as twin-too-large, naming the count and the cap', () => {
+      const { decision, twin } = full.when(record(reading(2, T0 + 1, { m4: 4 })));
+      expect(decision).toMatchObject({ rejection: { type: 'TwinTooLarge', reason: 'twin-too-large', fields: 6, limit: 5 } });
+      expect((decision as { rejection: { error: string } }).rejection.error).toMatch(/6 reported fields.*limit is 5/);
+      expect(twin).toBe(full.twin);
+    });
+    it('accepts new values of the fields it has', () => {
+      expect(full.when(record(reading(2, T0 + 1, { m1: 10, m2: 20 }, { a1: 'z' }))).twin.reported.m1).toEqual({ value: 10, at: T0 + 1 });
+    });
+    it('counts a name used as a metric and as an attribute once', () => {
+      expect(given().when(record(reading(1, T0, { a: 1, b: 2, c: 3, d: 4, e: 5 }, { a: 'x' }))).events.map((e) => e.type)).toContain('TelemetryReported');
+    });
+    it('refuses a first reading that alone is past the cap', () => {
+      expect(given().when(record(reading(1, T0, { a: 1, b: 2, c: 3, d: 4, e: 5, f: 6 }))).decision).toMatchObject({ rejection: { type: 'TwinTooLarge', fields: 6 } });
+    });
+    it('counts from nothing after the device was removed', () => {
+      const remove: TwinCommand = { type: 'RemoveDevice', data: { deviceId: 'dev-1' }, metadata: { now: T0 + 1 } };
+      const again = given(record(reading(1, T0, { m1: 1, m2: 2, m3: 3, m4: 4, m5: 5 })), remove).when(record(reading(2, T0 + 2, { n1: 1, n2: 2, n3: 3 })));
+      expect(again.twin.reported).toEqual({ n1: { value: 1, at: T0 + 2 }, n2: { value: 2, at: T0 + 2 }, n3: { value: 3, at: T0 + 2 } });
     });
   });
 

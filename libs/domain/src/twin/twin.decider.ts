@@ -30,6 +30,10 @@ export interface TwinSettings {
   silenceMs: number;
   /** Largest accepted desired-state patch, in bytes of JSON. */
   maxPatchBytes: number;
+  /** Largest desired state after a patch, in bytes of JSON (UTF-8) of the whole object. */
+  maxDesiredBytes: number;
+  /** Most reported fields (metric and attribute names together) one twin holds. */
+  maxReportedFields: number;
 }
 
 export function initialTwin(deviceId: string): DeviceTwin {
@@ -59,6 +63,8 @@ export function decide(command: TwinCommand, twin: DeviceTwin, settings: TwinSet
       if (!twin.removed && !changesReported(twin, reading) && (twin.lastSeen ?? 0) >= reading.eventTime && connectivitySettled) {
         return { events: [] }; // an older or duplicate reading that sets nothing new
       }
+      const tooLarge = reportedFieldsRejection(twin, reading, settings.maxReportedFields);
+      if (tooLarge) return { rejection: tooLarge };
       const events: TwinEvent[] = [{ type: 'TelemetryReported', data: { ...reading }, metadata: { at: command.metadata.now } }];
       if (!twin.connectivity.online && twin.connectivity.source !== 'gateway') {
         events.push({ type: 'DeviceConnected', data: { deviceId: reading.deviceId, source: 'telemetry' }, metadata: { at: command.metadata.now } });
@@ -77,7 +83,14 @@ export function decide(command: TwinCommand, twin: DeviceTwin, settings: TwinSet
       if (bytes > settings.maxPatchBytes) {
         return { rejection: { type: 'InvalidPatch', reason: `patch is ${bytes} bytes; the limit is ${settings.maxPatchBytes}` } };
       }
-      if (equal(mergeDesired(twin.desired, patch), twin.desired)) return { events: [] };
+      const merged = mergeDesired(twin.desired, patch);
+      if (equal(merged, twin.desired)) return { events: [] };
+      const mergedBytes = jsonBytes(merged);
+      // a twin already over a lowered cap may still shrink
+      if (mergedBytes > settings.maxDesiredBytes && mergedBytes > jsonBytes(twin.desired)) {
+        const error = `desired state would be ${mergedBytes} bytes of JSON after this patch; the limit is ${settings.maxDesiredBytes} (TWIN_MAX_DESIRED_BYTES): remove keys (null) or send less`;
+        return { rejection: { type: 'DesiredTooLarge', reason: 'desired-too-large', error, bytes: mergedBytes, limit: settings.maxDesiredBytes } };
+      }
       return { events: [{ type: 'DesiredPatched', data: { deviceId, patch }, metadata: { at: command.metadata.now, requestId: command.metadata.requestId } }] };
     }
     case 'ReportConnectivity': {
@@ -163,6 +176,22 @@ function mergeDesired(desired: JsonObject, patch: JsonObject): JsonObject {
   // json-merge-patch changes its target in place and the twin is immutable: copy first. A JSON
   // round trip, not structuredClone, which builds objects of another realm under jest's VM.
   return applyMergePatch(JSON.parse(JSON.stringify(desired)) as JsonObject, patch) as JsonObject;
+}
+
+/** Bytes of the value as UTF-8 JSON. */
+function jsonBytes(value: JsonValue): number {
+  return new TextEncoder().encode(JSON.stringify(value)).length;
+}
+
+/** A refusal when the reading would take the twin's reported field count past the cap (a twin already past a lowered cap may still update its fields). */
+function reportedFieldsRejection(twin: DeviceTwin, reading: { metrics: Record<string, number>; attributes: Record<string, string> }, limit: number): TwinRejection | null {
+  const names = new Set(twin.removed ? [] : Object.keys(twin.reported));
+  const current = names.size;
+  for (const source of [reading.metrics, reading.attributes]) for (const name in source) names.add(name);
+  const fields = names.size;
+  if (fields <= limit || fields <= current) return null;
+  const error = `reading would give the twin of ${JSON.stringify(twin.deviceId)} ${fields} reported fields (metric and attribute names); the limit is ${limit} (TWIN_MAX_REPORTED_FIELDS): use fewer distinct names per device`;
+  return { type: 'TwinTooLarge', reason: 'twin-too-large', error, fields, limit };
 }
 
 /** Whether a reading comes after the last applied one: later event time, or the same with a higher seq. */

@@ -19,4 +19,8 @@ export type ConnectivitySource = 'gateway' | 'telemetry' | 'silence';
 export type TwinRejection =
   | { type: 'VersionConflict'; expectedVersion: number; actualVersion: number }
   | { type: 'UnknownDevice'; deviceId: string }
-  | { type: 'InvalidPatch'; reason: string };
+  | { type: 'InvalidPatch'; reason: string }
+  /** The desired state after the patch would exceed `maxDesiredBytes` (REST: 413). */
+  | { type: 'DesiredTooLarge'; reason: 'desired-too-large'; error: string; bytes: number; limit: number }
+  /** The reading would give the twin more than `maxReportedFields` reported fields; dead-lettered with this reason. */
+  | { type: 'TwinTooLarge'; reason: 'twin-too-large'; error: string; fields: number; limit: number };
