@@ -6,6 +6,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { stackEnv, TestStack } from './test-stack';
 import { freePort } from '../../bench/support/free-port';
 
+/**
+ * The built service's entry point: dist/ of this checkout, or FLEETSTREAM_TEST_SERVER_MAIN (another
+ * build, say one with a bug put in on purpose to see a guarantee test fail).
+ */
+function serverMain(): string {
+  return process.env.FLEETSTREAM_TEST_SERVER_MAIN ?? resolve(__dirname, '../../dist/apps/server/src/main.js');
+}
+
 /** The built service (`npm run build`) as a separate process, so a test can kill it like a crash would. */
 export class ServerProcess {
   private child: ChildProcess | undefined;
@@ -35,7 +43,7 @@ export class ServerProcess {
   }
 
   async start(): Promise<this> {
-    this.child = spawn(process.execPath, [resolve(__dirname, '../../dist/apps/server/src/main.js')], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [serverMain()], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-20_000)));
     this.child.stderr!.on('data', (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-20_000)));
     for (let i = 0; i < 300; i++) {

@@ -1,4 +1,5 @@
 export * from './registry-codec';
+export * from './schema-registration';
 export * from './schema-files';
 export * from './twin-snapshot';
 export * from './telemetry-reader';

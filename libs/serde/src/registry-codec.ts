@@ -1,6 +1,7 @@
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Rejection } from '@fleetstream/domain';
 import avro, { Schema as AvroSchemaJson, Type } from 'avsc';
+import { registerSchema, SchemaRegistrationOptions } from './schema-registration';
 
 /** The registry could not be asked; not the record's fault, so callers retry instead of dead-lettering. */
 export class RegistryUnavailableError extends Error {
@@ -25,17 +26,17 @@ export class RegistryCodec<T> {
   constructor(
     private readonly registry: SchemaRegistry,
     private readonly readerSchema: AvroSchemaJson,
+    private readonly registration: SchemaRegistrationOptions = {},
   ) {
     this.readerType = avro.Type.forSchema(readerSchema);
   }
 
-  /** Registers the reader schema under the subject (TopicNameStrategy: `<topic>-value`); returns its id. */
-  async register(subject: string, schema: AvroSchemaJson = this.readerSchema): Promise<number> {
-    const { id } = await this.registry.register(
-      { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
-      { subject },
-    );
-    return id;
+  /**
+   * Registers the reader schema under the subject (TopicNameStrategy: `<topic>-value`); returns its id.
+   * Idempotent across instances; retries an unreachable registry forever (see registerSchema).
+   */
+  register(subject: string, schema: AvroSchemaJson = this.readerSchema): Promise<number> {
+    return registerSchema(this.registry, subject, JSON.stringify(schema), this.registration);
   }
 
   async encode(schemaId: number, value: T): Promise<Buffer> {
