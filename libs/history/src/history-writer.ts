@@ -1,13 +1,18 @@
 import { Rejection, RejectionReason, Telemetry } from '@fleetstream/domain';
 import type { ConsumedRecord, DeadLetter, DeadLetterProducer } from '@fleetstream/kafka';
 import { readTelemetry, RegistryCodec, TelemetryRules } from '@fleetstream/serde';
-import { HistoryRepository, TelemetryRow, telemetryRow } from './history.repository';
+import { HistoryRepository, ReadingKey, ReadingPosition, TelemetryRow, telemetryRow } from './history.repository';
 
 export interface BatchOutcome {
   stored: number;
   deadLettered: number;
-  /** Records at or below the stored watermark: already in ClickHouse from an earlier run. */
+  /**
+   * Records already in ClickHouse: at or below the stored watermark (an earlier run wrote them), or
+   * `duplicates`.
+   */
   skipped: number;
+  /** Of `skipped`: readings whose (device_id, event_time, seq) was already stored under another offset. */
+  duplicates: number;
   deadLetteredByReason: Partial<Record<RejectionReason, number>>;
 }
 
@@ -35,7 +40,9 @@ export interface HistoryWriterStats extends BatchOutcome {
 export class HistoryWriter {
   /** topic → partition → highest offset handled; loaded from ClickHouse after each rebalance. */
   private watermarks = new Map<string, Map<number, number>>();
-  readonly stats: HistoryWriterStats = { batches: 0, stored: 0, deadLettered: 0, skipped: 0, deadLetteredByReason: {} };
+  /** device → newest reading stored (null: none); loaded from ClickHouse after each rebalance. */
+  private latest = new Map<string, ReadingPosition | null>();
+  readonly stats: HistoryWriterStats = { batches: 0, stored: 0, deadLettered: 0, skipped: 0, duplicates: 0, deadLetteredByReason: {} };
 
   constructor(
     private readonly codec: RegistryCodec<Telemetry>,
@@ -48,6 +55,7 @@ export class HistoryWriter {
   /** Another member may have written our partitions meanwhile: forget what we knew. */
   onRebalance(): void {
     this.watermarks = new Map();
+    this.latest = new Map();
   }
 
   /**
@@ -76,19 +84,75 @@ export class HistoryWriter {
     return batch;
   }
 
-  /** Rows to ClickHouse and rejections to the DLQ, both durable when this resolves. */
+  /**
+   * Rows to ClickHouse and rejections to the DLQ, both durable when this resolves. Duplicates are
+   * dropped here, not in `prepare`: only now is the previous batch stored.
+   */
   async write(batch: PreparedBatch): Promise<BatchOutcome> {
-    await Promise.all([this.repository.insertTelemetry(batch.rows), this.deadLetter(batch.rejected, batch.receivedAt)]);
+    const rows = await this.withoutStoredReadings(batch.rows);
+    await Promise.all([this.repository.insertTelemetry(rows), this.deadLetter(batch.rejected, batch.receivedAt)]);
+    this.noteLatest(rows);
     for (const { topic, partition, offset } of batch.highOffsets.values()) {
       const known = this.watermarks.get(topic);
       if (known && (known.get(partition) ?? -1) < offset) known.set(partition, offset);
     }
-    const outcome: BatchOutcome = { stored: batch.rows.length, deadLettered: batch.rejected.length, skipped: batch.skipped, deadLetteredByReason: {} };
+    const duplicates = batch.rows.length - rows.length;
+    const outcome: BatchOutcome = {
+      stored: rows.length,
+      deadLettered: batch.rejected.length,
+      skipped: batch.skipped + duplicates,
+      duplicates,
+      deadLetteredByReason: {},
+    };
     for (const { rejection } of batch.rejected) {
       outcome.deadLetteredByReason[rejection.reason] = (outcome.deadLetteredByReason[rejection.reason] ?? 0) + 1;
     }
     this.count(outcome);
     return outcome;
+  }
+
+  /**
+   * The rows whose reading is not stored yet, each once: the first copy of a reading wins, in raw and
+   * in the rollups alike, whatever the later copies' values. A reading newer than its device's newest
+   * stored one is new; only older ones are looked up. A reading stored from this very record is kept:
+   * that earlier write did not finish (its watermark did not move), so it is written again.
+   */
+  private async withoutStoredReadings(rows: readonly TelemetryRow[]): Promise<TelemetryRow[]> {
+    const firstCopies = new Map<string, TelemetryRow>();
+    for (const row of rows) {
+      const key = readingKeyOf(row);
+      if (!firstCopies.has(key)) firstCopies.set(key, row);
+    }
+    const latest = await this.latestOf(new Set(rows.map(([deviceId]) => deviceId)));
+    const candidates: ReadingKey[] = [];
+    for (const [deviceId, eventTime, seq] of firstCopies.values()) {
+      const newest = latest.get(deviceId);
+      if (newest && !isAfter({ eventTime, seq }, newest)) candidates.push({ deviceId, eventTime, seq });
+    }
+    const storedElsewhere = new Set<string>();
+    for (const stored of await this.repository.storedReadingKeys(candidates)) {
+      const key = readingKeyOf([stored.deviceId, stored.eventTime, stored.seq]);
+      const row = firstCopies.get(key);
+      const sameRecord = row !== undefined && row[5] === stored.sourceTopic && row[6] === stored.sourcePartition && row[7] === stored.sourceOffset;
+      if (!sameRecord) storedElsewhere.add(key);
+    }
+    return [...firstCopies].filter(([key]) => !storedElsewhere.has(key)).map(([, row]) => row);
+  }
+
+  private async latestOf(deviceIds: Set<string>): Promise<Map<string, ReadingPosition | null>> {
+    const unknown = [...deviceIds].filter((deviceId) => !this.latest.has(deviceId));
+    if (unknown.length > 0) {
+      const stored = await this.repository.latestReadings(unknown);
+      for (const deviceId of unknown) this.latest.set(deviceId, stored.get(deviceId) ?? null);
+    }
+    return this.latest;
+  }
+
+  private noteLatest(rows: readonly TelemetryRow[]): void {
+    for (const [deviceId, eventTime, seq] of rows) {
+      const newest = this.latest.get(deviceId);
+      if (!newest || isAfter({ eventTime, seq }, newest)) this.latest.set(deviceId, { eventTime, seq });
+    }
   }
 
   /** Appends the record's row, or returns why it cannot be stored (judged by the record's own timestamp). */
@@ -130,9 +194,19 @@ export class HistoryWriter {
     this.stats.batches++;
     this.stats.stored += outcome.stored;
     this.stats.skipped += outcome.skipped;
+    this.stats.duplicates += outcome.duplicates;
     this.stats.deadLettered += outcome.deadLettered;
     for (const [reason, count] of Object.entries(outcome.deadLetteredByReason) as [RejectionReason, number][]) {
       this.stats.deadLetteredByReason[reason] = (this.stats.deadLetteredByReason[reason] ?? 0) + count;
     }
   }
+}
+
+/** (device_id, event_time, seq) as one string, for sets. */
+function readingKeyOf([deviceId, eventTime, seq]: readonly [string, number, number, ...unknown[]]): string {
+  return `${deviceId}\u0000${eventTime}\u0000${seq}`;
+}
+
+function isAfter(reading: ReadingPosition, than: ReadingPosition): boolean {
+  return reading.eventTime > than.eventTime || (reading.eventTime === than.eventTime && reading.seq > than.seq);
 }

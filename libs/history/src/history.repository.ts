@@ -55,6 +55,21 @@ export interface ReadingPosition {
   seq: number;
 }
 
+/** A reading's identity: `telemetry_raw` keeps one row per key, and so do the rollups. */
+export interface ReadingKey {
+  deviceId: string;
+  /** Epoch ms. */
+  eventTime: number;
+  seq: number;
+}
+
+/** A stored reading's key with the Kafka coordinates its row was read from. */
+export interface StoredReadingKey extends ReadingKey {
+  sourceTopic: string;
+  sourcePartition: number;
+  sourceOffset: string;
+}
+
 export interface RollupQuery {
   deviceId: string;
   bucket: RollupBucket;
@@ -111,6 +126,42 @@ export class HistoryRepository {
       { topic },
     );
     return new Map(rows.map((row) => [Number(row.source_partition), Number(row.high_offset)]));
+  }
+
+  /** The newest stored reading of each of these devices (absent: none stored). */
+  async latestReadings(deviceIds: readonly string[]): Promise<Map<string, ReadingPosition>> {
+    if (deviceIds.length === 0) return new Map();
+    const rows = await this.transport.query<{ device_id: string; event_time: number | string; seq: number | string }>(
+      // answered by the latest_per_device projection, not by scanning raw
+      `SELECT device_id, toUnixTimestamp64Milli(latest.1) AS event_time, latest.2 AS seq
+       FROM (SELECT device_id, max((event_time, seq)) AS latest FROM ${this.database}.telemetry_raw
+             WHERE has({devices:Array(String)}, device_id) GROUP BY device_id)`,
+      { devices: [...deviceIds] },
+    );
+    return new Map(rows.map((row) => [row.device_id, { eventTime: Number(row.event_time), seq: Number(row.seq) }]));
+  }
+
+  /** Which of these readings are stored, and from where (a key stored twice before dedup existed has two rows). */
+  async storedReadingKeys(keys: readonly ReadingKey[]): Promise<StoredReadingKey[]> {
+    if (keys.length === 0) return [];
+    // aliases must not shadow the columns the WHERE compares
+    const rows = await this.transport.query<{ device_id: string; event_time_ms: number | string; seq: number | string; source_topic: string; source_partition: number; offset: string }>(
+      `SELECT device_id, toUnixTimestamp64Milli(event_time) AS event_time_ms, seq, source_topic, source_partition, toString(source_offset) AS offset
+       FROM ${this.database}.telemetry_raw
+       WHERE has({devices:Array(String)}, device_id)
+         AND (device_id, event_time, seq) IN (
+           SELECT key.1, fromUnixTimestamp64Milli(key.2, 'UTC'), key.3
+           FROM (SELECT arrayJoin(arrayZip({devices:Array(String)}, {times:Array(Int64)}, {seqs:Array(Int64)})) AS key))`,
+      { devices: keys.map((key) => key.deviceId), times: keys.map((key) => key.eventTime), seqs: keys.map((key) => key.seq) },
+    );
+    return rows.map((row) => ({
+      deviceId: row.device_id,
+      eventTime: Number(row.event_time_ms),
+      seq: Number(row.seq),
+      sourceTopic: row.source_topic,
+      sourcePartition: Number(row.source_partition),
+      sourceOffset: row.offset,
+    }));
   }
 
   async readings(query: TelemetryQuery): Promise<StoredReading[]> {

@@ -71,12 +71,7 @@ export const HISTORY_MIGRATIONS: Migration[] = [
             TTL bucket + INTERVAL ${ttlDays} DAY`,
         ),
         `CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.${minute.table}_mv TO ${database}.${minute.table} AS
-          SELECT device_id, metric, toStartOfMinute(toDateTime(event_time, 'UTC')) AS bucket,
-                 min(value) AS min_value, max(value) AS max_value, sum(value) AS sum_value,
-                 count() AS samples, argMaxState(value, event_time) AS last_value
-          FROM ${database}.telemetry_raw
-          ARRAY JOIN mapKeys(metrics) AS metric, mapValues(metrics) AS value
-          GROUP BY device_id, metric, bucket`,
+          ${minuteRollupOf(`${database}.telemetry_raw`)}`,
         // Hours from the minute blocks, not from raw rows: each insert explodes its readings into
         // metrics once, and the hour view reads the already-aggregated minutes.
         `CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.${hour.table}_mv TO ${database}.${hour.table} AS
@@ -110,7 +105,39 @@ export const HISTORY_MIGRATIONS: Migration[] = [
         FROM ${database}.dead_letters GROUP BY source_topic, source_partition`,
     ],
   },
+  {
+    version: 4,
+    description: 'newest reading per device as a projection of raw (duplicate check), rollups rebuilt from distinct readings',
+    statements: ({ database }) => {
+      const [minute, hour] = ROLLUPS;
+      return [
+        // The writer drops a reading whose (device_id, event_time, seq) is already stored; one newer
+        // than its device's newest stored reading cannot be, so only older ones are looked up. A
+        // projection is written in the same part as the rows: it never lags raw, even after a crash.
+        `ALTER TABLE ${database}.telemetry_raw MODIFY SETTING deduplicate_merge_projection_mode = 'rebuild'`,
+        `ALTER TABLE ${database}.telemetry_raw ADD PROJECTION IF NOT EXISTS latest_per_device (
+          SELECT device_id, max((event_time, seq)) GROUP BY device_id
+        )`,
+        `ALTER TABLE ${database}.telemetry_raw MATERIALIZE PROJECTION latest_per_device SETTINGS mutations_sync = 1`,
+        // Rollups written before this version counted a reading stored twice twice: rebuilt once from
+        // the readings raw keeps (the hour view refills the hours from the minutes). Rerunnable.
+        `TRUNCATE TABLE ${database}.${hour.table}`,
+        `TRUNCATE TABLE ${database}.${minute.table}`,
+        `INSERT INTO ${database}.${minute.table} ${minuteRollupOf(`${database}.telemetry_raw FINAL`)}`,
+      ];
+    },
+  },
 ];
+
+/** Per-minute aggregates of every metric of the readings in `source` (raw rows). */
+function minuteRollupOf(source: string): string {
+  return `SELECT device_id, metric, toStartOfMinute(toDateTime(event_time, 'UTC')) AS bucket,
+                 min(value) AS min_value, max(value) AS max_value, sum(value) AS sum_value,
+                 count() AS samples, argMaxState(value, event_time) AS last_value
+          FROM ${source}
+          ARRAY JOIN mapKeys(metrics) AS metric, mapValues(metrics) AS value
+          GROUP BY device_id, metric, bucket`;
+}
 
 /** Rollup tables by bucket name as the API spells it. */
 export const ROLLUPS = [
