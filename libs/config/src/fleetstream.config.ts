@@ -34,6 +34,7 @@ export const fleetstreamConfigSchema = z.object({
   TWIN_MAX_PATCH_BYTES: z.coerce.number().int().min(2).default(64 * 1024).describe('largest desired-state patch'),
   TWIN_MAX_DESIRED_BYTES: z.coerce.number().int().min(2).default(64 * 1024).describe("largest desired state (JSON bytes of the whole object after a patch)"),
   TWIN_MAX_REPORTED_FIELDS: z.coerce.number().int().min(1).default(1000).describe('most reported fields (metric and attribute names) a twin holds'),
+  TWIN_MAX_SNAPSHOT_BYTES: z.coerce.number().int().min(1024).default(512 * 1024).describe("largest twin snapshot on fleet.twins (Avro bytes); kept under the topic's max.message.bytes"),
   COMMAND_MAX_PARAMS_BYTES: z.coerce.number().int().min(2).default(64 * 1024).describe("largest command params (JSON bytes)"),
   ROLLUP_MAX_BUCKETS: z.coerce.number().int().min(1).default(10_000).describe('most buckets one rollup query may span'),
   COMMAND_TTL_S: z.coerce.number().positive().default(24 * 3600).describe('default time to live of a command (not delivered by then: expired)'),

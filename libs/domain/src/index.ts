@@ -1,4 +1,5 @@
 export * from './device/device-id';
+export * from './device/device-record';
 export * from './telemetry/telemetry';
 export * from './twin/twin.commands';
 export * from './twin/twin.decider';

@@ -35,23 +35,40 @@ interface Pending {
  * fails, every write in it fails and its batch is re-delivered.
  */
 export class GroupCommitProducer {
-  private readonly producer: Producer;
+  private producer: Producer;
   private queue: Pending[] = [];
   private flushing: Promise<void> | undefined;
 
   constructor(
-    kafka: Kafka,
-    transactionalId: string,
+    private readonly kafka: Kafka,
+    private readonly transactionalId: string,
     private readonly consumerGroupId: string,
   ) {
-    this.producer = kafka.producer({
-      transactionalId,
+    this.producer = this.newProducer();
+  }
+
+  private newProducer(): Producer {
+    return this.kafka.producer({
+      transactionalId: this.transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
       // the coordinator answers CONCURRENT_TRANSACTIONS for a few ms after each commit while it writes
       // the markers; the client-wide 300 ms first retry would add that much to the next transaction
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 10, maxRetryTime: 10_000 },
     });
+  }
+
+  /**
+   * After a failed transaction the kafkajs producer can be left in a state it never leaves (say
+   * COMMITTING after the broker went away mid-commit: "Cannot call beginTransaction in state
+   * COMMITTING"). A new producer with the same transactional id bumps the epoch, which fences the
+   * old one and aborts whatever it left open, so the next try starts clean.
+   */
+  private async replaceProducer(): Promise<void> {
+    const broken = this.producer;
+    this.producer = this.newProducer();
+    await broken.disconnect().catch(() => undefined);
+    await this.producer.connect();
   }
 
   connect(): Promise<void> {
@@ -100,20 +117,60 @@ export class GroupCommitProducer {
       entry.partitions.push({ partition: consumed.partition, offset: consumed.offset });
       offsets.set(consumed.topic, entry);
     }
-    const transaction = await this.producer.transaction();
     try {
-      if (byTopic.size > 0) {
-        await transaction.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      const transaction = await this.producer.transaction();
+      try {
+        for (const topicMessages of requestsWithin([...byTopic].map(([topic, messages]) => ({ topic, messages })), MAX_REQUEST_BYTES)) {
+          await transaction.sendBatch({ acks: -1, topicMessages });
+        }
+        if (offsets.size > 0) {
+          await whileTransactionsConcurrent(() => transaction.sendOffsets({ consumerGroupId: this.consumerGroupId, topics: [...offsets.values()] }));
+        }
+        await transaction.commit();
+      } catch (error) {
+        await transaction.abort();
+        throw error;
       }
-      if (offsets.size > 0) {
-        await whileTransactionsConcurrent(() => transaction.sendOffsets({ consumerGroupId: this.consumerGroupId, topics: [...offsets.values()] }));
-      }
-      await transaction.commit();
     } catch (error) {
-      await transaction.abort().catch(() => undefined);
+      await this.replaceProducer().catch(() => undefined);
       throw error;
     }
   }
+}
+
+/**
+ * Largest sum of record bytes in one produce request. kafkajs puts every record of a partition into
+ * one record batch, and the broker refuses a batch over the topic's max.message.bytes (1 MiB by
+ * default): a group commit of thousands of twins of one partition would fail for good.
+ */
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+/** Splits the messages into produce requests of at most `maxBytes` of keys and values each (a larger single record goes alone). */
+export function requestsWithin(topicMessages: TopicMessages[], maxBytes: number): TopicMessages[][] {
+  const requests: TopicMessages[][] = [];
+  let current: TopicMessages[] = [];
+  let bytes = 0;
+  for (const { topic, messages } of topicMessages) {
+    for (const message of messages) {
+      const size = byteLength(message.key) + byteLength(message.value) + 64;
+      if (bytes + size > maxBytes && bytes > 0) {
+        requests.push(current);
+        current = [];
+        bytes = 0;
+      }
+      const last = current[current.length - 1];
+      if (last?.topic === topic) last.messages.push(message);
+      else current.push({ topic, messages: [message] });
+      bytes += size;
+    }
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
+
+function byteLength(data: Buffer | string | null | undefined): number {
+  if (data === null || data === undefined) return 0;
+  return typeof data === 'string' ? Buffer.byteLength(data) : data.length;
 }
 
 /**

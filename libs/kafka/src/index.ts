@@ -15,3 +15,4 @@ export * from './dead-letter-queue';
 export * from './topic-range-reader';
 export * from './group-commit.producer';
 export * from './replay-bounds';
+export * from './transactional-processor';

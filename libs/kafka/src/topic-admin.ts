@@ -83,3 +83,19 @@ export async function repairTopicConfigs(kafka: Kafka, drift: readonly TopicDrif
     await admin.disconnect();
   }
 }
+
+/** The topic's effective max.message.bytes (its own setting, or the broker's default): the largest record batch it accepts. */
+export async function topicMaxMessageBytes(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
+    });
+    const value = described.resources[0]?.configEntries.find((entry) => entry.configName === 'max.message.bytes')?.configValue;
+    return value ? Number(value) : 1_048_588;
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -47,6 +47,8 @@ export const DLQ_HEADERS = {
   sourcePartition: 'fleetstream.dlq.source.partition',
   sourceOffset: 'fleetstream.dlq.source.offset',
   failedAt: 'fleetstream.dlq.failed-at',
+  /** Which processor refused the record: history, twins or commands. */
+  processor: 'fleetstream.dlq.processor',
   /** On a re-driven record: the DLQ partition/offset it came from. */
   redrivenFrom: 'fleetstream.dlq.redriven-from',
 } as const;

@@ -1,4 +1,4 @@
-import type { Telemetry, TwinCommand } from '@fleetstream/domain';
+import { deviceRecordFault, JsonObject, Telemetry, TwinCommand } from '@fleetstream/domain';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { RegistryCodec } from './registry-codec';
 import { readAvroSchema } from './schema-files';
@@ -6,6 +6,28 @@ import { readTelemetry, TelemetryRules } from './telemetry-reader';
 import { DeviceEventRecord } from './twin-snapshot';
 
 export type TwinCommandRead = { command: TwinCommand } | { skipped: string };
+
+/** Why a record can never be processed (a dead letter's reason and error). */
+export interface ReadFault {
+  reason: string;
+  error: string;
+}
+
+export type DeviceEventRead = { command: TwinCommand } | { fault: ReadFault };
+
+/** A desired-state patch as JSON; anything else (broken JSON, an array, a number) is the record's fault. */
+function parsePatch(patchJson: string | null): { value: JsonObject } | { fault: ReadFault } {
+  let patch: unknown;
+  try {
+    patch = JSON.parse(patchJson ?? '{}');
+  } catch (error) {
+    return { fault: { reason: 'invalid-patch-json', error: `patchJson is not JSON: ${(error as Error).message}` } };
+  }
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
+    return { fault: { reason: 'invalid-patch-json', error: `patchJson is ${Array.isArray(patch) ? 'an array' : String(patch === null ? 'null' : typeof patch)}, not a JSON object (RFC 7386 merge patch)` } };
+  }
+  return { value: patch as JsonObject };
+}
 
 /**
  * What a telemetry or fleet.device-events record means to a twin, as a decider command: one reading
@@ -23,19 +45,28 @@ export class TwinCommandReader {
     this.eventCodec = new RegistryCodec<DeviceEventRecord>(registry, readAvroSchema('device-event'));
   }
 
-  async deviceEvent(message: { offset: string; value: Buffer | null }): Promise<TwinCommandRead> {
+  /**
+   * A device event as a twin command, or why it can never be one: it does not decode, it is not
+   * keyed by its device's valid id, or its patch is not a JSON object.
+   */
+  async deviceEvent(message: { key: Buffer | null; value: Buffer | null }): Promise<DeviceEventRead> {
     const decoded = await this.eventCodec.decode(message.value);
-    if (!decoded.ok) return { skipped: `device event at offset ${message.offset} does not decode: ${decoded.rejection.error}` };
+    if (!decoded.ok) return { fault: decoded.rejection };
     const event = decoded.value;
+    const keyFault = deviceRecordFault(message.key === null ? null : message.key.toString('utf8'), event.deviceId, `device event ${event.kind}`);
+    if (keyFault) return { fault: keyFault };
     switch (event.kind) {
-      case 'DESIRED_PATCH':
+      case 'DESIRED_PATCH': {
+        const patch = parsePatch(event.patchJson);
+        if ('fault' in patch) return patch;
         return {
           command: {
             type: 'PatchDesired',
-            data: { deviceId: event.deviceId, patch: JSON.parse(event.patchJson ?? '{}'), expectedVersion: event.expectedVersion ?? undefined },
+            data: { deviceId: event.deviceId, patch: patch.value, expectedVersion: event.expectedVersion ?? undefined },
             metadata: { now: event.at, requestId: event.requestId },
           },
         };
+      }
       case 'CONNECTIVITY':
         return { command: { type: 'ReportConnectivity', data: { deviceId: event.deviceId, online: event.online ?? false }, metadata: { now: event.at } } };
       case 'REMOVE':

@@ -1,19 +1,18 @@
 import { twinSettings } from '@fleetstream/config';
 import {
-  CommandSagaInput, commandSagaStep, CommandState, connectivityAt, DeviceMessage, deviceMessageFor, dueAt, isTerminal, sendableWhenOnline,
+  CommandSagaInput, commandSagaStep, CommandState, connectivityAt, DeviceMessage, deviceMessageFor, deviceRecordFault, dueAt, isTerminal, sendableWhenOnline,
 } from '@fleetstream/domain';
-import { ConsumedOffset, coPartitionedAssigner, fleetGroups, FleetTopics, GROUP_COMMIT_CONCURRENCY, GroupCommitProducer, loadReplayBounds, PartitionTurns, partitionOf, ReplayBounds, TransactionalWrite } from '@fleetstream/kafka';
+import { ConsumedRecord, fleetGroups, FleetTopics, partitionOf, ProcessorOutput, ProcessorStatus, RecordFault, TransactionalProcessor } from '@fleetstream/kafka';
 import {
   CommandAckRecord, CommandEventRecord, fromCommandAckRecord, fromCommandEventRecord, readAvroSchema, RegistryCodec, toCommandEventRecord,
   toCommandStateSnapshot, toDeviceCommandRecord, DeviceCommandRecord,
 } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message } from 'kafkajs';
-import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { Kafka, Message } from 'kafkajs';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
+import { isTransient } from '../infrastructure/transient-errors';
 import { TwinReadModel } from '../twins/twin-read-model';
 import { CommandStateReadModel } from './command-state-read-model';
 
@@ -24,30 +23,33 @@ interface Outputs {
   states: Map<string, CommandState>;
 }
 
+/** One batch (or timer step) of one partition: a working copy of its open commands, and what to write. */
+interface SagaBatch {
+  partition: number;
+  working: Map<string, readonly CommandState[]>;
+  outputs: Outputs;
+}
+
 /**
- * Drives every command through its acknowledgment stages. Consumes fleet.commands (intent from the
- * REST API) and fleet.device-acks, co-partitioned by device id, and wakes on a timer for deadlines
- * and devices that came back online. Each step's events (fleet.commands), device messages
- * (fleet.device-commands), new states (fleet.command-state) and consumed offsets are written in one
- * Kafka transaction, so a crash never repeats or loses a step; deadlines are in the state, so timers
- * survive a restart.
+ * Drives every command through its acknowledgment stages, on the processor skeleton. Consumes
+ * fleet.commands (intent from the REST API) and fleet.device-acks, co-partitioned by device id, and
+ * wakes on a timer for deadlines and devices that came back online. Each step's events
+ * (fleet.commands), device messages (fleet.device-commands), new states (fleet.command-state),
+ * dead letters and consumed offsets are written in one Kafka transaction, so a crash never repeats
+ * or loses a step; deadlines are in the state, so timers survive a restart.
  */
 @Injectable()
 export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(CommandSagaProcessor.name);
-  private consumer: Consumer | undefined;
-  private committer: GroupCommitProducer | undefined;
+  private processor: TransactionalProcessor<SagaBatch> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
-  private replayBounds = ReplayBounds.none;
-  /** A partition's batches (commands-p, device-acks-p) and its timer ticks take turns on its state. */
-  private readonly turns = new PartitionTurns();
   private readonly eventCodec: RegistryCodec<CommandEventRecord>;
   private readonly ackCodec: RegistryCodec<CommandAckRecord>;
   private readonly deviceCommandCodec: RegistryCodec<DeviceCommandRecord>;
   private schemaIds = { event: 0, state: 0, deviceCommand: 0 };
-  /** Per partition this instance owns: the commands of its devices that have not ended, in request order. */
-  private owned = new Map<number, Promise<Map<string, readonly CommandState[]>>>();
+  /** Per partition this instance owns and restored: the commands of its devices that have not ended, in request order. */
+  private owned = new Map<number, Map<string, readonly CommandState[]>>();
   /** Commands that ended here and that the read model may not show yet: a repeated request must not revive them. */
   private readonly ended = new Map<string, number>();
   private commandPartitions = 0;
@@ -74,57 +76,40 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
       state: await this.commands.codec.register(`${this.topics.commandState}-value`),
       deviceCommand: await this.deviceCommandCodec.register(`${this.topics.deviceCommands}-value`),
     };
-    const groupId = fleetGroups(this.config.TOPIC_PREFIX).commandSaga;
-    this.replayBounds = await loadReplayBounds(this.kafka, this.topics.replayBounds, groupId);
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const [metadata] = (await admin.fetchTopicMetadata({ topics: [this.topics.commands] })).topics;
-      this.commandPartitions = metadata!.partitions.length;
-    } finally {
-      await admin.disconnect();
-    }
-    this.committer = new GroupCommitProducer(this.kafka, `${groupId}.${hostname()}.${process.pid}`, groupId);
-    await this.committer.connect();
-    this.consumer = this.kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 20, partitionAssigners: [coPartitionedAssigner] });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
-      const partitions = payload.memberAssignment[this.topics.commands] ?? [];
-      const restored = this.restore(partitions);
-      this.owned = new Map(partitions.map((partition) => [partition, restored.then((byPartition) => byPartition.get(partition)!)]));
+    this.commandPartitions = await partitionCount(this.kafka, this.topics.commands);
+    this.processor = new TransactionalProcessor<SagaBatch>(this.kafka, {
+      name: 'commands',
+      groupId: fleetGroups(this.config.TOPIC_PREFIX).commandSaga,
+      topics: [this.topics.commands, this.topics.deviceAcks],
+      deadLetterTopic: this.topics.telemetryDlq,
+      replayBoundsTopic: this.topics.replayBounds,
+      maxWaitTimeInMs: 20,
+      log: this.logger,
+      isTransient,
+      logic: {
+        restore: (partitions) => this.restore(partitions),
+        beginBatch: (partition) => this.begin(partition),
+        handle: (record, batch) => this.handle(record, batch),
+        endBatch: (batch) => this.outputsOf(batch),
+      },
     });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [this.topics.commands, this.topics.deviceAcks], fromBeginning: true });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: GROUP_COMMIT_CONCURRENCY,
-      eachBatch: (payload) => this.onBatch(payload),
-    });
+    await this.processor.start();
     this.timer = setInterval(() => void this.onTick(), this.config.COMMAND_TICK_MS);
     this.logger.log(`command saga consuming ${this.topics.commands} and ${this.topics.deviceAcks}`);
   }
 
+  /** Whether the saga runs here (undefined when this instance does not run it), and its partitions. */
+  status(): ProcessorStatus | undefined {
+    return this.processor?.status();
+  }
+
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    await this.consumer?.disconnect();
-    await this.committer?.disconnect();
+    await this.processor?.stop();
   }
 
   /** The assigned partitions' commands that have not ended, from fleet.command-state (Kafka Streams' restore-before-process). */
-  private async restore(partitions: readonly number[]): Promise<Map<number, Map<string, readonly CommandState[]>>> {
-    for (;;) {
-      try {
-        return await this.restoreOnce(partitions);
-      } catch (error) {
-        // Kafka unreachable during a rebalance: the partitions' batches and timers wait for this
-        this.logger.warn(`restoring commands of partitions ${partitions.join(', ')} failed, retrying in 1 s: ${(error as Error).message}`);
-        await sleep(1000);
-      }
-    }
-  }
-
-  /** One wait for the read model and one pass over it for all the partitions. */
-  private async restoreOnce(partitions: readonly number[]): Promise<Map<number, Map<string, readonly CommandState[]>>> {
+  private async restore(partitions: readonly number[]): Promise<void> {
     await this.commands.caughtUp();
     const byPartition = new Map(partitions.map((partition) => [partition, new Map<string, CommandState[]>()]));
     for (const [, state] of this.commands.all()) {
@@ -135,48 +120,39 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     }
     for (const [partition, devices] of byPartition) {
       for (const states of devices.values()) states.sort((a, b) => a.requestedAt - b.requestedAt);
+      this.owned.set(partition, devices);
       this.logger.log(`partition ${partition}: restored ${devices.size} devices with open commands`);
     }
-    return byPartition;
   }
 
-  private async onBatch({ batch, isStale, isRunning, resolveOffset }: EachBatchPayload): Promise<void> {
-    if (isStale() || !isRunning() || batch.messages.length === 0) return;
-    const owned = await this.owned.get(batch.partition);
-    if (!owned) throw new Error(`a batch for ${batch.topic}[${batch.partition}] arrived before its assignment`);
-    const offset = (BigInt(batch.lastOffset()) + 1n).toString();
-    await this.turns.of(batch.partition).runExclusive(async () => {
-      const working = new Map(owned);
-      const outputs = emptyOutputs();
-      for (const message of batch.messages) {
-        if (this.replayBounds.skips(batch.topic, batch.partition, message.offset)) continue;
-        const input = await this.inputFrom(batch.topic, message);
-        if (input) await this.apply(input, working, outputs);
-      }
-      await this.commit(outputs, owned, working, { topic: batch.topic, partition: batch.partition, offset });
-    });
-    resolveOffset(batch.lastOffset());
+  private begin(partition: number): SagaBatch {
+    return { partition, working: new Map(this.owned.get(partition)), outputs: emptyOutputs() };
+  }
+
+  private async handle(record: ConsumedRecord, batch: SagaBatch): Promise<RecordFault | void> {
+    const input = await this.inputFrom(record);
+    if (input === null) return;
+    if ('fault' in input) return input.fault;
+    await this.apply(input, batch);
   }
 
   /** Deadlines that passed and held commands whose device is back, on every partition this instance owns. */
   private async onTick(): Promise<void> {
-    if (this.ticking) return; // the previous tick is still writing; this one would find the same work
+    if (this.ticking || !this.processor) return; // the previous tick is still writing; this one would find the same work
     this.ticking = true;
     const now = Date.now();
+    const wakes = (deviceId: string, states: readonly CommandState[]) =>
+      states.some((state) => (dueAt(state) ?? Infinity) <= now) || (sendableWhenOnline(states, now) && this.isOnline(deviceId, now));
     try {
       await Promise.all(
-        [...this.owned].map(async ([partition, pending]) => {
-          const owned = await pending;
-          const wakes = (deviceId: string, states: readonly CommandState[]) =>
-            states.some((state) => (dueAt(state) ?? Infinity) <= now) || (sendableWhenOnline(states, now) && this.isOnline(deviceId, now));
-          if (![...owned].some(([deviceId, states]) => wakes(deviceId, states))) return;
-          await this.turns.of(partition).runExclusive(async () => {
-            const working = new Map(owned);
-            const outputs = emptyOutputs();
-            for (const [deviceId, states] of owned) {
-              if (wakes(deviceId, states)) await this.apply({ type: 'TimePassed', data: { deviceId }, metadata: { now } }, working, outputs);
+        this.processor.ownedPartitions().map(async (partition) => {
+          if (![...(this.owned.get(partition) ?? [])].some(([deviceId, states]) => wakes(deviceId, states))) return;
+          await this.processor!.step(partition, async () => {
+            const batch = this.begin(partition);
+            for (const [deviceId, states] of batch.working) {
+              if (wakes(deviceId, states)) await this.apply({ type: 'TimePassed', data: { deviceId }, metadata: { now } }, batch);
             }
-            await this.commit(outputs, owned, working);
+            return this.outputsOf(batch);
           });
         }),
       );
@@ -187,8 +163,8 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     }
   }
 
-  /** One saga step for the input's device, on the working copy; its outputs are added to `outputs`. */
-  private async apply(input: CommandSagaInput, working: Map<string, readonly CommandState[]>, outputs: Outputs): Promise<void> {
+  /** One saga step for the input's device, on the batch's working copy; its outputs are added to the batch's. */
+  private async apply(input: CommandSagaInput, { working, outputs }: SagaBatch): Promise<void> {
     const deviceId = input.data.deviceId;
     if (input.type === 'CommandRequested' && (this.commands.get(input.data.commandId) || this.ended.has(input.data.commandId))) return;
     const before = working.get(deviceId) ?? [];
@@ -212,25 +188,8 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     return { key: message.deviceId, value: await this.deviceCommandCodec.encode(this.schemaIds.deviceCommand, toDeviceCommandRecord(message, now)) };
   }
 
-  /** Writes the outputs (and the consumed offset, for a batch) in a transaction, then makes the working copy the partition's state. */
-  private async commit(
-    outputs: Outputs,
-    owned: Map<string, readonly CommandState[]>,
-    working: Map<string, readonly CommandState[]>,
-    consumed?: ConsumedOffset,
-  ): Promise<void> {
-    await this.committer!.submit(await this.transactionalWrite(outputs, consumed));
-    owned.clear();
-    for (const [deviceId, states] of working) owned.set(deviceId, states);
-    for (const state of outputs.states.values()) {
-      if (isTerminal(state.status)) this.ended.set(state.request.commandId, state.version);
-    }
-    for (const [commandId, version] of this.ended) {
-      if ((this.commands.get(commandId)?.version ?? 0) >= version) this.ended.delete(commandId);
-    }
-  }
-
-  private async transactionalWrite(outputs: Outputs, consumed?: ConsumedOffset): Promise<TransactionalWrite> {
+  /** The batch's records to write, and once they are committed, its working copy becomes the partition's state. */
+  private async outputsOf({ partition, working, outputs }: SagaBatch): Promise<ProcessorOutput> {
     const states = await Promise.all(
       [...outputs.states.values()].map(async (state) => ({
         key: state.request.commandId,
@@ -243,7 +202,15 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
         { topic: this.topics.deviceCommands, messages: outputs.deviceCommands },
         { topic: this.topics.commandState, messages: states },
       ],
-      consumed,
+      onCommitted: () => {
+        this.owned.set(partition, working);
+        for (const state of outputs.states.values()) {
+          if (isTerminal(state.status)) this.ended.set(state.request.commandId, state.version);
+        }
+        for (const [commandId, version] of this.ended) {
+          if ((this.commands.get(commandId)?.version ?? 0) >= version) this.ended.delete(commandId);
+        }
+      },
     };
   }
 
@@ -252,37 +219,63 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     return twin !== undefined && connectivityAt(twin, now, this.silenceMs).online;
   }
 
-  /** The saga input a record means; null for records that are the saga's own output or cannot be read. */
-  private async inputFrom(topic: string, message: KafkaMessage): Promise<CommandSagaInput | null> {
-    if (topic === this.topics.deviceAcks) {
+  /** The saga input a record means; null for records that are the saga's own output; a fault for one that can never be read. */
+  private async inputFrom(record: ConsumedRecord): Promise<CommandSagaInput | { fault: RecordFault } | null> {
+    const key = record.key === null ? null : record.key.toString('utf8');
+    if (record.topic === this.topics.deviceAcks) {
       // stages are timed by the service's clock: a device's clock may be wrong
       const now = Date.now();
-      const decoded = await this.ackCodec.decode(message.value);
-      if (!decoded.ok) {
-        this.logger.warn(`skipping ${topic} offset ${message.offset}: ${decoded.rejection.error}`);
-        return null;
-      }
-      return { type: 'DeviceAcknowledged', data: fromCommandAckRecord(decoded.value), metadata: { now } };
+      const decoded = await this.ackCodec.decode(record.value);
+      if (!decoded.ok) return { fault: decoded.rejection };
+      const ack = fromCommandAckRecord(decoded.value);
+      const fault = ackFault(key, ack.deviceId, this.commands.get(ack.commandId)?.request.deviceId);
+      if (fault) return { fault };
+      return { type: 'DeviceAcknowledged', data: ack, metadata: { now } };
     }
     // the REST API's timestamp: the time to live runs from the request, however late the saga reads it
-    const now = Number(message.timestamp);
-    const decoded = await this.eventCodec.decode(message.value);
-    if (!decoded.ok) {
-      this.logger.warn(`skipping ${topic} offset ${message.offset}: ${decoded.rejection.error}`);
-      return null;
-    }
+    const now = record.timestamp;
+    const decoded = await this.eventCodec.decode(record.value);
+    if (!decoded.ok) return { fault: decoded.rejection };
     if (decoded.value.type !== 'REQUESTED' && decoded.value.type !== 'CANCELLATION_REQUESTED') return null;
+    let event: ReturnType<typeof fromCommandEventRecord>;
     try {
-      const event = fromCommandEventRecord(decoded.value);
-      if (event.type === 'CommandRequested') return { type: 'CommandRequested', data: event.data, metadata: { now } };
-      if (event.type === 'CommandCancellationRequested') return { type: 'CommandCancellationRequested', data: event.data, metadata: { now } };
+      event = fromCommandEventRecord(decoded.value);
     } catch (error) {
-      this.logger.warn(`skipping ${topic} offset ${message.offset}: ${(error as Error).message}`);
+      return { fault: { reason: 'invalid-command-event', error: (error as Error).message } };
     }
+    const fault = deviceRecordFault(key, event.data.deviceId, `command event ${decoded.value.type}`);
+    if (fault) return { fault };
+    if (event.type === 'CommandRequested') return { type: 'CommandRequested', data: event.data, metadata: { now } };
+    if (event.type === 'CommandCancellationRequested') return { type: 'CommandCancellationRequested', data: event.data, metadata: { now } };
     return null;
   }
 }
 
+/**
+ * An acknowledgment counts only when its record key, its deviceId and the device of the command it
+ * names are one device: otherwise one device (or gateway) could move another device's command.
+ */
+export function ackFault(key: string | null, ackDeviceId: string, commandDeviceId: string | undefined): RecordFault | null {
+  const fault = deviceRecordFault(key, ackDeviceId, 'acknowledgment');
+  if (fault?.reason === 'invalid-device-id') return fault;
+  if (fault) return { reason: 'ack-device-mismatch', error: fault.error };
+  if (commandDeviceId !== undefined && commandDeviceId !== ackDeviceId) {
+    return { reason: 'ack-device-mismatch', error: `acknowledgment from device "${ackDeviceId}" names a command of another device` };
+  }
+  return null;
+}
+
 function emptyOutputs(): Outputs {
   return { events: [], deviceCommands: [], states: new Map() };
+}
+
+async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    return metadata!.partitions.length;
+  } finally {
+    await admin.disconnect();
+  }
 }

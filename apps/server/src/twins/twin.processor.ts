@@ -1,11 +1,12 @@
 import { telemetryRules, twinSettings } from '@fleetstream/config';
-import { applyCommand, desiredStateDue, DeviceTwin, initialTwin, TwinCommand, TwinSettings } from '@fleetstream/domain';
-import { coPartitionedAssigner, fleetGroups, FleetTopics, GROUP_COMMIT_CONCURRENCY, GroupCommitProducer, loadReplayBounds, PartitionTurns, ReplayBounds } from '@fleetstream/kafka';
+import { applyCommand, desiredStateDue, DeviceTwin, initialTwin, TwinCommand, TwinRejection, TwinSettings } from '@fleetstream/domain';
+import { ConsumedRecord, fleetGroups, topicMaxMessageBytes, FleetTopics, ProcessorOutput, ProcessorStatus, RecordFault, TransactionalProcessor } from '@fleetstream/kafka';
 import { DeviceCommandRecord, readAvroSchema, RegistryCodec, toDesiredStateRecord, toTwinSnapshot, TwinCommandReader } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { hostname } from 'node:os';
+import avro from 'avsc';
+import { Kafka } from 'kafkajs';
+import { isTransient } from '../infrastructure/transient-errors';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
 import { TwinReadModel } from './twin-read-model';
@@ -17,29 +18,33 @@ import { TwinReadModel } from './twin-read-model';
  */
 const MAX_UNCONFIRMED_TWINS = 10_000;
 
+/** Room left under the topic's max.message.bytes for the record batch's own header, key and wire-format header. */
+const SNAPSHOT_HEADROOM_BYTES = 4096;
+
+/** One batch's work: the twins it changed and the devices whose desired state must be sent. */
+interface TwinBatch {
+  changed: Map<string, DeviceTwin>;
+  desiredDue: Set<string>;
+}
+
 /**
  * Folds telemetry and device events into twins and writes each new snapshot to the compacted topic
- * fleet.twins, read-process-write in one Kafka transaction with the consumed offsets: a crash or
- * rebalance never applies an event twice nor loses one. Before it processes a partition it waits
- * until the read model has restored that partition's twins from fleet.twins (Kafka Streams' rule).
+ * fleet.twins, on the processor skeleton: read-process-write in one Kafka transaction with the
+ * consumed offsets, so a crash or rebalance never applies an event twice nor loses one, and a
+ * record that can never be folded is dead-lettered in that same transaction. Before it processes a
+ * partition it waits until the read model has restored that partition's twins (Kafka Streams' rule).
  */
 @Injectable()
 export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(TwinProcessor.name);
-  private consumer: Consumer | undefined;
-  private committer: GroupCommitProducer | undefined;
-  private readonly turns = new PartitionTurns();
-  private replayBounds = ReplayBounds.none;
+  private processor: TransactionalProcessor<TwinBatch> | undefined;
   private readonly commands: TwinCommandReader;
   /** Twins this instance committed that the read model has not caught up with yet. */
   private readonly written = new Map<string, DeviceTwin>();
-  /** Partitions restored since the last rebalance. */
-  private restored = new Set<number>();
-  /** Partitions assigned at the last rebalance (telemetry and device events share partition numbers). */
-  private assigned: number[] = [];
-  private generation = 0;
   private readonly settings: TwinSettings;
+  private readonly snapshotType = avro.Type.forSchema(readAvroSchema('device-twin'));
   private twinSchemaId = 0;
+  private maxSnapshotBytes: number;
   private readonly deviceCommandCodec: RegistryCodec<DeviceCommandRecord>;
   private deviceCommandSchemaId = 0;
 
@@ -52,6 +57,7 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
   ) {
     this.commands = new TwinCommandReader(registry, telemetryRules(config));
     this.settings = twinSettings(config);
+    this.maxSnapshotBytes = config.TWIN_MAX_SNAPSHOT_BYTES;
     this.deviceCommandCodec = new RegistryCodec<DeviceCommandRecord>(registry, readAvroSchema('device-command'));
   }
 
@@ -59,99 +65,88 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     if (!this.config.PROCESSORS.includes('twins')) return;
     this.twinSchemaId = await this.twins.codec.register(`${this.topics.twins}-value`);
     this.deviceCommandSchemaId = await this.deviceCommandCodec.register(`${this.topics.deviceCommands}-value`);
-    const groupId = fleetGroups(this.config.TOPIC_PREFIX).twinProcessor;
-    this.replayBounds = await loadReplayBounds(this.kafka, this.topics.replayBounds, groupId);
-    this.committer = new GroupCommitProducer(this.kafka, `${groupId}.${hostname()}.${process.pid}`, groupId);
-    await this.committer.connect();
-    // partition p of telemetry and of device-events hold the same devices: one member gets both
-    this.consumer = this.kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 50, partitionAssigners: [coPartitionedAssigner] });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
-      this.restored = new Set();
-      this.assigned = [...new Set(Object.values(payload.memberAssignment).flat())].sort((a, b) => a - b);
-      // restore right away rather than at each partition's first batch, so readiness does not wait for traffic
-      const generation = ++this.generation;
-      const assigned = this.assigned;
-      this.twins.caughtUp(assigned).then(
-        () => generation === this.generation && assigned.forEach((partition) => this.restored.add(partition)),
-        (error: unknown) => this.logger.warn(`restoring twins of partitions ${assigned.join(', ')} failed; retried at their first batch: ${String(error)}`),
-      );
+    this.maxSnapshotBytes = Math.min(this.config.TWIN_MAX_SNAPSHOT_BYTES, (await topicMaxMessageBytes(this.kafka, this.topics.twins)) - SNAPSHOT_HEADROOM_BYTES);
+    this.processor = new TransactionalProcessor<TwinBatch>(this.kafka, {
+      name: 'twins',
+      groupId: fleetGroups(this.config.TOPIC_PREFIX).twinProcessor,
+      // partition p of telemetry and of device-events hold the same devices: one member gets both
+      topics: [this.topics.telemetry, this.topics.deviceEvents],
+      deadLetterTopic: this.topics.telemetryDlq,
+      replayBoundsTopic: this.topics.replayBounds,
+      maxWaitTimeInMs: 50,
+      log: this.logger,
+      isTransient,
+      logic: {
+        restore: (partitions) => this.twins.caughtUp([...partitions]),
+        beginBatch: () => ({ changed: new Map(), desiredDue: new Set() }),
+        handle: (record, batch) => this.handle(record, batch),
+        endBatch: (batch) => this.outputs(batch),
+        afterBatch: async () => {
+          if (this.written.size > MAX_UNCONFIRMED_TWINS) await this.twins.caughtUp();
+          this.forgetWhatTheReadModelHas();
+        },
+      },
     });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [this.topics.telemetry, this.topics.deviceEvents], fromBeginning: true });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: GROUP_COMMIT_CONCURRENCY,
-      eachBatch: (payload) => this.onBatch(payload),
-    });
+    await this.processor.start();
     this.logger.log(`twin processor consuming ${this.topics.telemetry} and ${this.topics.deviceEvents}`);
+  }
+
+  /** Whether the processor runs here (undefined when this instance does not process twins), and its partitions. */
+  status(): ProcessorStatus | undefined {
+    return this.processor?.status();
   }
 
   /** Whether this instance processes twins, and which of its assigned partitions are restored. */
   restoration(): { running: boolean; assigned: number[]; restored: number[] } {
-    return { running: this.consumer !== undefined, assigned: this.assigned, restored: this.assigned.filter((p) => this.restored.has(p)) };
+    const status = this.processor?.status();
+    return { running: status !== undefined, assigned: status?.assigned ?? [], restored: status?.restored ?? [] };
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await this.consumer?.disconnect();
-    await this.committer?.disconnect();
+    await this.processor?.stop();
   }
 
-  private async onBatch({ batch, isStale, isRunning, resolveOffset }: EachBatchPayload): Promise<void> {
-    if (isStale() || !isRunning() || batch.messages.length === 0) return;
-    if (!this.restored.has(batch.partition)) {
-      await this.twins.caughtUp([batch.partition]);
-      this.restored.add(batch.partition);
+  private async handle(record: ConsumedRecord, batch: TwinBatch): Promise<RecordFault | void> {
+    const command = await this.commandFrom(record);
+    if (!command) return;
+    if ('fault' in command) return command.fault;
+    const deviceId = command.data.deviceId;
+    const twin = batch.changed.get(deviceId) ?? this.current(deviceId);
+    const applied = applyCommand(twin, command, this.settings);
+    if ('rejection' in applied) return rejectionFault(applied.rejection);
+    if (!applied.changed) return;
+    const bytes = applied.twin.removed ? 0 : this.snapshotType.toBuffer(toTwinSnapshot(applied.twin)).length;
+    if (bytes > this.maxSnapshotBytes) {
+      return { reason: 'twin-too-large', error: `the twin of ${deviceId} would be ${bytes} bytes on ${this.topics.twins}; the limit is ${this.maxSnapshotBytes} (TWIN_MAX_SNAPSHOT_BYTES, below the topic's max.message.bytes)` };
     }
-    await this.turns.of(batch.partition).runExclusive(async () => {
-      // fold the whole batch first; `written` changes only once the transaction committed
-      const changed = new Map<string, DeviceTwin>();
-      const desiredDue = new Set<string>();
-      for (const message of batch.messages) {
-        if (this.replayBounds.skips(batch.topic, batch.partition, message.offset)) continue;
-        const command = await this.commandFrom(batch.topic, message);
-        if (!command) continue;
-        const deviceId = command.data.deviceId;
-        const twin = changed.get(deviceId) ?? this.current(deviceId);
-        const applied = applyCommand(twin, command, this.settings);
-        if ('rejection' in applied) {
-          this.logger.warn(`${command.type} for ${deviceId} refused: ${JSON.stringify(applied.rejection)}`);
-          continue;
-        }
-        if (!applied.changed) continue;
-        changed.set(deviceId, applied.twin);
-        if (desiredStateDue(twin, applied.twin, command.metadata.now, this.settings.silenceMs)) desiredDue.add(deviceId);
-      }
-      const messages = await Promise.all(
-        [...changed.values()].map(async (twin) => ({
-          key: twin.deviceId,
-          value: twin.removed ? null : await this.twins.codec.encode(this.twinSchemaId, toTwinSnapshot(twin)),
-        })),
-      );
-      // in the same transaction as the twin: a desired change reaches the device exactly when it is recorded
-      const desiredStates = await Promise.all(
-        [...desiredDue].map(async (deviceId) => {
-          const twin = changed.get(deviceId)!;
-          const record = toDesiredStateRecord(deviceId, twin.desired, twin.version, Date.now());
-          return { key: deviceId, value: await this.deviceCommandCodec.encode(this.deviceCommandSchemaId, record) };
-        }),
-      );
-      const offset = (BigInt(batch.lastOffset()) + 1n).toString();
-      // on failure kafkajs re-delivers the batch from the last committed offset
-      await this.committer!.submit({
-        topicMessages: [
-          { topic: this.topics.twins, messages },
-          { topic: this.topics.deviceCommands, messages: desiredStates },
-        ],
-        consumed: { topic: batch.topic, partition: batch.partition, offset },
-      });
-      for (const [deviceId, twin] of changed) this.written.set(deviceId, twin);
-    });
-    // without it kafkajs fetches from the batch's first offset again: every batch would be re-read
-    // (harmless, the decider drops duplicates) and grow until the lag reaches seconds
-    resolveOffset(batch.lastOffset());
-    if (this.written.size > MAX_UNCONFIRMED_TWINS) await this.twins.caughtUp();
-    this.forgetWhatTheReadModelHas();
+    batch.changed.set(deviceId, applied.twin);
+    if (desiredStateDue(twin, applied.twin, command.metadata.now, this.settings.silenceMs)) batch.desiredDue.add(deviceId);
+  }
+
+  private async outputs({ changed, desiredDue }: TwinBatch): Promise<ProcessorOutput> {
+    const messages = await Promise.all(
+      [...changed.values()].map(async (twin) => ({
+        key: twin.deviceId,
+        value: twin.removed ? null : await this.twins.codec.encode(this.twinSchemaId, toTwinSnapshot(twin)),
+      })),
+    );
+    // in the same transaction as the twin: a desired change reaches the device exactly when it is recorded
+    const desiredStates = await Promise.all(
+      [...desiredDue].map(async (deviceId) => {
+        const twin = changed.get(deviceId)!;
+        const record = toDesiredStateRecord(deviceId, twin.desired, twin.version, Date.now());
+        return { key: deviceId, value: await this.deviceCommandCodec.encode(this.deviceCommandSchemaId, record) };
+      }),
+    );
+    return {
+      topicMessages: [
+        { topic: this.topics.twins, messages },
+        { topic: this.topics.deviceCommands, messages: desiredStates },
+      ],
+      onCommitted: () => {
+        for (const [deviceId, twin] of changed) this.written.set(deviceId, twin);
+      },
+    };
   }
 
   private current(deviceId: string): DeviceTwin {
@@ -168,11 +163,32 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     }
   }
 
-  /** The twin command a record means; null for records the twin ignores (malformed ones are the history writer's DLQ). */
-  private async commandFrom(topic: string, message: KafkaMessage): Promise<TwinCommand | null> {
-    const read = topic === this.topics.deviceEvents ? await this.commands.deviceEvent(message) : await this.commands.telemetry(message);
-    if ('command' in read) return read.command;
-    if (topic === this.topics.deviceEvents) this.logger.warn(`skipping a ${topic} record: ${read.skipped}`);
-    return null;
+  /**
+   * The twin command a record means; a fault for a device event that can never be one; null for
+   * telemetry the twin passes over (malformed readings are the history writer's to dead-letter, so a
+   * record gets one dead letter, not two).
+   */
+  private async commandFrom(record: ConsumedRecord): Promise<TwinCommand | { fault: RecordFault } | null> {
+    if (record.topic === this.topics.deviceEvents) {
+      const read = await this.commands.deviceEvent(record);
+      return 'fault' in read ? read : read.command;
+    }
+    const read = await this.commands.telemetry(record);
+    return 'command' in read ? read.command : null;
+  }
+}
+
+/** A decider's refusal as a dead letter's reason and error. */
+function rejectionFault(rejection: TwinRejection): RecordFault {
+  switch (rejection.type) {
+    case 'VersionConflict':
+      return { reason: 'patch-version-conflict', error: `If-Match version ${rejection.expectedVersion}, but the twin is at ${rejection.actualVersion}` };
+    case 'UnknownDevice':
+      return { reason: 'unknown-device', error: `device ${rejection.deviceId} has no twin` };
+    case 'InvalidPatch':
+      return { reason: 'invalid-patch', error: rejection.reason };
+    case 'DesiredTooLarge':
+    case 'TwinTooLarge':
+      return { reason: rejection.reason, error: rejection.error };
   }
 }

@@ -1,0 +1,261 @@
+import { Consumer, EachBatchPayload, Kafka, Message, TopicMessages } from 'kafkajs';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConsumedRecord, consumedRecord } from './batch-consumer';
+import { coPartitionedAssigner } from './co-partitioned.assigner';
+import { deadLetterMessage, RecordFault } from './dead-letter.producer';
+import { ConsumedOffset, GROUP_COMMIT_CONCURRENCY, GroupCommitProducer, PartitionTurns } from './group-commit.producer';
+import { loadReplayBounds, ReplayBounds } from './replay-bounds';
+
+/** What a processor wants written, atomically with the consumed offsets, for one batch or one timer step. */
+export interface ProcessorOutput {
+  topicMessages: TopicMessages[];
+  /** Runs once the transaction committed: the processor makes its new state current here. */
+  onCommitted?: () => void;
+}
+
+/**
+ * A processor's logic for the skeleton: decode → decide → encode, per partition. Everything else —
+ * subscription, co-partitioned assignment, restore before processing, group commit, replay bounds,
+ * offsets, dead letters and restarts — is the skeleton's.
+ */
+export interface ProcessorLogic<BatchState> {
+  /** Loads the state of newly assigned partitions before any of their records is processed. */
+  restore(partitions: readonly number[]): Promise<void>;
+  /** A fresh working state for one batch of one partition. */
+  beginBatch(partition: number): BatchState;
+  /**
+   * Folds one record into the batch state. Returns a record fault when the record itself can never
+   * be processed; throws only for a transient fault (the whole batch is then retried).
+   */
+  handle(record: ConsumedRecord, state: BatchState): Promise<RecordFault | void>;
+  /** The outputs of the batch, encoded. */
+  endBatch(state: BatchState): Promise<ProcessorOutput>;
+  /** After a batch committed, outside the partition's turn: a place to wait (backpressure). */
+  afterBatch?(): Promise<void>;
+}
+
+export interface TransactionalProcessorOptions<BatchState> {
+  /** Short name (twins, commands): the `fleetstream.dlq.processor` header and log prefix. */
+  name: string;
+  groupId: string;
+  /** Co-partitioned input topics: partition p of each holds the same keys and goes to one member. */
+  topics: string[];
+  deadLetterTopic: string;
+  replayBoundsTopic: string;
+  maxWaitTimeInMs: number;
+  logic: ProcessorLogic<BatchState>;
+  log: { warn(message: string): void; error(message: string): void; log(message: string): void };
+  /**
+   * Decides whether an error thrown while handling one record is transient (retry the batch) or the
+   * record's own fault (dead-letter it as `processing-failed`). Unknown errors are the record's:
+   * otherwise one record with an unforeseen shape would stop its partition for good.
+   */
+  isTransient: (error: unknown) => boolean;
+}
+
+/** A processor is not running: its consumer crashed, or it is waiting to be restarted. */
+export interface ProcessorStatus {
+  name: string;
+  running: boolean;
+  /** Why it is not running, when it is not. */
+  problem?: string;
+  assigned: number[];
+  restored: number[];
+}
+
+const RESTART_BACKOFF_MS = [1000, 2000, 5000, 10_000];
+
+/** Thrown to kafkajs for a failed batch: marked retriable so the consumer re-fetches instead of crashing for good. */
+class BatchRetry extends Error {
+  readonly retriable = true;
+  constructor(message: string, override readonly cause: unknown) {
+    super(message);
+  }
+}
+
+/**
+ * The stateful-processor skeleton (Kafka Streams' loop): partitions are assigned co-partitioned,
+ * their state is restored before their first record, and each batch is decided and written —
+ * outputs, dead letters and consumed offsets — in one Kafka transaction shared with the batches
+ * of every other partition in flight (group commit). A record fault goes to the dead-letter topic in
+ * that same transaction, so the partition moves on exactly when the dead letter is durable. A
+ * transient fault retries the batch; a consumer that kafkajs gives up on is restarted with backoff,
+ * and the status says so meanwhile (/ready).
+ */
+export class TransactionalProcessor<BatchState> {
+  private consumer: Consumer | undefined;
+  private committer: GroupCommitProducer | undefined;
+  private readonly turns = new PartitionTurns();
+  private replayBounds = ReplayBounds.none;
+  private assigned: number[] = [];
+  private restored = new Set<number>();
+  /** Per assigned partition: resolves when its state is restored (retried until it is). */
+  private restoring = new Map<number, Promise<void>>();
+  private generation = 0;
+  private running = false;
+  private problem: string | undefined;
+  private stopping = false;
+  private restarts = 0;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly options: TransactionalProcessorOptions<BatchState>,
+  ) {}
+
+  async start(): Promise<void> {
+    const { groupId, replayBoundsTopic } = this.options;
+    this.replayBounds = await loadReplayBounds(this.kafka, replayBoundsTopic, groupId);
+    this.committer = new GroupCommitProducer(this.kafka, `${groupId}.${hostname()}.${process.pid}`, groupId);
+    await this.committer.connect();
+    await this.startConsumer();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.consumer?.disconnect();
+    await this.committer?.disconnect();
+  }
+
+  status(): ProcessorStatus {
+    return {
+      name: this.options.name,
+      running: this.running,
+      ...(this.problem ? { problem: this.problem } : {}),
+      assigned: this.assigned,
+      restored: this.assigned.filter((partition) => this.restored.has(partition)),
+    };
+  }
+
+  /** Partitions this instance owns and has restored (a timer works only on those). */
+  ownedPartitions(): number[] {
+    return this.assigned.filter((partition) => this.restored.has(partition));
+  }
+
+  /**
+   * Runs a step outside any batch (a timer) on one owned partition, in its turn, and writes its
+   * output in a transaction. Returns false when the partition is not (or no longer) owned.
+   */
+  async step(partition: number, decide: () => Promise<ProcessorOutput | undefined>): Promise<boolean> {
+    if (!this.restored.has(partition)) return false;
+    const generation = this.generation;
+    await this.turns.of(partition).runExclusive(async () => {
+      if (generation !== this.generation) return;
+      const output = await decide();
+      if (output) await this.commit(output);
+    });
+    return true;
+  }
+
+  private async startConsumer(): Promise<void> {
+    const { groupId, topics, maxWaitTimeInMs } = this.options;
+    const consumer = this.kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs, partitionAssigners: [coPartitionedAssigner] });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.onAssigned([...new Set(Object.values(payload.memberAssignment).flat())]));
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.running = false;
+      this.problem = `consumer crashed: ${payload.error.message}`;
+      this.options.log.error(`[${this.options.name}] ${this.problem}${payload.restart ? '; kafkajs restarts it' : '; restarting it'}`);
+      if (!payload.restart && !this.stopping) void this.restartConsumer();
+    });
+    consumer.on(consumer.events.FETCH_START, () => {
+      this.running = true;
+      this.problem = undefined;
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: GROUP_COMMIT_CONCURRENCY,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    this.running = true;
+  }
+
+  /** kafkajs does not restart a consumer after a non-retriable error: do it here, forever, with backoff. */
+  private async restartConsumer(): Promise<void> {
+    for (;;) {
+      const backoff = RESTART_BACKOFF_MS[Math.min(this.restarts++, RESTART_BACKOFF_MS.length - 1)]!;
+      await sleep(backoff);
+      if (this.stopping) return;
+      try {
+        await this.consumer?.disconnect().catch(() => undefined);
+        await this.startConsumer();
+        this.options.log.warn(`[${this.options.name}] consumer restarted`);
+        return;
+      } catch (error) {
+        this.problem = `consumer restart failed: ${(error as Error).message}`;
+        this.options.log.error(`[${this.options.name}] ${this.problem}; trying again`);
+      }
+    }
+  }
+
+  private onAssigned(partitions: number[]): void {
+    const generation = ++this.generation;
+    this.assigned = partitions.sort((a, b) => a - b);
+    this.restored = new Set();
+    // right away rather than at each partition's first batch, so readiness does not wait for traffic
+    const restoring = this.restoreUntilDone(this.assigned, generation);
+    this.restoring = new Map(this.assigned.map((partition) => [partition, restoring]));
+  }
+
+  /** Restores the partitions, retrying transient failures with backoff for as long as they stay assigned. */
+  private async restoreUntilDone(partitions: readonly number[], generation: number): Promise<void> {
+    for (let attempt = 0; generation === this.generation; attempt++) {
+      try {
+        await this.options.logic.restore(partitions);
+        if (generation === this.generation) partitions.forEach((partition) => this.restored.add(partition));
+        return;
+      } catch (error) {
+        const backoff = RESTART_BACKOFF_MS[Math.min(attempt, RESTART_BACKOFF_MS.length - 1)]!;
+        this.options.log.warn(`[${this.options.name}] restoring partitions ${partitions.join(', ')} failed, retrying in ${backoff} ms: ${(error as Error).message}`);
+        await sleep(backoff);
+      }
+    }
+  }
+
+  private async onBatch({ batch, isStale, isRunning, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> {
+    if (isStale() || !isRunning() || batch.messages.length === 0) return;
+    this.running = true;
+    await (this.restoring.get(batch.partition) ?? this.restoreUntilDone([batch.partition], this.generation));
+    const { logic, name } = this.options;
+    try {
+      await this.turns.of(batch.partition).runExclusive(async () => {
+        const state = logic.beginBatch(batch.partition);
+        const deadLetters: Message[] = [];
+        for (const message of batch.messages) {
+          if (this.replayBounds.skips(batch.topic, batch.partition, message.offset)) continue;
+          const record = consumedRecord(batch, message);
+          const fault = await this.handleIsolated(record, state);
+          if (fault) deadLetters.push(deadLetterMessage({ record, rejection: fault }, Date.now(), name));
+        }
+        const output = await logic.endBatch(state);
+        const consumed: ConsumedOffset = { topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() };
+        await this.commit({ ...output, topicMessages: [...output.topicMessages, { topic: this.options.deadLetterTopic, messages: deadLetters }] }, consumed);
+        if (deadLetters.length > 0) this.options.log.warn(`[${name}] dead-lettered ${deadLetters.length} record(s) of ${batch.topic}[${batch.partition}]`);
+      });
+    } catch (error) {
+      await heartbeat().catch(() => undefined);
+      // kafkajs re-fetches the batch from its first offset (it was not resolved) after its retry backoff
+      throw new BatchRetry(`[${name}] batch of ${batch.topic}[${batch.partition}] at ${batch.firstOffset()} failed, retrying: ${(error as Error).message}`, error);
+    }
+    // without it kafkajs fetches from the batch's first offset again
+    resolveOffset(batch.lastOffset());
+    await logic.afterBatch?.();
+  }
+
+  private async handleIsolated(record: ConsumedRecord, state: BatchState): Promise<RecordFault | void> {
+    try {
+      return await this.options.logic.handle(record, state);
+    } catch (error) {
+      if (this.options.isTransient(error)) throw error;
+      return { reason: 'processing-failed', error: `${(error as Error).name}: ${(error as Error).message}` };
+    }
+  }
+
+  private async commit(output: ProcessorOutput, consumed?: ConsumedOffset): Promise<void> {
+    await this.committer!.submit({ topicMessages: output.topicMessages, consumed });
+    output.onCommitted?.();
+  }
+}
