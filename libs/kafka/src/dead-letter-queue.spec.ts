@@ -1,4 +1,5 @@
-import { deadLetteredRecord, selectDeadLetters } from './dead-letter-queue';
+import type { SkippedRecord } from './compacted-topic-view';
+import { deadLetteredRecord, foldRedriveLedger, selectDeadLetters } from './dead-letter-queue';
 import { DLQ_HEADERS } from './topics';
 
 const dead = (partition: number, offset: string, reason: string, sourceTopic = 'fleet.telemetry') =>
@@ -28,5 +29,18 @@ describe('dead letters', () => {
     expect(selectDeadLetters(records, { reasons: ['unknown-schema-id'] })).toHaveLength(2);
     expect(selectDeadLetters(records, { reasons: ['unknown-schema-id'], sourceTopic: 'fleet.telemetry' })).toEqual([records[0]]);
     expect(selectDeadLetters(records, { positions: ['0:2'] })).toEqual([records[1]]);
+  });
+});
+
+describe('the re-drive ledger', () => {
+  it('reads the DLQ positions and skips records that are not ledger entries', () => {
+    const entry = (offset: number, key: string | null) => ({
+      topic: 'fleet.telemetry.dlq.redriven', partition: 0, offset: String(offset), headers: {}, timestamp: 0, key: key === null ? null : Buffer.from(key), value: Buffer.from('{}'),
+    });
+    const positions = new Set<string>();
+    const skipped: SkippedRecord[] = [];
+    foldRedriveLedger(positions, [entry(0, '2:41'), entry(1, null), entry(2, 'garbage'), entry(3, '0:7')], (skip) => skipped.push(skip));
+    expect([...positions]).toEqual(['2:41', '0:7']);
+    expect(skipped.map(({ offset, reason }) => [offset, reason])).toEqual([['1', 'missing-key'], ['2', 'invalid-key']]);
   });
 });

@@ -1,5 +1,6 @@
 import { IHeaders, Kafka, Message } from 'kafkajs';
 import { ConsumedRecord } from './batch-consumer';
+import { describeSkip, SkippedRecord } from './compacted-topic-view';
 import { idempotentProducerConfig } from './kafka-client';
 import { readTopicsToEnd } from './topic-range-reader';
 import { DLQ_HEADERS } from './topics';
@@ -73,6 +74,30 @@ export function deadLetteredRecord(record: ConsumedRecord, redriven: boolean): D
     originalHeaders,
     redriven,
   };
+}
+
+const LEDGER_KEY = /^\d+:\d+$/;
+
+/**
+ * Adds the DLQ positions the ledger records hold to `positions`. A record without a "partition:offset"
+ * key is not a ledger entry: it is left out and reported to `onSkip` rather than stopping the read.
+ */
+export function foldRedriveLedger(positions: Set<string>, records: readonly ConsumedRecord[], onSkip: (skip: SkippedRecord) => void): void {
+  for (const record of records) {
+    const key = record.key?.toString('utf8');
+    if (key !== undefined && LEDGER_KEY.test(key)) {
+      positions.add(key);
+      continue;
+    }
+    onSkip({
+      view: 'dlq-redrive-ledger',
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+      reason: key === undefined ? 'missing-key' : 'invalid-key',
+      error: key === undefined ? 'the record has no key' : `the key is not a DLQ "partition:offset" (${JSON.stringify(key.slice(0, 40))})`,
+    });
+  }
 }
 
 export function selectDeadLetters(records: readonly DeadLetteredRecord[], selection: DeadLetterSelection): DeadLetteredRecord[] {
@@ -184,7 +209,7 @@ export class DeadLetterQueue {
     await readTopicsToEnd(
       this.kafka,
       [this.topics.ledger],
-      (batch) => batch.forEach((record) => record.key && positions.add(record.key.toString('utf8'))),
+      (batch) => foldRedriveLedger(positions, batch, (skip) => console.warn(describeSkip(skip))),
       { groupPrefix: `${this.idPrefix}.dlq-ledger-reader` },
     );
     return positions;

@@ -16,3 +16,4 @@ export * from './topic-range-reader';
 export * from './group-commit.producer';
 export * from './replay-bounds';
 export * from './transactional-processor';
+export * from './transient-errors';

@@ -14,6 +14,8 @@ export interface KeyValueStore<V> {
   /** How many keys the store holds. */
   count(): number;
   close(): Promise<void>;
+  /** Why the store cannot hold this key (say, too long), or null; a view skips such records. */
+  keyError?(key: string): string | null;
 }
 
 /** A store in a JavaScript Map: for views that are small by nature; key-ordered reads sort on demand. */

@@ -1,4 +1,6 @@
 import { Kafka } from 'kafkajs';
+import { describeSkip, SkippedRecord, ViewLogger } from './compacted-topic-view';
+import type { ConsumedRecord } from './batch-consumer';
 import type { OffsetChange } from './consumer-group-admin';
 import { idempotentProducerConfig } from './kafka-client';
 import { readTopicsToEnd } from './topic-range-reader';
@@ -61,22 +63,71 @@ export async function recordReplayBounds(kafka: Kafka, boundsTopic: string, grou
   }
 }
 
+function parseJson(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+const isOffset = (value: unknown): value is string => typeof value === 'string' && /^\d+$/.test(value);
+
+/**
+ * Folds records of the bounds topic into the latest bound per partition of `group`'s topics (null
+ * once cleared). A record that is not a bound as `recordReplayBounds` writes it (no key, a key or
+ * value that is not that JSON) is left out and reported to `onSkip`: a bad record must not keep a
+ * processor from starting; at worst its group reads the records of that bound again.
+ */
+export function foldReplayBounds(latest: Map<string, ReplayBound | null>, records: readonly ConsumedRecord[], group: string, onSkip: (skip: SkippedRecord) => void): void {
+  for (const record of records) {
+    const skip = (reason: SkippedRecord['reason'], error: string) =>
+      onSkip({ view: 'replay-bounds', topic: record.topic, partition: record.partition, offset: record.offset, reason, error });
+    if (record.key === null) {
+      skip('missing-key', 'the record has no key');
+      continue;
+    }
+    const key = parseJson(record.key);
+    if (!Array.isArray(key) || key.length !== 3 || typeof key[0] !== 'string' || typeof key[1] !== 'string' || !Number.isInteger(key[2])) {
+      skip('invalid-key', `the key is not [group, topic, partition] JSON (starts with ${JSON.stringify(record.key.subarray(0, 40).toString('utf8'))})`);
+      continue;
+    }
+    const [keyGroup, topic, partition] = key as [string, string, number];
+    if (keyGroup !== group) continue;
+    if (record.value === null) {
+      latest.set(boundKey(group, topic, partition), null);
+      continue;
+    }
+    const bound = parseJson(record.value) as Partial<ReplayBound> | undefined;
+    if (!bound || bound.topic !== topic || bound.partition !== partition || !isOffset(bound.skipFrom) || !isOffset(bound.resumeAt)) {
+      skip('undecodable', `the value is not the replay bound of ${topic} partition ${partition} ({topic, partition, skipFrom, resumeAt} JSON)`);
+      continue;
+    }
+    latest.set(boundKey(group, topic, partition), { topic, partition, skipFrom: bound.skipFrom, resumeAt: bound.resumeAt });
+  }
+}
+
+export interface LoadReplayBoundsOptions {
+  /** Told of each record of the bounds topic that is not a bound (after it was logged). */
+  onSkip?: (skip: SkippedRecord) => void;
+  logger?: Pick<ViewLogger, 'warn'>;
+}
+
 /**
  * A group's bounds, read once when its processor starts: bounds change only while the group has no
  * members (a replay refuses an active group), so a running processor never misses one.
  */
-export async function loadReplayBounds(kafka: Kafka, boundsTopic: string, group: string): Promise<ReplayBounds> {
+export async function loadReplayBounds(kafka: Kafka, boundsTopic: string, group: string, options: LoadReplayBoundsOptions = {}): Promise<ReplayBounds> {
   const latest = new Map<string, ReplayBound | null>();
+  const logger = options.logger ?? console;
   await readTopicsToEnd(
     kafka,
     [boundsTopic],
-    (records) => {
-      for (const record of records) {
-        const key = record.key?.toString('utf8');
-        if (key === undefined || JSON.parse(key)[0] !== group) continue;
-        latest.set(key, record.value === null ? null : (JSON.parse(record.value.toString('utf8')) as ReplayBound));
-      }
-    },
+    (records) =>
+      foldReplayBounds(latest, records, group, (skip) => {
+        logger.warn(describeSkip(skip));
+        options.onSkip?.(skip);
+      }),
     { groupPrefix: `${group}.replay-bounds-reader`, timeoutMs: 60_000 },
   );
   return new ReplayBounds([...latest.values()].filter((bound): bound is ReplayBound => bound !== null));

@@ -2,6 +2,7 @@ import { Kafka } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConsumedRecord, consumedRecord } from './batch-consumer';
+import { fetchEndOffsets } from './transient-errors';
 
 /** End offset (exclusive) per topic and partition. */
 export type EndOffsets = Map<string, Map<number, string>>;
@@ -26,22 +27,18 @@ export async function readTopicsToEnd(
   onBatch: (records: ConsumedRecord[]) => Promise<void> | void,
   options: ReadToEndOptions,
 ): Promise<EndOffsets> {
-  const admin = kafka.admin();
-  await admin.connect();
   const ends: EndOffsets = new Map();
   const starts = new Map<string, number>();
   let total = 0;
-  try {
-    for (const topic of topics) {
-      const offsets = await admin.fetchTopicOffsets(topic);
-      ends.set(topic, new Map(offsets.map(({ partition, high }) => [partition, high])));
-      for (const { partition, low, high } of offsets) {
-        starts.set(`${topic}\u0000${partition}`, Number(low));
-        total += Math.max(0, Number(high) - Number(low));
-      }
+  const deadline = Date.now() + (options.timeoutMs ?? 300_000);
+  for (const topic of topics) {
+    // retried while transient (NOT_LEADER on a topic created a moment ago, a broker restarting)
+    const offsets = await fetchEndOffsets(kafka, topic, { deadline });
+    ends.set(topic, new Map(offsets.map(({ partition, high }) => [partition, high])));
+    for (const { partition, low, high } of offsets) {
+      starts.set(`${topic}\u0000${partition}`, Number(low));
+      total += Math.max(0, Number(high) - Number(low));
     }
-  } finally {
-    await admin.disconnect();
   }
   if (total === 0) return ends;
 
@@ -81,7 +78,6 @@ export async function readTopicsToEnd(
         options.onProgress?.(readSoFar() + records.length, total);
       },
     });
-    const deadline = Date.now() + (options.timeoutMs ?? 300_000);
     while (unfinished().length > 0) {
       if (Date.now() > deadline) {
         const behind = unfinished().map(([key]) => key.replace('\u0000', '/')).join(', ');

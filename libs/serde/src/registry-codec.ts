@@ -8,6 +8,17 @@ export class RegistryUnavailableError extends Error {
   override readonly name = 'RegistryUnavailableError';
 }
 
+/** A record that does not decode, with the rejection's reason (not-confluent-framed, unknown-schema-id, undecodable). */
+export class UndecodableRecordError extends Error {
+  override readonly name = 'UndecodableRecordError';
+  readonly reason: Rejection['reason'];
+
+  constructor(topic: string, rejection: Rejection) {
+    super(`${topic} holds a record that does not decode: ${rejection.error}`);
+    this.reason = rejection.reason;
+  }
+}
+
 export type DecodeResult<T> = { ok: true; value: T; schemaId: number } | { ok: false; rejection: Rejection };
 
 /** Confluent wire format: magic byte 0, then the schema id as a big-endian int32, then the Avro body. */
@@ -63,11 +74,11 @@ export class RegistryCodec<T> {
   /**
    * Decodes a record the service wrote itself (say, of a compacted topic it materializes), mapped to
    * `V`: synchronously when the writer schema is cached, and a record that does not decode is an
-   * error rather than a rejection.
+   * UndecodableRecordError rather than a rejection (RegistryUnavailableError when the registry cannot say).
    */
   decodeOwn<V>(bytes: Buffer, topic: string, map: (value: T) => V): V | Promise<V> {
     const read = (decoded: DecodeResult<T>) => {
-      if (!decoded.ok) throw new Error(`${topic} holds a record that does not decode: ${decoded.rejection.error}`);
+      if (!decoded.ok) throw new UndecodableRecordError(topic, decoded.rejection);
       return map(decoded.value);
     };
     const cached = this.decodeIfCached(bytes);

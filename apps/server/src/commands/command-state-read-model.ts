@@ -2,12 +2,16 @@ import { CommandState, CommandStatus } from '@fleetstream/domain';
 import { CompactedTopicView, FleetTopics, KeyedChanges } from '@fleetstream/kafka';
 import { CommandStateSnapshot, fromCommandStateSnapshot, readAvroSchema, RegistryCodec } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { BeforeApplicationShutdown, Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
+import { ViewMonitor } from '../metrics/view.metrics';
 
-/** Every command's current state for REST reads: each instance materializes the compacted topic fleet.command-state. */
+/**
+ * Every command's current state for REST reads: each instance materializes the compacted topic
+ * fleet.command-state. A record without a key or whose value is not a command state is skipped and counted.
+ */
 @Injectable()
 export class CommandStateReadModel implements OnModuleInit, BeforeApplicationShutdown {
   readonly codec: RegistryCodec<CommandStateSnapshot>;
@@ -21,17 +25,22 @@ export class CommandStateReadModel implements OnModuleInit, BeforeApplicationShu
     @Inject(KAFKA) kafka: Kafka,
     @Inject(SCHEMA_REGISTRY) registry: SchemaRegistry,
     @Inject(TOPICS) topics: FleetTopics,
+    monitor: ViewMonitor,
   ) {
     this.codec = new RegistryCodec<CommandStateSnapshot>(registry, readAvroSchema('command-state'));
     this.view = new CompactedTopicView<CommandState>(kafka, {
+      name: 'command-state',
       topic: topics.commandState,
       groupPrefix: `${config.TOPIC_PREFIX}.command-state-view`,
       decode: (bytes) => this.codec.decodeOwn(bytes, topics.commandState, fromCommandStateSnapshot),
+      onSkip: monitor.skipped,
+      logger: new Logger(CommandStateReadModel.name),
       onChange: (commandId, state) => {
         if (state) this.devicesCommands(state.request.deviceId).add(commandId);
         this.changes.notify(commandId, state);
       },
     });
+    monitor.watch(this.view);
   }
 
   async onModuleInit(): Promise<void> {

@@ -1,8 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
-import { TwinsHealth } from '../twins/twins.health';
 import { DependenciesHealth } from './dependencies.health';
+import { ReadinessChecks } from './readiness-checks';
 
 @ApiTags('health')
 @Controller()
@@ -10,7 +10,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly dependencies: DependenciesHealth,
-    private readonly twins: TwinsHealth,
+    private readonly readiness: ReadinessChecks,
   ) {}
 
   @Get('health')
@@ -22,13 +22,15 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: Kafka, the schema registry and ClickHouse are reachable; the twins are restored from fleet.twins' })
+  @ApiOperation({
+    summary: 'Readiness: Kafka, the schema registry and ClickHouse are reachable; the read models restored their topics and none is stuck; the twin processor restored its partitions',
+  })
   ready() {
     return this.health.check([
       () => this.dependencies.kafkaBrokers(),
       () => this.dependencies.schemaRegistry(),
       () => this.dependencies.clickHouse(),
-      () => this.twins.restored(),
+      ...this.readiness.all(),
     ]);
   }
 }

@@ -1,12 +1,16 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { TwinsModule } from '../twins/twins.module';
 import { DependenciesHealth } from './dependencies.health';
 import { HealthController } from './health.controller';
+import { ReadinessChecks } from './readiness-checks';
+import { ViewsHealth } from './views.health';
 
+/** /health and /ready; global so any feature can add a readiness check (ReadinessChecks). */
+@Global()
 @Module({
-  imports: [TerminusModule, TwinsModule],
+  imports: [TerminusModule],
   controllers: [HealthController],
-  providers: [DependenciesHealth],
+  providers: [DependenciesHealth, ReadinessChecks, ViewsHealth],
+  exports: [ReadinessChecks],
 })
 export class HealthModule {}

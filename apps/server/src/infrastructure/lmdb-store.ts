@@ -3,6 +3,9 @@ import { open, RootDatabase } from 'lmdb';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** LMDB's largest key, in UTF-8 bytes: a longer one makes a write throw and fails its whole transaction. */
+export const LMDB_MAX_KEY_BYTES = 1978;
+
 /** How values are written to and read from LMDB's pages. */
 export interface ValueEncoder<V> {
   encode(value: V): Buffer;
@@ -37,6 +40,11 @@ export class LmdbStore<V> implements KeyValueStore<V> {
 
   get(key: string): V | undefined {
     return this.db.get(key);
+  }
+
+  keyError(key: string): string | null {
+    const bytes = Buffer.byteLength(key, 'utf8');
+    return bytes > LMDB_MAX_KEY_BYTES ? `the key is ${bytes} bytes long; LMDB keys are at most ${LMDB_MAX_KEY_BYTES} bytes` : null;
   }
 
   async write(changes: readonly StoreChange<V>[]): Promise<void> {

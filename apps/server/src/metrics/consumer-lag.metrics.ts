@@ -1,4 +1,4 @@
-import { ConsumerGroupAdmin, fleetGroups } from '@fleetstream/kafka';
+import { ConsumerGroupAdmin, resolveGroupId } from '@fleetstream/kafka';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { makeGaugeProvider } from '@willsoto/nestjs-prometheus';
 import { Kafka } from 'kafkajs';
@@ -7,6 +7,11 @@ import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.conf
 import { KAFKA } from '../infrastructure/tokens';
 
 const CONSUMER_LAG = 'fleetstream_consumer_lag_records';
+
+/** The consumer group of each processor this instance runs (history → history writer, twins → twin processor, commands → command saga). */
+export function processorGroups(prefix: string, processors: readonly AppConfig['PROCESSORS'][number][]): string[] {
+  return processors.map((processor) => resolveGroupId(prefix, processor));
+}
 
 /** Committed-offset lag of the groups this instance's processors belong to, read from the broker at scrape time. */
 @Injectable()
@@ -17,8 +22,7 @@ export class ConsumerLagReader implements BeforeApplicationShutdown {
 
   constructor(@Inject(fleetstreamConfig.KEY) config: AppConfig, @Inject(KAFKA) kafka: Kafka) {
     this.admin = new ConsumerGroupAdmin(kafka);
-    const all = fleetGroups(config.TOPIC_PREFIX);
-    this.groups = config.PROCESSORS.map((processor) => (processor === 'history' ? all.history : all.twinProcessor));
+    this.groups = processorGroups(config.TOPIC_PREFIX, config.PROCESSORS);
   }
 
   async collectInto(gauge: Gauge<'group' | 'topic' | 'partition'>): Promise<void> {

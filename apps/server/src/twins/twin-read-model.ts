@@ -1,5 +1,5 @@
 import { twinStorePath } from '@fleetstream/config';
-import type { DeviceTwin } from '@fleetstream/domain';
+import { deviceIdError, DeviceTwin } from '@fleetstream/domain';
 import { CompactedTopicView, FleetTopics, KeyedChanges } from '@fleetstream/kafka';
 import { fromTwinSnapshot, readAvroSchema, RegistryCodec, toTwinSnapshot, TwinSnapshot } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
@@ -9,6 +9,7 @@ import { Kafka } from 'kafkajs';
 import { Observable, Subject } from 'rxjs';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { LmdbStore } from '../infrastructure/lmdb-store';
+import { ViewMonitor } from '../metrics/view.metrics';
 import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
 
 /** A twin as it changed on fleet.twins; `twin` is null when the device was removed. */
@@ -17,15 +18,11 @@ export interface TwinChange {
   twin: DeviceTwin | null;
 }
 
-/** A restore that has not reached the topic's end by then is reported as failed (and /ready stays down). */
-const RESTORE_TIMEOUT_MS = 15 * 60_000;
-
-/** How far the start-up restore from fleet.twins is. */
-export type RestoreState = { state: 'restoring' } | { state: 'restored'; ms: number } | { state: 'failed'; error: string };
-
 /**
  * Twins for REST reads: every instance materializes the compacted topic fleet.twins into its own
- * LMDB store (TWIN_STORE_PATH), rebuilt from the topic at every start.
+ * LMDB store (TWIN_STORE_PATH), rebuilt from the topic at every start. A record whose key is not a
+ * device id, or whose value is not a twin, is skipped and counted; the restore (in /ready, `views`)
+ * waits through transient errors for as long as they last.
  */
 @Injectable()
 export class TwinReadModel implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -36,13 +33,13 @@ export class TwinReadModel implements OnModuleInit, BeforeApplicationShutdown, O
   private readonly byDevice = new KeyedChanges<DeviceTwin>();
   private readonly allChanges = new Subject<TwinChange>();
   private readonly logger = new Logger(TwinReadModel.name);
-  private restoreState: RestoreState = { state: 'restoring' };
 
   constructor(
     @Inject(fleetstreamConfig.KEY) config: AppConfig,
     @Inject(KAFKA) kafka: Kafka,
     @Inject(SCHEMA_REGISTRY) registry: SchemaRegistry,
     @Inject(TOPICS) topics: FleetTopics,
+    monitor: ViewMonitor,
   ) {
     const twinSchema = readAvroSchema('device-twin');
     this.codec = new RegistryCodec<TwinSnapshot>(registry, twinSchema);
@@ -54,37 +51,26 @@ export class TwinReadModel implements OnModuleInit, BeforeApplicationShutdown, O
       decode: (bytes) => fromTwinSnapshot(snapshotType.fromBuffer(bytes) as TwinSnapshot),
     });
     this.view = new CompactedTopicView<DeviceTwin>(kafka, {
+      name: 'twins',
       topic: topics.twins,
       groupPrefix: `${config.TOPIC_PREFIX}.twins-view`,
       store: this.store,
       // synchronous for a cached writer schema: a restore decodes every twin on the topic
       decode: (bytes) => this.codec.decodeOwn(bytes, topics.twins, fromTwinSnapshot),
+      keyError: deviceIdError,
+      onSkip: monitor.skipped,
+      logger: this.logger,
       onChange: (deviceId, twin) => {
         this.byDevice.notify(deviceId, twin);
         this.allChanges.next({ deviceId, twin });
       },
     });
+    monitor.watch(this.view);
   }
 
+  /** The restore goes on in the background: the app serves (and reports not ready) while a large topic is read. */
   async onModuleInit(): Promise<void> {
-    const startedAt = Date.now();
     await this.view.start();
-    // in the background: the app serves (and reports not ready) while a large topic is read
-    this.view.caughtUp(undefined, RESTORE_TIMEOUT_MS).then(
-      () => {
-        this.restoreState = { state: 'restored', ms: Date.now() - startedAt };
-        this.logger.log(`restored ${this.count} twins from fleet.twins in ${Date.now() - startedAt} ms`);
-      },
-      (error: Error) => {
-        this.restoreState = { state: 'failed', error: error.message };
-        this.logger.error(`restoring twins from fleet.twins failed: ${error.message}; restart the service once Kafka is reachable`);
-      },
-    );
-  }
-
-  /** Whether the twins on fleet.twins as of start are all in the store. */
-  get restore(): RestoreState {
-    return this.restoreState;
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
+import { ReadinessChecks } from '../health/readiness-checks';
 import { TwinReadModel } from './twin-read-model';
 import { TwinProcessor } from './twin.processor';
 
 /**
- * Readiness of the twins: the read model restored fleet.twins (so no live device reads as 404), and
- * the processor restored every partition it was assigned before processing it.
+ * Readiness of the twin processor: it restored every partition it was assigned from the read model
+ * before processing it. (The read model's own restore is in the `views` check.)
  */
 @Injectable()
 export class TwinsHealth {
@@ -13,21 +14,16 @@ export class TwinsHealth {
     private readonly indicators: HealthIndicatorService,
     private readonly twins: TwinReadModel,
     private readonly processor: TwinProcessor,
-  ) {}
+    readiness: ReadinessChecks,
+  ) {
+    readiness.add(() => this.restored());
+  }
 
   restored() {
     const check = this.indicators.check('twins');
-    const restore = this.twins.restore;
     const { assigned, restored } = this.processor.restoration();
     const pending = assigned.filter((partition) => !restored.includes(partition));
-    switch (restore.state) {
-      case 'restored':
-        if (pending.length > 0) return check.down({ message: `twins of partitions ${pending.join(', ')} are still being restored`, assigned, restored });
-        return check.up({ twins: this.twins.count, restoredInMs: restore.ms, assigned, restored });
-      case 'restoring':
-        return check.down({ message: `restoring twins from fleet.twins: ${this.twins.count} so far` });
-      case 'failed':
-        return check.down({ message: restore.error });
-    }
+    if (pending.length > 0) return check.down({ message: `twins of partitions ${pending.join(', ')} are still being restored`, assigned, restored });
+    return check.up({ twins: this.twins.count, assigned, restored });
   }
 }
