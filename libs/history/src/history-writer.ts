@@ -89,9 +89,9 @@ export class HistoryWriter {
    * dropped here, not in `prepare`: only now is the previous batch stored.
    */
   async write(batch: PreparedBatch): Promise<BatchOutcome> {
-    const rows = await this.withoutStoredReadings(batch.rows);
+    const { rows, newest } = await this.withoutStoredReadings(batch.rows);
     await Promise.all([this.repository.insertTelemetry(rows), this.deadLetter(batch.rejected, batch.receivedAt)]);
-    this.noteLatest(rows);
+    for (const [deviceId, position] of newest) this.latest.set(deviceId, position);
     for (const { topic, partition, offset } of batch.highOffsets.values()) {
       const known = this.watermarks.get(topic);
       if (known && (known.get(partition) ?? -1) < offset) known.set(partition, offset);
@@ -113,46 +113,59 @@ export class HistoryWriter {
 
   /**
    * The rows whose reading is not stored yet, each once: the first copy of a reading wins, in raw and
-   * in the rollups alike, whatever the later copies' values. A reading newer than its device's newest
-   * stored one is new; only older ones are looked up. A reading stored from this very record is kept:
-   * that earlier write did not finish (its watermark did not move), so it is written again.
+   * in the rollups alike, whatever the later copies' values. In batch order, a reading newer than its
+   * device's newest so far (stored, or earlier in the batch) is new, at the cost of a map lookup; only
+   * the others are checked. Also returns the newest reading per device among the rows kept.
    */
-  private async withoutStoredReadings(rows: readonly TelemetryRow[]): Promise<TelemetryRow[]> {
-    const firstCopies = new Map<string, TelemetryRow>();
+  private async withoutStoredReadings(rows: readonly TelemetryRow[]): Promise<{ rows: readonly TelemetryRow[]; newest: Map<string, ReadingPosition> }> {
+    await this.loadLatest(rows);
+    const newest = new Map<string, ReadingPosition>();
+    const older: TelemetryRow[] = [];
     for (const row of rows) {
+      const [deviceId, eventTime, seq] = row;
+      const before = newest.get(deviceId) ?? this.latest.get(deviceId);
+      if (before && !isAfter(eventTime, seq, before)) older.push(row);
+      else newest.set(deviceId, { eventTime, seq });
+    }
+    if (older.length === 0) return { rows, newest };
+    const duplicates = await this.duplicatesAmong(rows, older);
+    return { rows: rows.filter((row) => !duplicates.has(row)), newest };
+  }
+
+  /**
+   * Which rows repeat an earlier row of the batch or a reading stored from another record, among the
+   * rows of the devices that have `older` ones. A reading stored from this very record is kept: that
+   * earlier write did not finish (its watermark did not move), so it is written again.
+   */
+  private async duplicatesAmong(rows: readonly TelemetryRow[], older: readonly TelemetryRow[]): Promise<Set<TelemetryRow>> {
+    const duplicates = new Set<TelemetryRow>();
+    const olderRows = new Set(older);
+    const devices = new Set(older.map(([deviceId]) => deviceId));
+    const seen = new Set<string>();
+    const toLookUp = new Map<string, TelemetryRow>();
+    for (const row of rows) {
+      if (!devices.has(row[0])) continue;
       const key = readingKeyOf(row);
-      if (!firstCopies.has(key)) firstCopies.set(key, row);
+      if (seen.has(key)) duplicates.add(row);
+      else if (olderRows.has(row)) toLookUp.set(key, row);
+      seen.add(key);
     }
-    const latest = await this.latestOf(new Set(rows.map(([deviceId]) => deviceId)));
-    const candidates: ReadingKey[] = [];
-    for (const [deviceId, eventTime, seq] of firstCopies.values()) {
-      const newest = latest.get(deviceId);
-      if (newest && !isAfter({ eventTime, seq }, newest)) candidates.push({ deviceId, eventTime, seq });
-    }
-    const storedElsewhere = new Set<string>();
-    for (const stored of await this.repository.storedReadingKeys(candidates)) {
-      const key = readingKeyOf([stored.deviceId, stored.eventTime, stored.seq]);
-      const row = firstCopies.get(key);
+    const keys: ReadingKey[] = [...toLookUp.values()].map(([deviceId, eventTime, seq]) => ({ deviceId, eventTime, seq }));
+    for (const stored of await this.repository.storedReadingKeys(keys)) {
+      const row = toLookUp.get(readingKeyOf([stored.deviceId, stored.eventTime, stored.seq]));
       const sameRecord = row !== undefined && row[5] === stored.sourceTopic && row[6] === stored.sourcePartition && row[7] === stored.sourceOffset;
-      if (!sameRecord) storedElsewhere.add(key);
+      if (row && !sameRecord) duplicates.add(row);
     }
-    return [...firstCopies].filter(([key]) => !storedElsewhere.has(key)).map(([, row]) => row);
+    return duplicates;
   }
 
-  private async latestOf(deviceIds: Set<string>): Promise<Map<string, ReadingPosition | null>> {
-    const unknown = [...deviceIds].filter((deviceId) => !this.latest.has(deviceId));
-    if (unknown.length > 0) {
-      const stored = await this.repository.latestReadings(unknown);
-      for (const deviceId of unknown) this.latest.set(deviceId, stored.get(deviceId) ?? null);
-    }
-    return this.latest;
-  }
-
-  private noteLatest(rows: readonly TelemetryRow[]): void {
-    for (const [deviceId, eventTime, seq] of rows) {
-      const newest = this.latest.get(deviceId);
-      if (!newest || isAfter({ eventTime, seq }, newest)) this.latest.set(deviceId, { eventTime, seq });
-    }
+  /** The newest stored reading of the batch's devices not known yet. */
+  private async loadLatest(rows: readonly TelemetryRow[]): Promise<void> {
+    const unknown = new Set<string>();
+    for (const [deviceId] of rows) if (!this.latest.has(deviceId)) unknown.add(deviceId);
+    if (unknown.size === 0) return;
+    const stored = await this.repository.latestReadings([...unknown]);
+    for (const deviceId of unknown) this.latest.set(deviceId, stored.get(deviceId) ?? null);
   }
 
   /** Appends the record's row, or returns why it cannot be stored (judged by the record's own timestamp). */
@@ -207,6 +220,6 @@ function readingKeyOf([deviceId, eventTime, seq]: readonly [string, number, numb
   return `${deviceId}\u0000${eventTime}\u0000${seq}`;
 }
 
-function isAfter(reading: ReadingPosition, than: ReadingPosition): boolean {
-  return reading.eventTime > than.eventTime || (reading.eventTime === than.eventTime && reading.seq > than.seq);
+function isAfter(eventTime: number, seq: number, than: ReadingPosition): boolean {
+  return eventTime > than.eventTime || (eventTime === than.eventTime && seq > than.seq);
 }
