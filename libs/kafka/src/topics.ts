@@ -9,6 +9,8 @@ export function fleetTopics(prefix: string) {
     replayBounds: name('replay-bounds'),
     twins: name('twins'),
     deviceEvents: name('device-events'),
+    /** What the twin processor did with each desired patch (key = request id), for the PATCH waiting on it. */
+    twinPatchOutcomes: name('twin-patch-outcomes'),
     commands: name('commands'),
     commandState: name('command-state'),
     deviceCommands: name('device-commands'),
@@ -76,6 +78,16 @@ export function fleetTopicDefinitions(topics: FleetTopics, partitions: number): 
     { topic: topics.replayBounds, numPartitions: 1, configEntries: compacted },
     { topic: topics.twins, numPartitions: partitions, configEntries: compacted },
     { topic: topics.deviceEvents, numPartitions: partitions, configEntries: deleteAfterDays(30) },
+    // read whole by every instance at start and only needed while a PATCH waits: one hour, in 10-minute segments
+    {
+      topic: topics.twinPatchOutcomes,
+      numPartitions: partitions,
+      configEntries: [
+        { name: 'cleanup.policy', value: 'delete' },
+        { name: 'retention.ms', value: String(3_600_000) },
+        { name: 'segment.ms', value: String(600_000) },
+      ],
+    },
     { topic: topics.commands, numPartitions: partitions, configEntries: deleteAfterDays(90) },
     { topic: topics.commandState, numPartitions: partitions, configEntries: compacted },
     { topic: topics.deviceCommands, numPartitions: partitions, configEntries: deleteAfterDays(7) },

@@ -1,7 +1,7 @@
 import { telemetryRules, twinSettings } from '@fleetstream/config';
-import { applyCommand, desiredStateDue, DeviceTwin, initialTwin, TwinCommand, TwinRejection, TwinSettings } from '@fleetstream/domain';
+import { applyCommand, desiredStateDue, DeviceTwin, initialTwin, rejectionReason, TwinCommand, TwinSettings } from '@fleetstream/domain';
 import { ConsumedRecord, fleetGroups, topicMaxMessageBytes, FleetTopics, ProcessorOutput, ProcessorStatus, RecordFault, TransactionalProcessor } from '@fleetstream/kafka';
-import { DeviceCommandRecord, readAvroSchema, RegistryCodec, toDesiredStateRecord, toTwinSnapshot, TwinCommandReader } from '@fleetstream/serde';
+import { DeviceCommandRecord, readAvroSchema, RegistryCodec, toDesiredStateRecord, toTwinSnapshot, TwinCommandReader, TwinPatchOutcomeRecord } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import avro from 'avsc';
@@ -9,6 +9,7 @@ import { Kafka } from 'kafkajs';
 import { isTransient } from '../infrastructure/transient-errors';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
+import { TwinPatchOutcomes } from './twin-patch-outcomes';
 import { TwinReadModel } from './twin-read-model';
 
 /**
@@ -21,10 +22,11 @@ const MAX_UNCONFIRMED_TWINS = 10_000;
 /** Room left under the topic's max.message.bytes for the record batch's own header, key and wire-format header. */
 const SNAPSHOT_HEADROOM_BYTES = 4096;
 
-/** One batch's work: the twins it changed and the devices whose desired state must be sent. */
+/** One batch's work: the twins it changed, the devices whose desired state must be sent, what became of each desired patch. */
 interface TwinBatch {
   changed: Map<string, DeviceTwin>;
   desiredDue: Set<string>;
+  patchOutcomes: TwinPatchOutcomeRecord[];
 }
 
 /**
@@ -47,6 +49,7 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
   private maxSnapshotBytes: number;
   private readonly deviceCommandCodec: RegistryCodec<DeviceCommandRecord>;
   private deviceCommandSchemaId = 0;
+  private patchOutcomeSchemaId = 0;
 
   constructor(
     @Inject(fleetstreamConfig.KEY) private readonly config: AppConfig,
@@ -54,6 +57,7 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(SCHEMA_REGISTRY) registry: SchemaRegistry,
     @Inject(TOPICS) private readonly topics: FleetTopics,
     private readonly twins: TwinReadModel,
+    private readonly patchOutcomes: TwinPatchOutcomes,
   ) {
     this.commands = new TwinCommandReader(registry, telemetryRules(config));
     this.settings = twinSettings(config);
@@ -65,6 +69,7 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     if (!this.config.PROCESSORS.includes('twins')) return;
     this.twinSchemaId = await this.twins.codec.register(`${this.topics.twins}-value`);
     this.deviceCommandSchemaId = await this.deviceCommandCodec.register(`${this.topics.deviceCommands}-value`);
+    this.patchOutcomeSchemaId = await this.patchOutcomes.codec.register(`${this.topics.twinPatchOutcomes}-value`);
     this.maxSnapshotBytes = Math.min(this.config.TWIN_MAX_SNAPSHOT_BYTES, (await topicMaxMessageBytes(this.kafka, this.topics.twins)) - SNAPSHOT_HEADROOM_BYTES);
     this.processor = new TransactionalProcessor<TwinBatch>(this.kafka, {
       name: 'twins',
@@ -78,7 +83,7 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
       isTransient,
       logic: {
         restore: (partitions) => this.twins.caughtUp([...partitions]),
-        beginBatch: () => ({ changed: new Map(), desiredDue: new Set() }),
+        beginBatch: () => ({ changed: new Map(), desiredDue: new Set(), patchOutcomes: [] }),
         handle: (record, batch) => this.handle(record, batch),
         endBatch: (batch) => this.outputs(batch),
         afterBatch: async () => {
@@ -113,17 +118,32 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     const deviceId = command.data.deviceId;
     const twin = batch.changed.get(deviceId) ?? this.current(deviceId);
     const applied = applyCommand(twin, command, this.settings);
-    if ('rejection' in applied) return rejectionFault(applied.rejection);
-    if (!applied.changed) return;
+    if ('rejection' in applied) return this.refuse(command, twin, rejectionReason(applied.rejection), batch);
+    if (!applied.changed) return this.recordPatchOutcome(command, 'UNCHANGED', twin.version, batch);
     const bytes = applied.twin.removed ? 0 : this.snapshotType.toBuffer(toTwinSnapshot(applied.twin)).length;
     if (bytes > this.maxSnapshotBytes) {
-      return { reason: 'twin-too-large', error: `the twin of ${deviceId} would be ${bytes} bytes on ${this.topics.twins}; the limit is ${this.maxSnapshotBytes} (TWIN_MAX_SNAPSHOT_BYTES, below the topic's max.message.bytes)` };
+      const error = `the twin of ${deviceId} would be ${bytes} bytes on ${this.topics.twins}; the limit is ${this.maxSnapshotBytes} (TWIN_MAX_SNAPSHOT_BYTES, below the topic's max.message.bytes)`;
+      return this.refuse(command, twin, { reason: 'twin-too-large', error }, batch);
     }
     batch.changed.set(deviceId, applied.twin);
+    this.recordPatchOutcome(command, 'APPLIED', applied.twin.version, batch);
     if (desiredStateDue(twin, applied.twin, command.metadata.now, this.settings.silenceMs)) batch.desiredDue.add(deviceId);
   }
 
-  private async outputs({ changed, desiredDue }: TwinBatch): Promise<ProcessorOutput> {
+  /** A refused command is dead-lettered; a refused desired patch's outcome also goes to the PATCH waiting for it. */
+  private refuse(command: TwinCommand, twin: DeviceTwin, fault: RecordFault, batch: TwinBatch): RecordFault {
+    this.recordPatchOutcome(command, 'REJECTED', twin.version, batch, fault);
+    return fault;
+  }
+
+  /** What became of a desired patch, keyed by its request id: the REST instance answering it may be another one. */
+  private recordPatchOutcome(command: TwinCommand, outcome: TwinPatchOutcomeRecord['outcome'], version: number, batch: TwinBatch, fault?: RecordFault): void {
+    if (command.type !== 'PatchDesired') return;
+    const { requestId } = command.metadata;
+    batch.patchOutcomes.push({ requestId, deviceId: command.data.deviceId, outcome, version, reason: fault?.reason ?? null, error: fault?.error ?? null, at: Date.now() });
+  }
+
+  private async outputs({ changed, desiredDue, patchOutcomes }: TwinBatch): Promise<ProcessorOutput> {
     const messages = await Promise.all(
       [...changed.values()].map(async (twin) => ({
         key: twin.deviceId,
@@ -138,10 +158,15 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
         return { key: deviceId, value: await this.deviceCommandCodec.encode(this.deviceCommandSchemaId, record) };
       }),
     );
+    const outcomes = await Promise.all(
+      patchOutcomes.map(async (outcome) => ({ key: outcome.requestId, value: await this.patchOutcomes.codec.encode(this.patchOutcomeSchemaId, outcome) })),
+    );
     return {
       topicMessages: [
         { topic: this.topics.twins, messages },
         { topic: this.topics.deviceCommands, messages: desiredStates },
+        // in the same transaction as the twin: an APPLIED outcome is never read before its twin can be
+        { topic: this.topics.twinPatchOutcomes, messages: outcomes },
       ],
       onCommitted: () => {
         for (const [deviceId, twin] of changed) this.written.set(deviceId, twin);
@@ -175,20 +200,5 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     }
     const read = await this.commands.telemetry(record);
     return 'command' in read ? read.command : null;
-  }
-}
-
-/** A decider's refusal as a dead letter's reason and error. */
-function rejectionFault(rejection: TwinRejection): RecordFault {
-  switch (rejection.type) {
-    case 'VersionConflict':
-      return { reason: 'patch-version-conflict', error: `If-Match version ${rejection.expectedVersion}, but the twin is at ${rejection.actualVersion}` };
-    case 'UnknownDevice':
-      return { reason: 'unknown-device', error: `device ${rejection.deviceId} has no twin` };
-    case 'InvalidPatch':
-      return { reason: 'invalid-patch', error: rejection.reason };
-    case 'DesiredTooLarge':
-    case 'TwinTooLarge':
-      return { reason: rejection.reason, error: rejection.error };
   }
 }

@@ -1,8 +1,7 @@
 import { twinSettings } from '@fleetstream/config';
-import { decide, DeviceTwin, JsonObject } from '@fleetstream/domain';
+import { decide, DeviceTwin, JsonObject, rejectionReason } from '@fleetstream/domain';
 import {
-  BadRequestException, Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Inject, MessageEvent, NotFoundException, Patch,
-  PayloadTooLargeException, PreconditionFailedException, Query, Res, Sse,
+  BadRequestException, Body, Controller, Delete, Get, Headers, HttpCode, HttpException, HttpStatus, Inject, MessageEvent, NotFoundException, Patch, Query, Res, Sse,
 } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
@@ -11,6 +10,7 @@ import { concat, defer, filter, map, Observable, of } from 'rxjs';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { DeviceEventsPublisher } from './device-events.publisher';
 import { twinFilter } from './twin-filter';
+import { patchRejectionStatus, TwinPatchOutcomes } from './twin-patch-outcomes';
 import { TwinChange, TwinReadModel } from './twin-read-model';
 import { twinView, TwinView } from './twin.view';
 import { DevicesQueryDto, TwinFilterDto } from './twins-query.dto';
@@ -34,6 +34,7 @@ export class TwinsController {
     @Inject(fleetstreamConfig.KEY) private readonly config: AppConfig,
     private readonly twins: TwinReadModel,
     private readonly events: DeviceEventsPublisher,
+    private readonly patchOutcomes: TwinPatchOutcomes,
   ) {}
 
   @Get(':deviceId/twin')
@@ -118,8 +119,15 @@ export class TwinsController {
   }
 
   @Patch(':deviceId/twin/desired')
-  @ApiOperation({ summary: 'Change desired state with a JSON merge patch (RFC 7386); If-Match: the version you read' })
+  @ApiOperation({
+    summary: 'Change desired state with a JSON merge patch (RFC 7386); If-Match: the version you read',
+    description: 'Answers once the twin processor decided: 200 with the twin that contains the patch (ETag = its version), or its refusal; 202 if that takes over 5 s.',
+  })
   @ApiBody({ schema: { type: 'object', example: { setpoint: 21.5, mode: 'eco' } } })
+  @ApiResponse({ status: 200, description: 'the twin with the patch applied (or already holding it)' })
+  @ApiResponse({ status: 202, description: 'sent, but not decided within 5 s' })
+  @ApiResponse({ status: 400, description: 'not a JSON object, or larger than TWIN_MAX_PATCH_BYTES' })
+  @ApiResponse({ status: 412, description: 'If-Match is not the twin\'s version (checked here, and again by the twin processor)' })
   @ApiResponse({ status: 413, description: 'the desired state after the patch would exceed TWIN_MAX_DESIRED_BYTES of JSON' })
   async patchDesired(
     @DeviceIdParam() deviceId: string,
@@ -136,20 +144,20 @@ export class TwinsController {
       twin,
       twinSettings(this.config),
     );
-    if ('rejection' in decision) {
-      const rejection = decision.rejection;
-      if (rejection.type === 'VersionConflict') {
-        throw new PreconditionFailedException(`the twin is at version ${rejection.actualVersion}, not ${rejection.expectedVersion}; read it again and retry`);
-      }
-      if (rejection.type === 'DesiredTooLarge') throw new PayloadTooLargeException(rejection.error);
-      throw new BadRequestException(rejection.type === 'InvalidPatch' ? rejection.reason : `cannot patch: ${rejection.type}`);
-    }
+    // a pre-check on this instance's read model; the twin processor decides again on the newest twin
+    if ('rejection' in decision) throw patchRefused(rejectionReason(decision.rejection));
     if (decision.events.length === 0) {
       res.setHeader('ETag', etag(twin));
       return this.view(twin);
     }
+    const deadline = now + READ_YOUR_WRITE_MS;
+    // listening before publishing: the outcome cannot arrive unheard
+    const outcome = this.patchOutcomes.waitFor(requestId, READ_YOUR_WRITE_MS);
     await this.events.publish({ deviceId, requestId, at: now, kind: 'DESIRED_PATCH', patchJson: JSON.stringify(patch), expectedVersion: expectedVersion ?? null, online: null });
-    const after = await this.twins.waitFor(deviceId, (next) => next !== null && next.version > twin.version, READ_YOUR_WRITE_MS);
+    const decided = await outcome;
+    if (decided?.outcome === 'REJECTED') throw patchRefused({ reason: decided.reason ?? 'invalid-patch', error: decided.error ?? 'the twin processor refused the patch' });
+    // the outcome is committed with its twin: this instance's read model shows it once it read that far
+    const after = decided && (await this.twins.waitFor(deviceId, (next) => next !== null && next.version >= decided.version, Math.max(0, deadline - Date.now())));
     if (!after) {
       res.status(HttpStatus.ACCEPTED);
       return { status: 'accepted; the twin shows it shortly', deviceId };
@@ -185,6 +193,12 @@ export class TwinsController {
     if (!twin) throw new NotFoundException(`no device "${deviceId}"; a device appears with its first telemetry`);
     return twin;
   }
+}
+
+/** A refused patch as its 4xx, with the refusal's reason (say `patch-version-conflict`) for clients that branch on it. */
+function patchRefused({ reason, error }: { reason: string; error: string }): HttpException {
+  const status = patchRejectionStatus(reason);
+  return new HttpException({ statusCode: status, message: error, reason }, status);
 }
 
 function parseVersion(header: string, name: string): number {

@@ -3,6 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { makeGaugeProvider } from '@willsoto/nestjs-prometheus';
 import type { Gauge } from 'prom-client';
 import { DeviceEventsPublisher } from './device-events.publisher';
+import { TwinPatchOutcomes } from './twin-patch-outcomes';
 import { TwinReadModel } from './twin-read-model';
 import { TwinProcessor } from './twin.processor';
 import { TwinsController } from './twins.controller';
@@ -21,7 +22,7 @@ const twinsGauge = makeGaugeProvider({
 @Module({
   imports: [TerminusModule],
   controllers: [TwinsController],
-  providers: [TwinReadModel, TwinProcessor, DeviceEventsPublisher, TwinsHealth, twinsGauge],
+  providers: [TwinReadModel, TwinPatchOutcomes, TwinProcessor, DeviceEventsPublisher, TwinsHealth, twinsGauge],
   exports: [TwinReadModel, TwinsHealth, TwinProcessor],
 })
 export class TwinsModule {}

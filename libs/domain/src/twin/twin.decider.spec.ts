@@ -1,7 +1,7 @@
 import type { Telemetry } from '../telemetry/telemetry';
 import type { TwinCommand } from './twin.commands';
-import { connectivityAt, decide, delta, desiredStateDue, DeviceTwin, evolve, initialTwin, TwinSettings } from './twin.decider';
-import type { TwinEvent } from './twin.events';
+import { connectivityAt, decide, delta, desiredStateDue, DeviceTwin, evolve, initialTwin, rejectionReason, TwinSettings } from './twin.decider';
+import type { TwinEvent, TwinRejection } from './twin.events';
 
 const settings: TwinSettings = { silenceMs: 60_000, maxPatchBytes: 1024, maxDesiredBytes: 2048, maxReportedFields: 5 };
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -99,6 +99,10 @@ describe('twin decider', () => {
     it('refuses a stale expected version', () => {
       const { decision } = reported.when(patch({ setpoint: 22 }, 1));
       expect(decision).toEqual({ rejection: { type: 'VersionConflict', expectedVersion: 1, actualVersion: 2 } });
+      expect(rejectionReason((decision as { rejection: TwinRejection }).rejection)).toEqual({
+        reason: 'patch-version-conflict',
+        error: 'the twin is at version 2, not 1 (If-Match); read it again and retry',
+      });
     });
     it('accepts the current expected version', () => {
       expect(reported.when(patch({ setpoint: 22 }, 2)).events.map((e) => e.type)).toEqual(['DesiredPatched']);
@@ -109,6 +113,7 @@ describe('twin decider', () => {
     ])('refuses %s', (_name, body) => {
       const { decision } = reported.when(patch(body as never));
       expect(decision).toMatchObject({ rejection: { type: 'InvalidPatch' } });
+      expect(rejectionReason((decision as { rejection: TwinRejection }).rejection).reason).toBe('invalid-patch');
     });
     it('decides nothing for a patch that changes nothing', () => {
       expect(given(patch({ mode: 'eco' })).when(patch({ mode: 'eco' })).events).toEqual([]);
@@ -126,6 +131,7 @@ describe('twin decider', () => {
       expect(rejection.bytes).toBe(JSON.stringify(twin.desired).length + JSON.stringify({ c: 'x'.repeat(900) }).length - 1);
       expect(rejection.error).toContain(`${rejection.bytes} bytes`);
       expect(rejection.error).toContain('2048');
+      expect(rejectionReason((decision as { rejection: TwinRejection }).rejection)).toEqual({ reason: 'desired-too-large', error: rejection.error });
     });
     it('counts UTF-8 bytes, not characters', () => {
       expect(nearlyFull.when(patch({ c: 'é'.repeat(150) })).decision).toMatchObject({ rejection: { type: 'DesiredTooLarge' } });

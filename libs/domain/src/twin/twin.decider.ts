@@ -210,6 +210,26 @@ function changesReported(twin: DeviceTwin, reading: { eventTime: number; seq: nu
   return false;
 }
 
+/**
+ * A refusal as a reason (the dead letter's, and the one a PATCH answer is chosen by) and an error
+ * for the caller: one wording whether the REST pre-check or the twin processor refused it.
+ */
+export function rejectionReason(rejection: TwinRejection): { reason: string; error: string } {
+  switch (rejection.type) {
+    case 'VersionConflict':
+      return { reason: 'patch-version-conflict', error: `the twin is at version ${rejection.actualVersion}, not ${rejection.expectedVersion} (If-Match); read it again and retry` };
+    case 'UnknownDevice':
+      return { reason: 'unknown-device', error: `device ${rejection.deviceId} has no twin` };
+    case 'InvalidPatch':
+      return { reason: 'invalid-patch', error: rejection.reason };
+    case 'DesiredTooLarge':
+    case 'TwinTooLarge':
+      return { reason: rejection.reason, error: rejection.error };
+    default:
+      return exhaustive(rejection);
+  }
+}
+
 export type Applied = { twin: DeviceTwin; changed: boolean } | { rejection: TwinRejection };
 
 /** decide, then fold the decided events: the twin after the command (the processor's and a rebuild's one step). */
