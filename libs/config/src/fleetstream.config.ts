@@ -46,6 +46,7 @@ export const fleetstreamConfigSchema = z.object({
   COMMAND_BACKOFF_INITIAL_MS: z.coerce.number().int().min(0).default(1000).describe('wait before the first resend; doubles with each'),
   COMMAND_BACKOFF_MAX_MS: z.coerce.number().int().min(0).default(60_000).describe('longest wait between resends'),
   COMMAND_TICK_MS: z.coerce.number().int().min(10).default(100).describe('how often the command saga checks deadlines and held commands'),
+  COMMAND_RETENTION_S: z.coerce.number().positive().default(7 * 24 * 3600).describe('how long an ended command stays readable (and its Idempotency-Key honoured) before it is forgotten'),
   TELEMETRY_MAX_FUTURE_SKEW_S: z.coerce.number().int().min(0).default(300).describe('dead-letter readings further in the future'),
   TELEMETRY_MAX_AGE_DAYS: z.coerce.number().int().min(1).default(365).describe('dead-letter readings older than this'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('JSON log lines at this level and above'),

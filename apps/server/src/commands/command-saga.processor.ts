@@ -14,6 +14,7 @@ import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.conf
 import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
 import { isTransient } from '../infrastructure/transient-errors';
 import { TwinReadModel } from '../twins/twin-read-model';
+import { CommandRetentionIndex, EndedCommand, requestOutlivedRetention } from './command-retention';
 import { CommandStateReadModel } from './command-state-read-model';
 
 /** What one saga step (or several) must write, in one transaction. */
@@ -52,8 +53,14 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
   private owned = new Map<number, Map<string, readonly CommandState[]>>();
   /** Commands that ended here and that the read model may not show yet: a repeated request must not revive them. */
   private readonly ended = new Map<string, number>();
+  /**
+   * Per partition this instance owns: its ended commands by the time they are due to be forgotten
+   * (tombstoned on fleet.command-state). Bounded by the commands that ended within COMMAND_RETENTION_S.
+   */
+  private retention = new Map<number, CommandRetentionIndex>();
   private commandPartitions = 0;
   private readonly silenceMs: number;
+  private readonly retentionMs: number;
 
   constructor(
     @Inject(fleetstreamConfig.KEY) private readonly config: AppConfig,
@@ -67,6 +74,7 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     this.ackCodec = new RegistryCodec<CommandAckRecord>(registry, readAvroSchema('command-ack'));
     this.deviceCommandCodec = new RegistryCodec<DeviceCommandRecord>(registry, readAvroSchema('device-command'));
     this.silenceMs = twinSettings(config).silenceMs;
+    this.retentionMs = config.COMMAND_RETENTION_S * 1000;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -108,20 +116,27 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     await this.processor?.stop();
   }
 
-  /** The assigned partitions' commands that have not ended, from fleet.command-state (Kafka Streams' restore-before-process). */
+  /**
+   * The assigned partitions' commands that have not ended, and the ended ones still to be forgotten,
+   * from fleet.command-state (Kafka Streams' restore-before-process).
+   */
   private async restore(partitions: readonly number[]): Promise<void> {
     await this.commands.caughtUp();
     const byPartition = new Map(partitions.map((partition) => [partition, new Map<string, CommandState[]>()]));
-    for (const [, state] of this.commands.all()) {
+    const retention = new Map(partitions.map((partition) => [partition, new CommandRetentionIndex(this.retentionMs)]));
+    for (const [commandId, state] of this.commands.all()) {
       const { deviceId } = state.request;
-      const devices = byPartition.get(partitionOf(deviceId, this.commandPartitions));
-      if (!devices || isTerminal(state.status)) continue;
-      devices.set(deviceId, [...(devices.get(deviceId) ?? []), state]);
+      const partition = partitionOf(deviceId, this.commandPartitions);
+      const devices = byPartition.get(partition);
+      if (!devices) continue;
+      if (isTerminal(state.status)) retention.get(partition)!.ended(commandId, state.updatedAt);
+      else devices.set(deviceId, [...(devices.get(deviceId) ?? []), state]);
     }
     for (const [partition, devices] of byPartition) {
       for (const states of devices.values()) states.sort((a, b) => a.requestedAt - b.requestedAt);
       this.owned.set(partition, devices);
-      this.logger.log(`partition ${partition}: restored ${devices.size} devices with open commands`);
+      this.retention.set(partition, retention.get(partition)!);
+      this.logger.log(`partition ${partition}: restored ${devices.size} devices with open commands, ${retention.get(partition)!.size} ended commands to forget`);
     }
   }
 
@@ -136,7 +151,10 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     await this.apply(input, batch);
   }
 
-  /** Deadlines that passed and held commands whose device is back, on every partition this instance owns. */
+  /**
+   * Deadlines that passed, held commands whose device is back, and ended commands past their
+   * retention (tombstoned), on every partition this instance owns.
+   */
   private async onTick(): Promise<void> {
     if (this.ticking || !this.processor) return; // the previous tick is still writing; this one would find the same work
     this.ticking = true;
@@ -146,14 +164,26 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     try {
       await Promise.all(
         this.processor.ownedPartitions().map(async (partition) => {
-          if (![...(this.owned.get(partition) ?? [])].some(([deviceId, states]) => wakes(deviceId, states))) return;
-          await this.processor!.step(partition, async () => {
-            const batch = this.begin(partition);
-            for (const [deviceId, states] of batch.working) {
-              if (wakes(deviceId, states)) await this.apply({ type: 'TimePassed', data: { deviceId }, metadata: { now } }, batch);
-            }
-            return this.outputsOf(batch);
-          });
+          const retention = this.retention.get(partition);
+          const forgets = retention?.hasDue(now) ?? false;
+          if (!forgets && ![...(this.owned.get(partition) ?? [])].some(([deviceId, states]) => wakes(deviceId, states))) return;
+          const forgotten: EndedCommand[] = [];
+          try {
+            await this.processor!.step(partition, async () => {
+              const batch = this.begin(partition);
+              for (const [deviceId, states] of batch.working) {
+                if (wakes(deviceId, states)) await this.apply({ type: 'TimePassed', data: { deviceId }, metadata: { now } }, batch);
+              }
+              const output = await this.outputsOf(batch);
+              if (forgets) forgotten.push(...retention!.takeDue(now, MAX_TOMBSTONES_PER_STEP));
+              return withTombstones(output, this.topics.commandState, forgotten);
+            });
+          } catch (error) {
+            // not written: due again on the next tick
+            for (const { commandId, endedAt } of forgotten) retention!.ended(commandId, endedAt);
+            throw error;
+          }
+          for (const { commandId } of forgotten) this.ended.delete(commandId);
         }),
       );
     } catch (error) {
@@ -167,6 +197,10 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
   private async apply(input: CommandSagaInput, { working, outputs }: SagaBatch): Promise<void> {
     const deviceId = input.data.deviceId;
     if (input.type === 'CommandRequested' && (this.commands.get(input.data.commandId) || this.ended.has(input.data.commandId))) return;
+    if (input.type === 'CommandRequested' && requestOutlivedRetention(input.metadata.now, Date.now(), this.retentionMs)) {
+      this.logger.warn(`command ${input.data.commandId} of device ${deviceId} not started: requested longer than COMMAND_RETENTION_S ago, so it may have ended and been forgotten`);
+      return;
+    }
     const before = working.get(deviceId) ?? [];
     const result = commandSagaStep(input, before, this.isOnline(deviceId, input.metadata.now));
     const previous = (commandId: string) => before.find((state) => state.request.commandId === commandId);
@@ -204,8 +238,12 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
       ],
       onCommitted: () => {
         this.owned.set(partition, working);
+        const retention = this.retention.get(partition);
         for (const state of outputs.states.values()) {
-          if (isTerminal(state.status)) this.ended.set(state.request.commandId, state.version);
+          if (isTerminal(state.status)) {
+            this.ended.set(state.request.commandId, state.version);
+            retention?.ended(state.request.commandId, state.updatedAt);
+          } else retention?.reopened(state.request.commandId);
         }
         for (const [commandId, version] of this.ended) {
           if ((this.commands.get(commandId)?.version ?? 0) >= version) this.ended.delete(commandId);
@@ -263,6 +301,19 @@ export function ackFault(key: string | null, ackDeviceId: string, commandDeviceI
     return { reason: 'ack-device-mismatch', error: `acknowledgment from device "${ackDeviceId}" names a command of another device` };
   }
   return null;
+}
+
+/** Most ended commands one timer step forgets: keeps a transaction small when many fall due at once (say, after a restart). */
+const MAX_TOMBSTONES_PER_STEP = 5000;
+
+/** The step's output plus a tombstone on fleet.command-state for each forgotten command; the read models drop them. */
+function withTombstones(output: ProcessorOutput, commandStateTopic: string, forgotten: readonly EndedCommand[]): ProcessorOutput {
+  if (forgotten.length === 0) return output;
+  const tombstones = forgotten.map(({ commandId }) => ({ key: commandId, value: null }));
+  return {
+    ...output,
+    topicMessages: output.topicMessages.map((topic) => (topic.topic === commandStateTopic ? { ...topic, messages: [...topic.messages, ...tombstones] } : topic)),
+  };
 }
 
 function emptyOutputs(): Outputs {

@@ -19,6 +19,8 @@ export class CommandStateReadModel implements OnModuleInit, BeforeApplicationShu
   private readonly changes = new KeyedChanges<CommandState>();
   /** Command ids per device, for GET /devices/:id/commands. */
   private readonly byDevice = new Map<string, Set<string>>();
+  /** Each command's device: a tombstone (the command was forgotten) has no value to say whose it was. */
+  private readonly deviceOf = new Map<string, string>();
 
   constructor(
     @Inject(fleetstreamConfig.KEY) config: AppConfig,
@@ -36,7 +38,8 @@ export class CommandStateReadModel implements OnModuleInit, BeforeApplicationShu
       onSkip: monitor.skipped,
       logger: new Logger(CommandStateReadModel.name),
       onChange: (commandId, state) => {
-        if (state) this.devicesCommands(state.request.deviceId).add(commandId);
+        if (state) this.indexDevice(commandId, state.request.deviceId);
+        else this.forgetDevice(commandId);
         this.changes.notify(commandId, state);
       },
     });
@@ -77,9 +80,19 @@ export class CommandStateReadModel implements OnModuleInit, BeforeApplicationShu
     return this.changes.waitFor(commandId, this.get(commandId) ?? null, accept, timeoutMs);
   }
 
-  private devicesCommands(deviceId: string): Set<string> {
+  private indexDevice(commandId: string, deviceId: string): void {
     let commands = this.byDevice.get(deviceId);
     if (!commands) this.byDevice.set(deviceId, (commands = new Set()));
-    return commands;
+    commands.add(commandId);
+    this.deviceOf.set(commandId, deviceId);
+  }
+
+  private forgetDevice(commandId: string): void {
+    const deviceId = this.deviceOf.get(commandId);
+    if (deviceId === undefined) return;
+    this.deviceOf.delete(commandId);
+    const commands = this.byDevice.get(deviceId);
+    commands?.delete(commandId);
+    if (commands?.size === 0) this.byDevice.delete(deviceId);
   }
 }
