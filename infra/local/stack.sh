@@ -164,11 +164,17 @@ logs() {
   esac
 }
 
+# one component (kafka | registry), for outage tests and operators: start NAME / stop NAME / kill NAME (SIGKILL, like a crash)
+component() {
+  case "$1" in kafka | registry) ;; *) die "unknown component '$1': use kafka or registry" ;; esac
+}
+
 case "${1:-}" in
   install) install ;;
-  start) start ;;
-  stop) stop ;;
+  start) if [ -n "${2:-}" ]; then component "$2"; install; "start_$2"; else start; fi ;;
+  stop) if [ -n "${2:-}" ]; then component "$2"; stop_one "$2"; else stop; fi ;;
+  kill) component "${2:-}"; pid_alive "$2" && kill -9 "$(cat "$RUN/$2.pid")"; rm -f "$RUN/$2.pid"; say "killed $2" ;;
   status) status ;;
   logs) logs "${2:-}" ;;
-  *) die "usage: stack.sh install|start|stop|status|logs [kafka|registry]" ;;
+  *) die "usage: stack.sh install | start [kafka|registry] | stop [kafka|registry] | kill kafka|registry | status | logs [kafka|registry]" ;;
 esac
