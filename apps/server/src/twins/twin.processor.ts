@@ -101,12 +101,6 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     return this.processor?.status();
   }
 
-  /** Whether this instance processes twins, and which of its assigned partitions are restored. */
-  restoration(): { running: boolean; assigned: number[]; restored: number[] } {
-    const status = this.processor?.status();
-    return { running: status !== undefined, assigned: status?.assigned ?? [], restored: status?.restored ?? [] };
-  }
-
   async beforeApplicationShutdown(): Promise<void> {
     await this.processor?.stop();
   }
