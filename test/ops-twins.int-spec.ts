@@ -36,12 +36,23 @@ describe('ops: twins replay and rebuild', () => {
     await server?.stop();
     server = undefined;
   };
-  const caughtUp = async () => {
+  /** Readings the twin group has still to read on telemetry, from its committed offsets. */
+  const lagOfGroup = async () => {
     const admin = new ConsumerGroupAdmin(stack.kafka);
     try {
-      await eventually(async () => (await admin.lag(groupId, [stack.topics.telemetry])).reduce((sum, p) => sum + p.lag, 0), (lag) => lag === 0, 60_000);
+      return (await admin.lag(groupId, [stack.topics.telemetry])).reduce((sum, p) => sum + p.lag, 0);
     } finally {
       await admin.close();
+    }
+  };
+  const caughtUp = () => eventually(lagOfGroup, (lag) => lag === 0, 60_000);
+  const endOffsets = async (topic: string) => {
+    const admin = stack.kafka.admin();
+    await admin.connect();
+    try {
+      return (await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => `${partition}:${high}`).sort();
+    } finally {
+      await admin.disconnect();
     }
   };
 
@@ -65,14 +76,20 @@ describe('ops: twins replay and rebuild', () => {
   });
 
   describe('when the twin group is replayed from the beginning', () => {
-    it('ends with the same twins, versions included', async () => {
+    it('reads every reading again and ends with the same twins, versions included, writing no snapshot', async () => {
       const before = await eventually(() => twinsOf(server!), (twins) => twins.size === DEVICES);
       await stopServer();
+      const snapshotsBefore = await endOffsets(stack.topics.twins);
       const result = await replay(stack, { group: 'twins', topic: stack.topics.telemetry, start: { kind: 'beginning' }, ...quiet });
-      expect(result.toReprocess).toBe(9 * DEVICES);
+      expect(result).toMatchObject({ applied: true, toReprocess: 9 * DEVICES });
+      // the group itself moved back (a replay that did nothing would leave it at the end) ...
+      expect(await lagOfGroup()).toBe(9 * DEVICES);
       await startServer();
+      // ... and the processor committed past every reading again
       await caughtUp();
       expect(await twinsOf(server!)).toEqual(before);
+      // applied once only: the processor wrote not one snapshot while reading them again
+      expect(await endOffsets(stack.topics.twins)).toEqual(snapshotsBefore);
     });
   });
 
