@@ -17,9 +17,16 @@
  * 3. throughput: BENCH_BURST commands posted as fast as BENCH_CONCURRENCY connections allow; devices
  *    answer DELIVERED, ACCEPTED, SUCCEEDED at once; commands per second from the first POST until
  *    the last command is `succeeded` on fleet.command-state (four saga steps per command).
+ * 4. memory: twice, on fresh topics and a fresh server — with COMMAND_RETENTION_S=BENCH_RETENTION_S
+ *    and with the default (7 days) — BENCH_RETENTION_COMMANDS commands are posted for as many invented
+ *    device ids (never online, ttlSeconds 0.1: each expires at once); the server's RSS
+ *    (/proc/<pid>/status VmRSS) and V8 heap in use after a full GC (/metrics) before, and once every command ended
+ *    (plus, with the short retention, was forgotten: GET → 404) and BENCH_RETENTION_S + 5 s passed.
  *
  * Settings (env): BENCH_DEVICES (200), BENCH_RATE (100), BENCH_SECONDS (20), BENCH_BURST (3000),
- * BENCH_CONCURRENCY (32), BENCH_ACK_SAMPLE (10), BENCH_PARTITIONS (6), KAFKA_BROKERS, SCHEMA_REGISTRY_URL.
+ * BENCH_CONCURRENCY (32), BENCH_ACK_SAMPLE (10), BENCH_PARTITIONS (6), BENCH_RETENTION_COMMANDS
+ * (20000; 0 skips phase 4), BENCH_RETENTION_S (5), BENCH_SKIP_LATENCY (0; 1 runs phase 4 only),
+ * KAFKA_BROKERS, SCHEMA_REGISTRY_URL.
  * A benchmark never fails a run: a phase that cannot run prints why.
  */
 import { loadConfig } from '@fleetstream/config';
@@ -45,6 +52,9 @@ const settings = {
   concurrency: envInt('BENCH_CONCURRENCY', 32),
   ackSample: Math.max(1, envInt('BENCH_ACK_SAMPLE', 10)),
   partitions: envInt('BENCH_PARTITIONS', 6),
+  retentionCommands: envInt('BENCH_RETENTION_COMMANDS', 20_000),
+  retentionS: Math.max(1, envInt('BENCH_RETENTION_S', 5)),
+  skipLatency: envInt('BENCH_SKIP_LATENCY', 0) === 1,
 };
 const TARGET_P99_MS = 20;
 
@@ -54,6 +64,11 @@ const deviceId = (n: number) => `bench-dev-${String(n % settings.devices).padSta
 type Answer = (command: DeviceCommandRecord, seq: number, arrivedAt: number) => Promise<void>;
 
 async function main(): Promise<void> {
+  if (!settings.skipLatency) await latencyAndThroughput();
+  if (settings.retentionCommands > 0) await memoryOverRetention();
+}
+
+async function latencyAndThroughput(): Promise<void> {
   const id = `bench.c${Date.now().toString(36)}`;
   const config = loadConfig({ ...process.env, TOPIC_PREFIX: id, TELEMETRY_PARTITIONS: String(settings.partitions) });
   const topics = fleetTopics(id);
@@ -189,6 +204,84 @@ async function main(): Promise<void> {
     await deleteBenchTopics(kafka, Object.values(topics)).catch((error: unknown) => log(`cleanup: ${describeError(error)}`));
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** Phase 4: memory after many commands that end, with a short retention and with the default one. */
+async function memoryOverRetention(): Promise<void> {
+  const rows: string[][] = [['COMMAND_RETENTION_S', 'commands', 'RSS before', 'RSS after', 'heap in use before', 'heap in use after', 'first command after']];
+  for (const retentionS of [settings.retentionS, undefined]) {
+    try {
+      rows.push(await memoryAfterEndedCommands(retentionS));
+    } catch (error) {
+      log(`phase 4 (COMMAND_RETENTION_S=${retentionS ?? 'default'}): ${describeError(error)}`);
+    }
+  }
+  console.log(`
+## Commands memory over retention (${new Date().toISOString()})
+
+${machine()}
+`);
+  console.log(table(rows));
+}
+
+async function memoryAfterEndedCommands(retentionS: number | undefined): Promise<string[]> {
+  const id = `bench.m${Date.now().toString(36)}`;
+  const config = loadConfig({ ...process.env, TOPIC_PREFIX: id, TELEMETRY_PARTITIONS: String(settings.partitions) });
+  const topics = fleetTopics(id);
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${id}-bench` });
+  await ensureTopics(kafka, fleetTopicDefinitions(topics, settings.partitions));
+  const dataDir = mkdtempSync(join(tmpdir(), 'fleetstream-bench-commands-'));
+  const retention = retentionS === undefined ? {} : { COMMAND_RETENTION_S: String(retentionS) };
+  log(`phase 4: ${settings.retentionCommands} commands for invented devices, COMMAND_RETENTION_S=${retentionS ?? 'default'}`);
+  const { server } = await BenchServer.start({
+    TOPIC_PREFIX: id, TELEMETRY_PARTITIONS: String(settings.partitions), FLEETSTREAM_DATA_DIR: dataDir, PROCESSORS: 'twins,commands', ...retention,
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc --require ${join(__dirname, 'support/gc-on-signal.js')}`.trim(),
+  });
+  try {
+    await sleep(3000);
+    const before = { rss: server.memory()?.rss, heap: await heapInUseAfterFullGc(server) };
+    const ids: string[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: settings.concurrency }, async () => {
+        while (next < settings.retentionCommands) {
+          const seq = next++;
+          ids[seq] = await postFor(server.url, `ghost-${id}-${seq}`, { name: 'bench', params: { seq }, ttlSeconds: 0.1 });
+        }
+      }),
+    );
+    const last = ids.at(-1)!;
+    const gone = retentionS !== undefined;
+    await waitUntil(async () => (await getState(server.url, last)) === (gone ? undefined : 'expired'), 300_000, `command ${last} to ${gone ? 'be forgotten' : 'expire'}`, 500);
+    if (gone) await waitUntil(async () => (await getState(server.url, ids[0]!)) === undefined, 60_000, `command ${ids[0]} to be forgotten`, 500);
+    await sleep((settings.retentionS + 5) * 1000);
+    const after = { rss: server.memory()?.rss, heap: await heapInUseAfterFullGc(server) };
+    const first = (await getState(server.url, ids[0]!)) ?? '404 (forgotten)';
+    return [retentionS === undefined ? '604800 (default)' : String(retentionS), String(ids.length), mib(before.rss), mib(after.rss), mib(before.heap), mib(after.heap), first];
+  } finally {
+    await server.stop();
+    await deleteBenchTopics(kafka, Object.values(topics)).catch((error: unknown) => log(`cleanup: ${describeError(error)}`));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** V8 heap in use after a full garbage collection (SIGWINCH, see support/gc-on-signal), from the server's /metrics. */
+async function heapInUseAfterFullGc(server: BenchServer): Promise<number | undefined> {
+  if (server.pid !== undefined) process.kill(server.pid, 'SIGWINCH');
+  await sleep(1000);
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const value = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1];
+  return value === undefined ? undefined : Number(value);
+}
+
+function mib(bytes: number | undefined): string {
+  return bytes === undefined ? 'n/a' : `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+}
+
+async function postFor(url: string, device: string, body: object): Promise<string> {
+  const response = await fetch(`${url}/devices/${device}/commands`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (response.status !== 202) throw new Error(`POST for device ${device} answered ${response.status}: ${await response.text()}`);
+  return ((await response.json()) as { commandId: string }).commandId;
 }
 
 async function post(url: string, seq: number): Promise<void> {

@@ -56,6 +56,10 @@ export class BenchServer {
     throw new Error(`the server was not ready within 10 minutes:\n${server.output}`);
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** Resident memory of the process from /proc/<pid>/status: anonymous (heap, LMDB write buffers) and file-backed (the LMDB map). */
   memory(): Memory | undefined {
     try {
@@ -65,6 +69,14 @@ export class BenchServer {
     } catch {
       return undefined; // not Linux
     }
+  }
+
+  /** SIGKILL: no shutdown hooks, like a crash. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((done) => this.child.once('exit', done));
+    this.child.kill('SIGKILL');
+    await exited;
   }
 
   async stop(): Promise<void> {
