@@ -5,5 +5,6 @@ export * from './twin/twin.commands';
 export * from './twin/twin.decider';
 export * from './twin/twin.events';
 export * from './command/command.commands';
+export * from './command/command-request';
 export * from './command/command.decider';
 export * from './command/command.events';

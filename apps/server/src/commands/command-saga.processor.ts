@@ -1,6 +1,6 @@
 import { twinSettings } from '@fleetstream/config';
 import {
-  CommandSagaInput, commandSagaStep, CommandState, connectivityAt, DeviceMessage, deviceMessageFor, deviceRecordFault, dueAt, isTerminal, sendableWhenOnline,
+  CommandSagaInput, commandRequestError, commandSagaStep, CommandState, connectivityAt, DeviceMessage, deviceMessageFor, deviceRecordFault, dueAt, isTerminal, sendableWhenOnline,
 } from '@fleetstream/domain';
 import { ConsumedRecord, fleetGroups, FleetTopics, partitionOf, ProcessorOutput, ProcessorStatus, RecordFault, TransactionalProcessor } from '@fleetstream/kafka';
 import {
@@ -22,6 +22,8 @@ interface Outputs {
   events: Message[];
   deviceCommands: Message[];
   states: Map<string, CommandState>;
+  /** The same states encoded, per command id (the latest wins). */
+  encodedStates: Map<string, Message>;
 }
 
 /** One batch (or timer step) of one partition: a working copy of its open commands, and what to write. */
@@ -204,15 +206,24 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     const before = working.get(deviceId) ?? [];
     const result = commandSagaStep(input, before, this.isOnline(deviceId, input.metadata.now));
     const previous = (commandId: string) => before.find((state) => state.request.commandId === commandId);
+    // everything is encoded before anything joins the batch: a record whose step cannot be encoded is
+    // dead-lettered whole, never half-written
+    const events: Message[] = [];
+    const deviceCommands: Message[] = [];
     for (const event of result.events) {
-      outputs.events.push({ key: deviceId, value: await this.eventCodec.encode(this.schemaIds.event, toCommandEventRecord(event)) });
+      events.push({ key: deviceId, value: await this.eventCodec.encode(this.schemaIds.event, toCommandEventRecord(event)) });
       const after = result.commands.find((state) => state.request.commandId === event.data.commandId)!;
       const message = deviceMessageFor(previous(event.data.commandId), event, after);
-      if (message) outputs.deviceCommands.push(await this.deviceCommand(message, input.metadata.now));
+      if (message) deviceCommands.push(await this.deviceCommand(message, input.metadata.now));
     }
-    for (const state of result.commands) {
-      if (state !== previous(state.request.commandId)) outputs.states.set(state.request.commandId, state);
-    }
+    const changed = result.commands.filter((state) => state !== previous(state.request.commandId));
+    const encodedStates = await Promise.all(changed.map(async (state) => ({ key: state.request.commandId, value: await this.commands.codec.encode(this.schemaIds.state, toCommandStateSnapshot(state)) })));
+    outputs.events.push(...events);
+    outputs.deviceCommands.push(...deviceCommands);
+    changed.forEach((state, i) => {
+      outputs.states.set(state.request.commandId, state);
+      outputs.encodedStates.set(state.request.commandId, encodedStates[i]!);
+    });
     const open = result.commands.filter((state) => !isTerminal(state.status));
     if (open.length > 0) working.set(deviceId, open);
     else working.delete(deviceId);
@@ -224,17 +235,11 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
 
   /** The batch's records to write, and once they are committed, its working copy becomes the partition's state. */
   private async outputsOf({ partition, working, outputs }: SagaBatch): Promise<ProcessorOutput> {
-    const states = await Promise.all(
-      [...outputs.states.values()].map(async (state) => ({
-        key: state.request.commandId,
-        value: await this.commands.codec.encode(this.schemaIds.state, toCommandStateSnapshot(state)),
-      })),
-    );
     return {
       topicMessages: [
         { topic: this.topics.commands, messages: outputs.events },
         { topic: this.topics.deviceCommands, messages: outputs.deviceCommands },
-        { topic: this.topics.commandState, messages: states },
+        { topic: this.topics.commandState, messages: [...outputs.encodedStates.values()] },
       ],
       onCommitted: () => {
         this.owned.set(partition, working);
@@ -265,7 +270,12 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
       const now = Date.now();
       const decoded = await this.ackCodec.decode(record.value);
       if (!decoded.ok) return { fault: decoded.rejection };
-      const ack = fromCommandAckRecord(decoded.value);
+      let ack: ReturnType<typeof fromCommandAckRecord>;
+      try {
+        ack = fromCommandAckRecord(decoded.value);
+      } catch (error) {
+        return { fault: { reason: 'invalid-ack', error: `acknowledgment does not read: ${(error as Error).message.slice(0, 200)}` } };
+      }
       const fault = ackFault(key, ack.deviceId, this.commands.get(ack.commandId)?.request.deviceId);
       if (fault) return { fault };
       return { type: 'DeviceAcknowledged', data: ack, metadata: { now } };
@@ -283,6 +293,8 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     }
     const fault = deviceRecordFault(key, event.data.deviceId, `command event ${decoded.value.type}`);
     if (fault) return { fault };
+    const invalid = event.type === 'CommandRequested' ? commandRequestError(event.data) : null;
+    if (invalid) return { fault: { reason: 'invalid-command-event', error: `REQUESTED for command ${event.data.commandId.slice(0, 64)}: ${invalid}` } };
     if (event.type === 'CommandRequested') return { type: 'CommandRequested', data: event.data, metadata: { now } };
     if (event.type === 'CommandCancellationRequested') return { type: 'CommandCancellationRequested', data: event.data, metadata: { now } };
     return null;
@@ -317,7 +329,7 @@ function withTombstones(output: ProcessorOutput, commandStateTopic: string, forg
 }
 
 function emptyOutputs(): Outputs {
-  return { events: [], deviceCommands: [], states: new Map() };
+  return { events: [], deviceCommands: [], states: new Map(), encodedStates: new Map() };
 }
 
 async function partitionCount(kafka: Kafka, topic: string): Promise<number> {

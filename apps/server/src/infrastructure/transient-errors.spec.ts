@@ -16,6 +16,8 @@ describe('isTransient', () => {
   describe('when the record itself is at fault', () => {
     it.each([
       ['broken JSON', new SyntaxError('Unexpected token } in JSON at position 3')],
+      ['broken JSON that quotes a record saying "timeout"', new SyntaxError('Unexpected token \'i\', "timeout" is not valid JSON')],
+      ['a message that quotes ECONNRESET', new Error('resultJson "ECONNRESET" is not valid JSON')],
       ['a bad shape', new TypeError("Cannot read properties of undefined (reading 'length')")],
       ['a registry 422 (the value does not fit its schema)', Object.assign(new Error('invalid'), { status: 422 })],
     ])('dead-letters for %s', (_, error) => expect(isTransient(error)).toBe(false));
