@@ -103,6 +103,31 @@ export class TransactionalProcessor<BatchState> {
     private readonly options: TransactionalProcessorOptions<BatchState>,
   ) {}
 
+  /**
+   * Starts in the background: `prepare` (say, registering the processor's schemas), then the
+   * consumer, retried with backoff until both succeed. Meanwhile the status says what it waits for,
+   * so /ready is served — and down — while the registry or the broker is away at boot, instead of
+   * the whole service waiting to listen.
+   */
+  launch(prepare: () => Promise<void>): void {
+    this.problem = 'starting';
+    void (async () => {
+      for (let attempt = 0; !this.stopping; attempt++) {
+        try {
+          await prepare();
+          await this.start();
+          return;
+        } catch (error) {
+          const backoff = RESTART_BACKOFF_MS[Math.min(attempt, RESTART_BACKOFF_MS.length - 1)]!;
+          this.problem = `starting failed, retrying in ${backoff} ms: ${(error as Error).message}`;
+          this.options.log.warn(`[${this.options.name}] ${this.problem}`);
+          await this.committer?.disconnect().catch(() => undefined);
+          await sleep(backoff);
+        }
+      }
+    })();
+  }
+
   async start(): Promise<void> {
     const { groupId, replayBoundsTopic } = this.options;
     this.replayBounds = await loadReplayBounds(this.kafka, replayBoundsTopic, groupId);

@@ -79,14 +79,8 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     this.retentionMs = config.COMMAND_RETENTION_S * 1000;
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  onApplicationBootstrap(): void {
     if (!this.config.PROCESSORS.includes('commands')) return;
-    this.schemaIds = {
-      event: await this.eventCodec.register(`${this.topics.commands}-value`),
-      state: await this.commands.codec.register(`${this.topics.commandState}-value`),
-      deviceCommand: await this.deviceCommandCodec.register(`${this.topics.deviceCommands}-value`),
-    };
-    this.commandPartitions = await partitionCount(this.kafka, this.topics.commands);
     this.processor = new TransactionalProcessor<SagaBatch>(this.kafka, {
       name: 'commands',
       groupId: fleetGroups(this.config.TOPIC_PREFIX).commandSaga,
@@ -103,7 +97,14 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
         endBatch: (batch) => this.outputsOf(batch),
       },
     });
-    await this.processor.start();
+    this.processor.launch(async () => {
+      this.schemaIds = {
+        event: await this.eventCodec.register(`${this.topics.commands}-value`),
+        state: await this.commands.codec.register(`${this.topics.commandState}-value`),
+        deviceCommand: await this.deviceCommandCodec.register(`${this.topics.deviceCommands}-value`),
+      };
+      this.commandPartitions = await partitionCount(this.kafka, this.topics.commands);
+    });
     this.timer = setInterval(() => void this.onTick(), this.config.COMMAND_TICK_MS);
     this.logger.log(`command saga consuming ${this.topics.commands} and ${this.topics.deviceAcks}`);
   }

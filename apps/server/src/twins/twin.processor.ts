@@ -65,12 +65,8 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     this.deviceCommandCodec = new RegistryCodec<DeviceCommandRecord>(registry, readAvroSchema('device-command'));
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  onApplicationBootstrap(): void {
     if (!this.config.PROCESSORS.includes('twins')) return;
-    this.twinSchemaId = await this.twins.codec.register(`${this.topics.twins}-value`);
-    this.deviceCommandSchemaId = await this.deviceCommandCodec.register(`${this.topics.deviceCommands}-value`);
-    this.patchOutcomeSchemaId = await this.patchOutcomes.codec.register(`${this.topics.twinPatchOutcomes}-value`);
-    this.maxSnapshotBytes = Math.min(this.config.TWIN_MAX_SNAPSHOT_BYTES, (await topicMaxMessageBytes(this.kafka, this.topics.twins)) - SNAPSHOT_HEADROOM_BYTES);
     this.processor = new TransactionalProcessor<TwinBatch>(this.kafka, {
       name: 'twins',
       groupId: fleetGroups(this.config.TOPIC_PREFIX).twinProcessor,
@@ -92,8 +88,13 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
         },
       },
     });
-    await this.processor.start();
-    this.logger.log(`twin processor consuming ${this.topics.telemetry} and ${this.topics.deviceEvents}`);
+    this.processor.launch(async () => {
+      this.twinSchemaId = await this.twins.codec.register(`${this.topics.twins}-value`);
+      this.deviceCommandSchemaId = await this.deviceCommandCodec.register(`${this.topics.deviceCommands}-value`);
+      this.patchOutcomeSchemaId = await this.patchOutcomes.codec.register(`${this.topics.twinPatchOutcomes}-value`);
+      this.maxSnapshotBytes = Math.min(this.config.TWIN_MAX_SNAPSHOT_BYTES, (await topicMaxMessageBytes(this.kafka, this.topics.twins)) - SNAPSHOT_HEADROOM_BYTES);
+      this.logger.log(`twin processor consuming ${this.topics.telemetry} and ${this.topics.deviceEvents}`);
+    });
   }
 
   /** Whether the processor runs here (undefined when this instance does not process twins), and its partitions. */
