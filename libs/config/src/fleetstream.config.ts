@@ -33,6 +33,7 @@ export const fleetstreamConfigSchema = z.object({
   TWIN_STORE_PATH: z.string().optional().describe('LMDB directory of the twin read model, rebuilt from fleet.twins at start; default <data dir>/twins'),
   TWIN_MAX_PATCH_BYTES: z.coerce.number().int().min(2).default(64 * 1024).describe('largest desired-state patch'),
   VIEW_STUCK_S: z.coerce.number().int().min(1).default(30).describe('/ready fails for a read model behind its topic that made no progress this long'),
+  PROCESSOR_STUCK_S: z.coerce.number().int().min(1).default(30).describe('/ready fails for a processor (twins, commands, history) whose batch has been failing this long'),
   TWIN_MAX_DESIRED_BYTES: z.coerce.number().int().min(2).default(64 * 1024).describe("largest desired state (JSON bytes of the whole object after a patch)"),
   TWIN_MAX_REPORTED_FIELDS: z.coerce.number().int().min(1).default(1000).describe('most reported fields (metric and attribute names) a twin holds'),
   TWIN_MAX_SNAPSHOT_BYTES: z.coerce.number().int().min(1024).default(512 * 1024).describe("largest twin snapshot on fleet.twins (Avro bytes); kept under the topic's max.message.bytes"),

@@ -1,5 +1,6 @@
 import { Batch, Consumer, ConsumerConfig, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FailureStreak, FailureStreaks } from './failure-streaks';
 
 /** One Kafka record as the batch handlers see it. */
 export interface ConsumedRecord {
@@ -29,6 +30,8 @@ export function consumedRecord(batch: Pick<Batch, 'topic' | 'partition'>, messag
 
 export interface BatchConsumerOptions<Prepared> {
   groupId: string;
+  /** Short name (history) for the status and logs; default the group id. */
+  name?: string;
   topics: (string | RegExp)[];
   /** Write when this many records are buffered... */
   maxRows: number;
@@ -55,6 +58,20 @@ export interface BatchConsumerStats {
   failedFlushes: number;
 }
 
+export type BatchStage = 'prepare' | 'write' | 'commit';
+
+/** The consumer as /ready and /metrics see it. */
+export interface BatchConsumerStatus {
+  name: string;
+  running: boolean;
+  /** Why it is not running, when it is not. */
+  problem?: string;
+  /** The stage that keeps failing (a write while ClickHouse is down): consumption is paused meanwhile. */
+  failing?: FailureStreak & { stage: BatchStage };
+  /** Failed stage attempts since the start (each one retried). */
+  batchRetries: number;
+}
+
 interface CommitPoint {
   topic: string;
   partition: number;
@@ -63,6 +80,7 @@ interface CommitPoint {
 }
 
 const RETRY_BACKOFF_MS = [200, 500, 1000, 2000, 5000];
+const RESTART_BACKOFF_MS = [1000, 2000, 5000, 10_000];
 
 /** The batch was read under an older group generation: its partitions may belong to someone else now. */
 class StaleGenerationError extends Error {}
@@ -73,9 +91,10 @@ class StaleGenerationError extends Error {}
  * in order. Offsets are committed only after a write succeeded: a crash re-delivers, it never loses.
  * While a stage fails (say ClickHouse is down) the consumer stops fetching and retries with backoff,
  * heartbeating so the group keeps its partitions: backpressure instead of dropping or crash-looping.
+ * A consumer that kafkajs gives up on is restarted with backoff; `status()` says meanwhile.
  */
 export class BatchConsumer<Prepared> {
-  private readonly consumer: Consumer;
+  private consumer: Consumer;
   private buffer: ConsumedRecord[] = [];
   /** Where the buffered records end, per topic-partition: the commit after they are written. */
   private bufferCommits = new Map<string, CommitPoint>();
@@ -88,31 +107,74 @@ export class BatchConsumer<Prepared> {
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
   private generation = 0;
+  private running = false;
+  private problem: string | undefined;
+  private restarts = 0;
+  private readonly failures = new FailureStreaks<BatchStage>();
   readonly stats: BatchConsumerStats = { flushedBatches: 0, flushedRecords: 0, failedFlushes: 0 };
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly options: BatchConsumerOptions<Prepared>,
   ) {
-    this.consumer = kafka.consumer({
-      groupId: options.groupId,
+    this.consumer = this.createConsumer();
+  }
+
+  private get name(): string {
+    return this.options.name ?? this.options.groupId;
+  }
+
+  status(): BatchConsumerStatus {
+    const [failing] = this.failures.failing();
+    return {
+      name: this.name,
+      running: this.running,
+      ...(this.problem && { problem: this.problem }),
+      ...(failing && { failing: { stage: failing.key, failingForMs: failing.failingForMs, attempts: failing.attempts, lastError: failing.lastError } }),
+      batchRetries: this.failures.retries,
+    };
+  }
+
+  private createConsumer(): Consumer {
+    const consumer = this.kafka.consumer({
+      groupId: this.options.groupId,
       // big fetches: the handler wants thousands of records per call, not dozens
       maxBytesPerPartition: 1024 * 1024,
       maxBytes: 16 * 1024 * 1024,
-      maxWaitTimeInMs: Math.min(options.maxWaitMs, 500),
-      ...options.consumerConfig,
+      maxWaitTimeInMs: Math.min(this.options.maxWaitMs, 500),
+      ...this.options.consumerConfig,
     });
     // A rebalance may hand our partitions to another member, which re-reads them from the last
     // commit; dropping the uncommitted buffer keeps us from writing records we no longer own.
-    this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+    consumer.on(consumer.events.GROUP_JOIN, () => {
       this.generation++;
       this.buffer = [];
       this.bufferCommits = new Map();
       this.options.onRebalance?.();
     });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.running = false;
+      this.problem = `consumer crashed: ${payload.error.message}`;
+      this.log(`${this.problem}${payload.restart ? '; kafkajs restarts it' : '; restarting it'}`);
+      if (!payload.restart && !this.stopping) void this.restartConsumer();
+    });
+    consumer.on(consumer.events.FETCH_START, () => {
+      this.running = true;
+      this.problem = undefined;
+    });
+    return consumer;
   }
 
   async start(): Promise<void> {
+    await this.runConsumer();
+    this.timer = setInterval(() => {
+      if ((this.buffer.length > 0 || this.bufferCommits.size > 0) && Date.now() - this.oldestBufferedAt >= this.options.maxWaitMs) {
+        this.dispatch().catch((error: unknown) => this.log(`timed batch failed: ${String(error)}`));
+      }
+    }, Math.max(10, Math.floor(this.options.maxWaitMs / 4)));
+  }
+
+  private async runConsumer(): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? true });
     await this.consumer.run({
@@ -120,11 +182,25 @@ export class BatchConsumer<Prepared> {
       eachBatchAutoResolve: false,
       eachBatch: (payload) => this.onBatch(payload),
     });
-    this.timer = setInterval(() => {
-      if ((this.buffer.length > 0 || this.bufferCommits.size > 0) && Date.now() - this.oldestBufferedAt >= this.options.maxWaitMs) {
-        this.dispatch().catch((error: unknown) => this.log(`timed batch failed: ${String(error)}`));
+    this.running = true;
+  }
+
+  /** kafkajs does not restart a consumer after a non-retriable error: do it here, forever, with backoff. */
+  private async restartConsumer(): Promise<void> {
+    for (;;) {
+      await sleep(RESTART_BACKOFF_MS[Math.min(this.restarts++, RESTART_BACKOFF_MS.length - 1)]!);
+      if (this.stopping) return;
+      try {
+        await this.consumer.disconnect().catch(() => undefined);
+        this.consumer = this.createConsumer();
+        await this.runConsumer();
+        this.log('consumer restarted');
+        return;
+      } catch (error) {
+        this.problem = `consumer restart failed: ${(error as Error).message}`;
+        this.log(`${this.problem}; trying again`);
       }
-    }, Math.max(10, Math.floor(this.options.maxWaitMs / 4)));
+    }
   }
 
   /** Writes and commits what is buffered, then leaves the group. */
@@ -197,14 +273,17 @@ export class BatchConsumer<Prepared> {
   }
 
   /** Runs a stage until it succeeds, with backoff and heartbeats; gives up on a rebalance or a stop. */
-  private async retrying<T>(stage: string, generation: number, run: () => Promise<T>): Promise<T> {
+  private async retrying<T>(stage: BatchStage, generation: number, run: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      if (generation !== this.generation) throw new StaleGenerationError(`${stage}: partitions were reassigned`);
+      if (generation !== this.generation) this.abandon(stage);
       try {
-        return await run();
+        const result = await run();
+        this.failures.succeeded(stage);
+        return result;
       } catch (error) {
         this.stats.failedFlushes++;
-        if (generation !== this.generation) throw new StaleGenerationError(`${stage}: partitions were reassigned`);
+        if (generation !== this.generation) this.abandon(stage);
+        this.failures.failed(stage, error);
         if (this.stopping && attempt >= 2) throw error;
         const backoff = RETRY_BACKOFF_MS[Math.min(attempt, RETRY_BACKOFF_MS.length - 1)]!;
         this.log(`batch ${stage} failed (attempt ${attempt + 1}), consumption paused, retrying in ${backoff} ms: ${String(error)}`);
@@ -214,7 +293,13 @@ export class BatchConsumer<Prepared> {
     }
   }
 
+  /** The batch's partitions were reassigned: its stage is not failing any more, the new owner re-reads it. */
+  private abandon(stage: BatchStage): never {
+    this.failures.succeeded(stage);
+    throw new StaleGenerationError(`${stage}: partitions were reassigned`);
+  }
+
   private log(message: string): void {
-    (this.options.log ?? console.warn)(`[${this.options.groupId}] ${message}`);
+    (this.options.log ?? console.warn)(`[${this.name}] ${message}`);
   }
 }

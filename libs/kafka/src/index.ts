@@ -17,3 +17,4 @@ export * from './group-commit.producer';
 export * from './replay-bounds';
 export * from './transactional-processor';
 export * from './transient-errors';
+export * from './failure-streaks';

@@ -4,14 +4,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ConsumedRecord, consumedRecord } from './batch-consumer';
 import { coPartitionedAssigner } from './co-partitioned.assigner';
 import { deadLetterMessage, RecordFault } from './dead-letter.producer';
-import { ConsumedOffset, GROUP_COMMIT_CONCURRENCY, GroupCommitProducer, PartitionTurns } from './group-commit.producer';
+import { FailureStreak, FailureStreaks } from './failure-streaks';
+import { ConsumedOffset, GROUP_COMMIT_CONCURRENCY, GroupCommitProducer, PartitionTurns, WrittenOffsets } from './group-commit.producer';
 import { loadReplayBounds, ReplayBounds } from './replay-bounds';
 
 /** What a processor wants written, atomically with the consumed offsets, for one batch or one timer step. */
 export interface ProcessorOutput {
   topicMessages: TopicMessages[];
-  /** Runs once the transaction committed: the processor makes its new state current here. */
-  onCommitted?: () => void;
+  /**
+   * Runs once the transaction committed, with where the records that named their partition landed:
+   * the processor makes its new state current here (in its store, which its read model shares).
+   */
+  onCommitted?: (written: WrittenOffsets) => void;
 }
 
 /**
@@ -62,6 +66,14 @@ export interface ProcessorStatus {
   problem?: string;
   assigned: number[];
   restored: number[];
+  /** Assigned partitions whose batch keeps failing (a transient fault, retried with backoff). */
+  stalled: StalledPartition[];
+  /** Failed batch attempts since the start (each one retried). */
+  batchRetries: number;
+}
+
+export interface StalledPartition extends FailureStreak {
+  partition: number;
 }
 
 const RESTART_BACKOFF_MS = [1000, 2000, 5000, 10_000];
@@ -97,6 +109,7 @@ export class TransactionalProcessor<BatchState> {
   private problem: string | undefined;
   private stopping = false;
   private restarts = 0;
+  private readonly failures = new FailureStreaks<number>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -149,6 +162,8 @@ export class TransactionalProcessor<BatchState> {
       ...(this.problem ? { problem: this.problem } : {}),
       assigned: this.assigned,
       restored: this.assigned.filter((partition) => this.restored.has(partition)),
+      stalled: this.failures.failing().map(({ key, ...streak }) => ({ partition: key, ...streak })),
+      batchRetries: this.failures.retries,
     };
   }
 
@@ -220,6 +235,7 @@ export class TransactionalProcessor<BatchState> {
     const generation = ++this.generation;
     this.assigned = partitions.sort((a, b) => a - b);
     this.restored = new Set();
+    this.failures.retain(this.assigned);
     // right away rather than at each partition's first batch, so readiness does not wait for traffic
     const restoring = this.restoreUntilDone(this.assigned, generation);
     this.restoring = new Map(this.assigned.map((partition) => [partition, restoring]));
@@ -261,10 +277,12 @@ export class TransactionalProcessor<BatchState> {
         if (deadLetters.length > 0) this.options.log.warn(`[${name}] dead-lettered ${deadLetters.length} record(s) of ${batch.topic}[${batch.partition}]`);
       });
     } catch (error) {
+      this.failures.failed(batch.partition, error);
       await heartbeat().catch(() => undefined);
       // kafkajs re-fetches the batch from its first offset (it was not resolved) after its retry backoff
       throw new BatchRetry(`[${name}] batch of ${batch.topic}[${batch.partition}] at ${batch.firstOffset()} failed, retrying: ${(error as Error).message}`, error);
     }
+    this.failures.succeeded(batch.partition);
     // without it kafkajs fetches from the batch's first offset again
     resolveOffset(batch.lastOffset());
     await logic.afterBatch?.();
@@ -280,7 +298,7 @@ export class TransactionalProcessor<BatchState> {
   }
 
   private async commit(output: ProcessorOutput, consumed?: ConsumedOffset): Promise<void> {
-    await this.committer!.submit({ topicMessages: output.topicMessages, consumed });
-    output.onCommitted?.();
+    const written = await this.committer!.submit({ topicMessages: output.topicMessages, consumed });
+    output.onCommitted?.(written);
   }
 }

@@ -23,7 +23,7 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   @ApiOperation({
-    summary: 'Readiness: Kafka, the schema registry and ClickHouse are reachable; the read models restored their topics and none is stuck; the twin processor restored its partitions',
+    summary: 'Readiness: Kafka, the schema registry and ClickHouse are reachable; the read models restored their topics and none is stuck; the processors restored their partitions and none has a batch failing for PROCESSOR_STUCK_S',
   })
   ready() {
     return this.health.check([

@@ -1,7 +1,7 @@
 import { telemetryRules } from '@fleetstream/config';
 import { Telemetry } from '@fleetstream/domain';
 import { applyRetention, HistoryRepository, HistoryWriter, migrate, PreparedBatch } from '@fleetstream/history';
-import { BatchConsumer, DeadLetterProducer, fleetGroups, FleetTopics, loadReplayBounds } from '@fleetstream/kafka';
+import { BatchConsumer, BatchConsumerStatus, DeadLetterProducer, fleetGroups, FleetTopics, loadReplayBounds } from '@fleetstream/kafka';
 import { readAvroSchema, RegistryCodec } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
@@ -56,6 +56,7 @@ export class HistoryWriterProcessor implements OnModuleInit, OnApplicationBootst
     const bounds = await loadReplayBounds(this.kafka, this.topics.replayBounds, groupId);
     this.consumer = new BatchConsumer(this.kafka, {
       groupId,
+      name: 'history',
       skip: (record) => bounds.skips(record.topic, record.partition, record.offset),
       topics: pattern ? [this.topics.telemetry, new RegExp(pattern)] : [this.topics.telemetry],
       maxRows: this.config.HISTORY_BATCH_ROWS,
@@ -76,6 +77,11 @@ export class HistoryWriterProcessor implements OnModuleInit, OnApplicationBootst
     });
     await this.consumer.start();
     this.logger.log(`history writer consuming ${this.topics.telemetry}${pattern ? ` and /${pattern}/` : ''}`);
+  }
+
+  /** Undefined where this instance does not run the history writer (PROCESSORS). */
+  status(): BatchConsumerStatus | undefined {
+    return this.consumer?.status();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
