@@ -90,6 +90,8 @@ export class CompactedTopicView<V> {
   private readonly logger: ViewLogger;
   /** Next offset to read per partition, from every fetched batch (control records included). */
   private readonly positions = new Map<number, number>();
+  /** Per partition: offsets of records this instance's own processor wrote and already put in the store. */
+  private readonly own = new Map<number, Set<number>>();
   private readonly stopped = new AbortController();
   private restoreState: ViewRestore = { state: 'restoring', waitingFor: 'the consumer to start' };
   /** The batch failing transiently right now, and why. */
@@ -111,6 +113,8 @@ export class CompactedTopicView<V> {
       if (payload.topic !== options.topic) return;
       // max: after a restart the consumer reads earlier batches again (left out in eachBatch)
       this.positions.set(payload.partition, Math.max(this.positions.get(payload.partition) ?? 0, Number(payload.lastOffset) + 1));
+      const own = this.own.get(payload.partition);
+      if (own) for (const offset of own) if (offset <= Number(payload.lastOffset)) own.delete(offset);
     });
     // kafkajs restarts a consumer after a retriable crash by itself, but not after any other
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
@@ -261,7 +265,10 @@ export class CompactedTopicView<V> {
     const skips: SkippedRecord[] = [];
     const skip = (offset: string, reason: ViewSkipReason, error: string) =>
       skips.push({ view: this.name, topic: this.options.topic, partition, offset, reason, error });
+    const own = this.own.get(partition);
     for (const message of messages) {
+      // the processor that wrote it put it in the store when it committed (it may be newer there already)
+      if (own?.delete(Number(message.offset))) continue;
       const key = this.keyOf(message.key);
       if (typeof key !== 'string') {
         skip(message.offset, key.reason, key.error);
@@ -287,16 +294,35 @@ export class CompactedTopicView<V> {
       this.logger.warn(describeSkip(skipped));
       this.options.onSkip?.(skipped);
     }
-    const onChange = this.options.onChange;
-    if (!onChange) return;
+    changes.forEach(([key, value], index) => refused.has(index) || this.notify(key, value));
+  }
+
+  /**
+   * A processor of this instance committed these changes to the topic: they go into the store now,
+   * with their change events, instead of when the view reads them back (the processor folds its next
+   * records onto them at once), and the view passes over those offsets when it reaches them.
+   */
+  async applyOwn(changes: readonly StoreChange<V>[], offsets: ReadonlyMap<number, readonly number[]>): Promise<void> {
+    const refused = await this.write(changes);
+    // with any change refused, the view reads them all back (applying one twice changes nothing)
+    for (const [partition, written] of refused.size === 0 ? offsets : new Map<number, number[]>()) {
+      const position = this.positions.get(partition) ?? 0;
+      const own = this.own.get(partition) ?? new Set<number>();
+      this.own.set(partition, own);
+      for (const offset of written) if (offset >= position) own.add(offset);
+    }
     changes.forEach(([key, value], index) => {
-      if (refused.has(index)) return;
-      try {
-        onChange(key, value);
-      } catch (error) {
-        this.logger.warn(`${this.name} view: a change listener failed on key ${JSON.stringify(key.slice(0, 40))}: ${(error as Error).message}`);
-      }
+      if (refused.has(index)) this.logger.warn(`${this.name} view: the store refused the processor's value of key ${JSON.stringify(key.slice(0, 40))}: ${refused.get(index)}; it is read back from the topic`);
+      else this.notify(key, value);
     });
+  }
+
+  private notify(key: string, value: V | null): void {
+    try {
+      this.options.onChange?.(key, value);
+    } catch (error) {
+      this.logger.warn(`${this.name} view: a change listener failed on key ${JSON.stringify(key.slice(0, 40))}: ${(error as Error).message}`);
+    }
   }
 
   /** The key as a string, or why the record has no usable key. */

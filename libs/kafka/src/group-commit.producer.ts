@@ -1,5 +1,5 @@
 import { Mutex } from 'async-mutex';
-import { Kafka, Producer, TopicMessages } from 'kafkajs';
+import { Kafka, Message, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -21,9 +21,16 @@ export interface TransactionalWrite {
   consumed?: ConsumedOffset;
 }
 
+/**
+ * Where a committed write's records landed, for the records that named their partition: topic →
+ * partition → offsets. A processor hands them to its read model, which then skips reading back what
+ * the processor already put in its store.
+ */
+export type WrittenOffsets = Map<string, Map<number, number[]>>;
+
 interface Pending {
   write: TransactionalWrite;
-  resolve: () => void;
+  resolve: (written: WrittenOffsets) => void;
   reject: (error: unknown) => void;
 }
 
@@ -81,8 +88,8 @@ export class GroupCommitProducer {
   }
 
   /** Resolves when the write is committed together with whatever else was waiting. */
-  submit(write: TransactionalWrite): Promise<void> {
-    if (write.topicMessages.every(({ messages }) => messages.length === 0) && !write.consumed) return Promise.resolve();
+  submit(write: TransactionalWrite): Promise<WrittenOffsets> {
+    if (write.topicMessages.every(({ messages }) => messages.length === 0) && !write.consumed) return Promise.resolve(new Map());
     return new Promise((resolve, reject) => {
       this.queue.push({ write, resolve, reject });
       this.flushing ??= this.flush();
@@ -94,8 +101,8 @@ export class GroupCommitProducer {
       const group = this.queue;
       this.queue = [];
       try {
-        await this.commit(group.map(({ write }) => write));
-        for (const { resolve } of group) resolve();
+        const written = await this.commit(group.map(({ write }) => write));
+        group.forEach(({ resolve }, index) => resolve(written[index]!));
       } catch (error) {
         for (const { reject } of group) reject(error);
       }
@@ -103,13 +110,16 @@ export class GroupCommitProducer {
     this.flushing = undefined;
   }
 
-  private async commit(writes: TransactionalWrite[]): Promise<void> {
+  private async commit(writes: TransactionalWrite[]): Promise<WrittenOffsets[]> {
     const byTopic = new Map<string, TopicMessages['messages']>();
-    for (const { topicMessages } of writes) {
+    const writeOf = new Map<Message, number>();
+    writes.forEach(({ topicMessages }, index) => {
       for (const { topic, messages } of topicMessages) {
         if (messages.length > 0) byTopic.set(topic, [...(byTopic.get(topic) ?? []), ...messages]);
+        for (const message of messages) writeOf.set(message, index);
       }
-    }
+    });
+    const written: WrittenOffsets[] = writes.map(() => new Map());
     const offsets = new Map<string, { topic: string; partitions: { partition: number; offset: string }[] }>();
     for (const { consumed } of writes) {
       if (!consumed) continue;
@@ -121,12 +131,14 @@ export class GroupCommitProducer {
       const transaction = await this.producer.transaction();
       try {
         for (const topicMessages of requestsWithin([...byTopic].map(([topic, messages]) => ({ topic, messages })), MAX_REQUEST_BYTES)) {
-          await transaction.sendBatch({ acks: -1, topicMessages });
+          const metadata = await transaction.sendBatch({ acks: -1, topicMessages });
+          noteOffsets(topicMessages, metadata, (message) => written[writeOf.get(message)!]!);
         }
         if (offsets.size > 0) {
           await whileTransactionsConcurrent(() => transaction.sendOffsets({ consumerGroupId: this.consumerGroupId, topics: [...offsets.values()] }));
         }
         await transaction.commit();
+        return written;
       } catch (error) {
         await transaction.abort();
         throw error;
@@ -135,6 +147,25 @@ export class GroupCommitProducer {
       await this.replaceProducer().catch(() => undefined);
       throw error;
     }
+  }
+}
+
+/**
+ * The offset of each record that named its partition: kafkajs keeps a request's records of one
+ * partition in order in one record batch, so the k-th of them is at the batch's base offset + k.
+ */
+function noteOffsets(topicMessages: TopicMessages[], metadata: RecordMetadata[], writtenBy: (message: Message) => WrittenOffsets): void {
+  for (const { topicName, partition, baseOffset } of metadata) {
+    const ofTopic = topicMessages.filter(({ topic }) => topic === topicName).flatMap(({ messages }) => messages);
+    // a record placed by the partitioner could stand between them: then the positions are unknown
+    if (baseOffset === undefined || ofTopic.some((message) => message.partition === undefined)) continue;
+    const messages = ofTopic.filter((message) => message.partition === partition);
+    messages.forEach((message, k) => {
+      const byPartition = writtenBy(message);
+      const partitions = byPartition.get(topicName) ?? new Map<number, number[]>();
+      byPartition.set(topicName, partitions);
+      partitions.set(partition, [...(partitions.get(partition) ?? []), Number(baseOffset) + k]);
+    });
   }
 }
 

@@ -99,3 +99,21 @@ export async function topicMaxMessageBytes(kafka: Kafka, topic: string): Promise
     await admin.disconnect();
   }
 }
+
+/**
+ * The partition count the co-partitioned topics share; throws, naming each count, when they differ:
+ * partition p of each must hold the same keys (Kafka Streams' rule), or one device's state splits.
+ */
+export async function coPartitionCount(kafka: Kafka, topics: readonly string[]): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const metadata = (await admin.fetchTopicMetadata({ topics: [...topics] })).topics;
+    const counts = metadata.map(({ name, partitions }) => `${name}: ${partitions.length}`);
+    const distinct = new Set(metadata.map(({ partitions }) => partitions.length));
+    if (distinct.size !== 1) throw new Error(`co-partitioned topics must have one partition count, they have ${counts.join(', ')}; recreate the odd one out with the same count`);
+    return [...distinct][0]!;
+  } finally {
+    await admin.disconnect();
+  }
+}

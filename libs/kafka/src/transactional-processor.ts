@@ -15,7 +15,7 @@ export interface ProcessorOutput {
    * Runs once the transaction committed, with where the records that named their partition landed:
    * the processor makes its new state current here (in its store, which its read model shares).
    */
-  onCommitted?: (written: WrittenOffsets) => void;
+  onCommitted?: (written: WrittenOffsets) => void | Promise<void>;
 }
 
 /**
@@ -299,6 +299,7 @@ export class TransactionalProcessor<BatchState> {
 
   private async commit(output: ProcessorOutput, consumed?: ConsumedOffset): Promise<void> {
     const written = await this.committer!.submit({ topicMessages: output.topicMessages, consumed });
-    output.onCommitted?.(written);
+    // still in the partition's turn: its next batch folds onto the state made current here
+    await output.onCommitted?.(written);
   }
 }

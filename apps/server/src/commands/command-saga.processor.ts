@@ -2,7 +2,7 @@ import { twinSettings } from '@fleetstream/config';
 import {
   CommandSagaInput, commandRequestError, commandSagaStep, CommandState, connectivityAt, DeviceMessage, deviceMessageFor, deviceRecordFault, dueAt, isTerminal, sendableWhenOnline,
 } from '@fleetstream/domain';
-import { ConsumedRecord, fleetGroups, FleetTopics, partitionOf, ProcessorOutput, ProcessorStatus, RecordFault, TransactionalProcessor } from '@fleetstream/kafka';
+import { ConsumedRecord, coPartitionCount, fleetGroups, FleetTopics, partitionOf, ProcessorOutput, ProcessorStatus, RecordFault, TransactionalProcessor } from '@fleetstream/kafka';
 import {
   CommandAckRecord, CommandEventRecord, fromCommandAckRecord, fromCommandEventRecord, readAvroSchema, RegistryCodec, toCommandEventRecord,
   toCommandStateSnapshot, toDeviceCommandRecord, DeviceCommandRecord,
@@ -24,6 +24,8 @@ interface Outputs {
   states: Map<string, CommandState>;
   /** The same states encoded, per command id (the latest wins). */
   encodedStates: Map<string, Message>;
+  /** Ended commands past their retention: tombstoned on fleet.command-state. */
+  forgotten: EndedCommand[];
 }
 
 /** One batch (or timer step) of one partition: a working copy of its open commands, and what to write. */
@@ -53,14 +55,13 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
   private schemaIds = { event: 0, state: 0, deviceCommand: 0 };
   /** Per partition this instance owns and restored: the commands of its devices that have not ended, in request order. */
   private owned = new Map<number, Map<string, readonly CommandState[]>>();
-  /** Commands that ended here and that the read model may not show yet: a repeated request must not revive them. */
-  private readonly ended = new Map<string, number>();
   /**
    * Per partition this instance owns: its ended commands by the time they are due to be forgotten
    * (tombstoned on fleet.command-state). Bounded by the commands that ended within COMMAND_RETENTION_S.
    */
   private retention = new Map<number, CommandRetentionIndex>();
   private commandPartitions = 0;
+  private commandStatePartitions = 0;
   private readonly silenceMs: number;
   private readonly retentionMs: number;
 
@@ -103,7 +104,8 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
         state: await this.commands.codec.register(`${this.topics.commandState}-value`),
         deviceCommand: await this.deviceCommandCodec.register(`${this.topics.deviceCommands}-value`),
       };
-      this.commandPartitions = await partitionCount(this.kafka, this.topics.commands);
+      this.commandPartitions = await coPartitionCount(this.kafka, [this.topics.commands, this.topics.deviceAcks]);
+      this.commandStatePartitions = await coPartitionCount(this.kafka, [this.topics.commandState]);
     });
     this.timer = setInterval(() => void this.onTick(), this.config.COMMAND_TICK_MS);
     this.logger.log(`command saga consuming ${this.topics.commands} and ${this.topics.deviceAcks}`);
@@ -177,16 +179,15 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
               for (const [deviceId, states] of batch.working) {
                 if (wakes(deviceId, states)) await this.apply({ type: 'TimePassed', data: { deviceId }, metadata: { now } }, batch);
               }
-              const output = await this.outputsOf(batch);
               if (forgets) forgotten.push(...retention!.takeDue(now, MAX_TOMBSTONES_PER_STEP));
-              return withTombstones(output, this.topics.commandState, forgotten);
+              batch.outputs.forgotten.push(...forgotten);
+              return this.outputsOf(batch);
             });
           } catch (error) {
             // not written: due again on the next tick
             for (const { commandId, endedAt } of forgotten) retention!.ended(commandId, endedAt);
             throw error;
           }
-          for (const { commandId } of forgotten) this.ended.delete(commandId);
         }),
       );
     } catch (error) {
@@ -199,7 +200,8 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
   /** One saga step for the input's device, on the batch's working copy; its outputs are added to the batch's. */
   private async apply(input: CommandSagaInput, { working, outputs }: SagaBatch): Promise<void> {
     const deviceId = input.data.deviceId;
-    if (input.type === 'CommandRequested' && (this.commands.get(input.data.commandId) || this.ended.has(input.data.commandId))) return;
+    // known, or ended earlier in this batch: a repeated request never revives a command
+    if (input.type === 'CommandRequested' && (this.commands.get(input.data.commandId) || outputs.states.has(input.data.commandId))) return;
     if (input.type === 'CommandRequested' && requestOutlivedRetention(input.metadata.now, Date.now(), this.retentionMs)) {
       this.logger.warn(`command ${input.data.commandId} of device ${deviceId} not started: requested longer than COMMAND_RETENTION_S ago, so it may have ended and been forgotten`);
       return;
@@ -218,7 +220,7 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
       if (message) deviceCommands.push(await this.deviceCommand(message, input.metadata.now));
     }
     const changed = result.commands.filter((state) => state !== previous(state.request.commandId));
-    const encodedStates = await Promise.all(changed.map(async (state) => ({ key: state.request.commandId, value: await this.commands.codec.encode(this.schemaIds.state, toCommandStateSnapshot(state)) })));
+    const encodedStates = await Promise.all(changed.map(async (state) => this.stateMessage(state.request.commandId, await this.commands.codec.encode(this.schemaIds.state, toCommandStateSnapshot(state)))));
     outputs.events.push(...events);
     outputs.deviceCommands.push(...deviceCommands);
     changed.forEach((state, i) => {
@@ -236,26 +238,30 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
 
   /** The batch's records to write, and once they are committed, its working copy becomes the partition's state. */
   private async outputsOf({ partition, working, outputs }: SagaBatch): Promise<ProcessorOutput> {
+    const tombstones = outputs.forgotten.map(({ commandId }) => this.stateMessage(commandId, null));
     return {
       topicMessages: [
         { topic: this.topics.commands, messages: outputs.events },
         { topic: this.topics.deviceCommands, messages: outputs.deviceCommands },
-        { topic: this.topics.commandState, messages: [...outputs.encodedStates.values()] },
+        { topic: this.topics.commandState, messages: [...outputs.encodedStates.values(), ...tombstones] },
       ],
-      onCommitted: () => {
+      // the command-state store is the saga's state: a repeated request or a late ack meets the new states at once
+      onCommitted: async (written) => {
         this.owned.set(partition, working);
         const retention = this.retention.get(partition);
         for (const state of outputs.states.values()) {
-          if (isTerminal(state.status)) {
-            this.ended.set(state.request.commandId, state.version);
-            retention?.ended(state.request.commandId, state.updatedAt);
-          } else retention?.reopened(state.request.commandId);
+          if (isTerminal(state.status)) retention?.ended(state.request.commandId, state.updatedAt);
+          else retention?.reopened(state.request.commandId);
         }
-        for (const [commandId, version] of this.ended) {
-          if ((this.commands.get(commandId)?.version ?? 0) >= version) this.ended.delete(commandId);
-        }
+        const changes = new Map<string, CommandState | null>([...outputs.states, ...outputs.forgotten.map(({ commandId }): [string, null] => [commandId, null])]);
+        await this.commands.applyCommitted(changes, written.get(this.topics.commandState) ?? new Map());
       },
     };
+  }
+
+  /** A fleet.command-state record (null: a tombstone), in the partition its key hashes to, named so the commit tells its offset. */
+  private stateMessage(commandId: string, value: Buffer | null): Message {
+    return { key: commandId, value, partition: partitionOf(commandId, this.commandStatePartitions) };
   }
 
   private isOnline(deviceId: string, now: number): boolean {
@@ -319,27 +325,6 @@ export function ackFault(key: string | null, ackDeviceId: string, commandDeviceI
 /** Most ended commands one timer step forgets: keeps a transaction small when many fall due at once (say, after a restart). */
 const MAX_TOMBSTONES_PER_STEP = 5000;
 
-/** The step's output plus a tombstone on fleet.command-state for each forgotten command; the read models drop them. */
-function withTombstones(output: ProcessorOutput, commandStateTopic: string, forgotten: readonly EndedCommand[]): ProcessorOutput {
-  if (forgotten.length === 0) return output;
-  const tombstones = forgotten.map(({ commandId }) => ({ key: commandId, value: null }));
-  return {
-    ...output,
-    topicMessages: output.topicMessages.map((topic) => (topic.topic === commandStateTopic ? { ...topic, messages: [...topic.messages, ...tombstones] } : topic)),
-  };
-}
-
 function emptyOutputs(): Outputs {
-  return { events: [], deviceCommands: [], states: new Map(), encodedStates: new Map() };
-}
-
-async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
-    return metadata!.partitions.length;
-  } finally {
-    await admin.disconnect();
-  }
+  return { events: [], deviceCommands: [], states: new Map(), encodedStates: new Map(), forgotten: [] };
 }

@@ -70,6 +70,14 @@ export class CommandStateReadModel implements OnModuleInit, BeforeApplicationShu
     return this.view.entries();
   }
 
+  /**
+   * States (null: forgotten) the command saga of this instance just committed to fleet.command-state,
+   * with their offsets there: readable, and heard by `waitFor`, when this resolves.
+   */
+  applyCommitted(states: ReadonlyMap<string, CommandState | null>, offsets: ReadonlyMap<number, readonly number[]>): Promise<void> {
+    return this.view.applyOwn([...states], offsets);
+  }
+
   /** Waits until the given partitions (all when omitted) are read up to the topic's current end. */
   caughtUp(partitions?: number[]): Promise<void> {
     return this.view.caughtUp(partitions);

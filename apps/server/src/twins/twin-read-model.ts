@@ -101,6 +101,14 @@ export class TwinReadModel implements OnModuleInit, BeforeApplicationShutdown, O
     return this.allChanges.asObservable();
   }
 
+  /**
+   * Twins the twin processor of this instance just committed to fleet.twins (null for a removed
+   * device), with their offsets there: they are in the store, and streamed, when this resolves.
+   */
+  applyCommitted(twins: readonly DeviceTwin[], offsets: ReadonlyMap<number, readonly number[]>): Promise<void> {
+    return this.view.applyOwn(twins.map((twin) => [twin.deviceId, twin.removed ? null : twin]), offsets);
+  }
+
   /** Waits until the twins of these partitions are read up to the topic's current end. */
   caughtUp(partitions?: number[]): Promise<void> {
     return this.view.caughtUp(partitions);

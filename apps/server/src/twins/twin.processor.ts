@@ -1,6 +1,6 @@
 import { telemetryRules, twinSettings } from '@fleetstream/config';
 import { applyCommand, desiredStateDue, DeviceTwin, initialTwin, rejectionReason, TwinCommand, TwinSettings } from '@fleetstream/domain';
-import { ConsumedRecord, fleetGroups, topicMaxMessageBytes, FleetTopics, ProcessorOutput, ProcessorStatus, RecordFault, TransactionalProcessor } from '@fleetstream/kafka';
+import { ConsumedRecord, coPartitionCount, fleetGroups, topicMaxMessageBytes, FleetTopics, ProcessorOutput, ProcessorStatus, RecordFault, TransactionalProcessor } from '@fleetstream/kafka';
 import { DeviceCommandRecord, readAvroSchema, RegistryCodec, toDesiredStateRecord, toTwinSnapshot, TwinCommandReader, TwinPatchOutcomeRecord } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
@@ -12,18 +12,13 @@ import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
 import { TwinPatchOutcomes } from './twin-patch-outcomes';
 import { TwinReadModel } from './twin-read-model';
 
-/**
- * Most twins this instance keeps after committing them, waiting for the read model to read them back.
- * Past it the processor waits for the read model to catch up: memory is bounded by this, not by how
- * far the read model lags during a large catch-up.
- */
-const MAX_UNCONFIRMED_TWINS = 10_000;
-
 /** Room left under the topic's max.message.bytes for the record batch's own header, key and wire-format header. */
 const SNAPSHOT_HEADROOM_BYTES = 4096;
 
 /** One batch's work: the twins it changed, the devices whose desired state must be sent, what became of each desired patch. */
 interface TwinBatch {
+  /** The input partition: the twins of its devices live in the same partition of fleet.twins. */
+  partition: number;
   changed: Map<string, DeviceTwin>;
   desiredDue: Set<string>;
   patchOutcomes: TwinPatchOutcomeRecord[];
@@ -41,8 +36,6 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
   private readonly logger = new Logger(TwinProcessor.name);
   private processor: TransactionalProcessor<TwinBatch> | undefined;
   private readonly commands: TwinCommandReader;
-  /** Twins this instance committed that the read model has not caught up with yet. */
-  private readonly written = new Map<string, DeviceTwin>();
   private readonly settings: TwinSettings;
   private readonly snapshotType = avro.Type.forSchema(readAvroSchema('device-twin'));
   private twinSchemaId = 0;
@@ -79,19 +72,16 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
       isTransient,
       logic: {
         restore: (partitions) => this.twins.caughtUp([...partitions]),
-        beginBatch: () => ({ changed: new Map(), desiredDue: new Set(), patchOutcomes: [] }),
+        beginBatch: (partition) => ({ partition, changed: new Map(), desiredDue: new Set(), patchOutcomes: [] }),
         handle: (record, batch) => this.handle(record, batch),
         endBatch: (batch) => this.outputs(batch),
-        afterBatch: async () => {
-          if (this.written.size > MAX_UNCONFIRMED_TWINS) await this.twins.caughtUp();
-          this.forgetWhatTheReadModelHas();
-        },
       },
     });
     this.processor.launch(async () => {
       this.twinSchemaId = await this.twins.codec.register(`${this.topics.twins}-value`);
       this.deviceCommandSchemaId = await this.deviceCommandCodec.register(`${this.topics.deviceCommands}-value`);
       this.patchOutcomeSchemaId = await this.patchOutcomes.codec.register(`${this.topics.twinPatchOutcomes}-value`);
+      await coPartitionCount(this.kafka, [this.topics.telemetry, this.topics.deviceEvents, this.topics.twins]);
       this.maxSnapshotBytes = Math.min(this.config.TWIN_MAX_SNAPSHOT_BYTES, (await topicMaxMessageBytes(this.kafka, this.topics.twins)) - SNAPSHOT_HEADROOM_BYTES);
       this.logger.log(`twin processor consuming ${this.topics.telemetry} and ${this.topics.deviceEvents}`);
     });
@@ -138,10 +128,12 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     batch.patchOutcomes.push({ requestId, deviceId: command.data.deviceId, outcome, version, reason: fault?.reason ?? null, error: fault?.error ?? null, at: Date.now() });
   }
 
-  private async outputs({ changed, desiredDue, patchOutcomes }: TwinBatch): Promise<ProcessorOutput> {
+  private async outputs({ partition, changed, desiredDue, patchOutcomes }: TwinBatch): Promise<ProcessorOutput> {
     const messages = await Promise.all(
       [...changed.values()].map(async (twin) => ({
         key: twin.deviceId,
+        // named, so the commit tells where each landed (the read model then skips reading it back)
+        partition,
         value: twin.removed ? null : await this.twins.codec.encode(this.twinSchemaId, toTwinSnapshot(twin)),
       })),
     );
@@ -163,24 +155,13 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
         // in the same transaction as the twin: an APPLIED outcome is never read before its twin can be
         { topic: this.topics.twinPatchOutcomes, messages: outcomes },
       ],
-      onCommitted: () => {
-        for (const [deviceId, twin] of changed) this.written.set(deviceId, twin);
-      },
+      // the store is the processor's state: the next batch folds onto these twins at once
+      onCommitted: (written) => this.twins.applyCommitted([...changed.values()], written.get(this.topics.twins) ?? new Map()),
     };
   }
 
   private current(deviceId: string): DeviceTwin {
-    const mine = this.written.get(deviceId);
-    const seen = this.twins.get(deviceId);
-    if (mine && (!seen || seen.version < mine.version)) return mine;
-    return seen ?? (mine?.removed ? mine : initialTwin(deviceId));
-  }
-
-  private forgetWhatTheReadModelHas(): void {
-    for (const [deviceId, twin] of this.written) {
-      const seen = this.twins.get(deviceId);
-      if ((seen && seen.version >= twin.version) || (twin.removed && !seen)) this.written.delete(deviceId);
-    }
+    return this.twins.get(deviceId) ?? initialTwin(deviceId);
   }
 
   /**
