@@ -61,7 +61,7 @@ describe('history writer while ClickHouse refuses writes (whole service, real st
     delete process.env.PROCESSORS;
   });
 
-  it(`goes down within ${STUCK_S} s naming the history writer and the failing write, and comes back with every reading stored once`, async () => {
+  it(`goes down once its write failed for ${STUCK_S} s, naming the history writer and the failing write, and comes back with every reading stored once`, async () => {
     await producer.send([1, 2, 3].map((seq) => reading(DEVICE, seq)));
     await eventually(storedSeqs, (seqs) => seqs.length === 3);
     expect((await ready()).status).toBe(200);
