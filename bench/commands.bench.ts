@@ -31,7 +31,7 @@
  */
 import { loadConfig } from '@fleetstream/config';
 import type { AckStage } from '@fleetstream/domain';
-import { AvroTopicProducer, createKafka, ensureTopics, fleetTopicDefinitions, fleetTopics } from '@fleetstream/kafka';
+import { AvroTopicProducer, createKafka, deleteTopicsIfPresent, ensureTopics, fleetTopicDefinitions, fleetTopics } from '@fleetstream/kafka';
 import {
   CommandAckRecord, CommandStateSnapshot, DeviceCommandRecord, DeviceEventRecord, readAvroSchema, RegistryCodec, toCommandAckRecord,
 } from '@fleetstream/serde';
@@ -201,7 +201,7 @@ async function latencyAndThroughput(): Promise<void> {
     await gateway.disconnect().catch(() => undefined);
     await acks.disconnect().catch(() => undefined);
     await server.stop();
-    await deleteBenchTopics(kafka, Object.values(topics)).catch((error: unknown) => log(`cleanup: ${describeError(error)}`));
+    await deleteTopicsIfPresent(kafka, Object.values(topics)).catch((error: unknown) => log(`cleanup: ${describeError(error)}`));
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -260,7 +260,7 @@ async function memoryAfterEndedCommands(retentionS: number | undefined): Promise
     return [retentionS === undefined ? '604800 (default)' : String(retentionS), String(ids.length), mib(before.rss), mib(after.rss), mib(before.heap), mib(after.heap), first];
   } finally {
     await server.stop();
-    await deleteBenchTopics(kafka, Object.values(topics)).catch((error: unknown) => log(`cleanup: ${describeError(error)}`));
+    await deleteTopicsIfPresent(kafka, Object.values(topics)).catch((error: unknown) => log(`cleanup: ${describeError(error)}`));
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -303,17 +303,6 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what:
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${timeoutMs} ms`);
     await sleep(everyMs);
-  }
-}
-
-async function deleteBenchTopics(kafka: ReturnType<typeof createKafka>, names: string[]): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const existing = new Set(await admin.listTopics());
-    await admin.deleteTopics({ topics: names.filter((name) => existing.has(name)) });
-  } finally {
-    await admin.disconnect();
   }
 }
 

@@ -21,6 +21,7 @@
  */
 import { loadConfig } from '@fleetstream/config';
 import {
+  deleteTopicsIfPresent,
   ConsumedRecord, ConsumerGroupAdmin, createKafka, DLQ_HEADERS, ensureTopics, fleetGroups, fleetTopicDefinitions, fleetTopics, lagOf, partitionOf, readTopicsToEnd,
 } from '@fleetstream/kafka';
 import { CommandAckRecord, toCommandEventRecord } from '@fleetstream/serde';
@@ -463,7 +464,7 @@ async function main(): Promise<void> {
   } finally {
     await producer.disconnect().catch(() => undefined);
     await server.stop();
-    await deleteTopics(kafka, Object.values(topics)).catch((error: unknown) => log(`cleanup: ${describeError(error)}`));
+    await deleteTopicsIfPresent(kafka, Object.values(topics)).catch((error: unknown) => log(`cleanup: ${describeError(error)}`));
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -473,17 +474,6 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what:
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${timeoutMs} ms`);
     await sleep(200);
-  }
-}
-
-async function deleteTopics(kafka: Kafka, names: string[]): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const existing = new Set(await admin.listTopics());
-    await admin.deleteTopics({ topics: names.filter((name) => existing.has(name)) });
-  } finally {
-    await admin.disconnect();
   }
 }
 

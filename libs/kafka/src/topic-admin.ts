@@ -117,3 +117,15 @@ export async function coPartitionCount(kafka: Kafka, topics: readonly string[]):
     await admin.disconnect();
   }
 }
+
+/** Deletes those of the topics that exist (say, a benchmark's own topics when it ends). */
+export async function deleteTopicsIfPresent(kafka: Kafka, names: readonly string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    await admin.deleteTopics({ topics: names.filter((name) => existing.has(name)) });
+  } finally {
+    await admin.disconnect();
+  }
+}
