@@ -133,7 +133,8 @@ describe('twin processor', () => {
       servers.push(second);
       const expected = expectedTwins(produced);
       await eventually(() => matchesFold(second, expected), (wrong) => wrong.length === 0, 60_000);
-      expect(await snapshotsAgreeWithFold(stack, expected)).toEqual([]);
+      // the killed instance's open transaction hides later records from read-committed readers until the broker aborts it
+      expect(await eventually(() => snapshotsAgreeWithFold(stack, expected), (wrong) => wrong.length === 0, 90_000).catch(() => snapshotsAgreeWithFold(stack, expected))).toEqual([]);
     });
   });
 
@@ -147,7 +148,8 @@ describe('twin processor', () => {
       await produceRounds(10, 50);
       const expected = expectedTwins(produced);
       await eventually(() => matchesFold(joining, expected), (wrong) => wrong.length === 0, 90_000);
-      expect(await snapshotsAgreeWithFold(stack, expected)).toEqual([]);
+      // the killed instance's open transaction hides later records from read-committed readers until the broker aborts it
+      expect(await eventually(() => snapshotsAgreeWithFold(stack, expected), (wrong) => wrong.length === 0, 90_000).catch(() => snapshotsAgreeWithFold(stack, expected))).toEqual([]);
     });
   });
 });

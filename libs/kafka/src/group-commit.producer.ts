@@ -8,6 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
  */
 export const GROUP_COMMIT_CONCURRENCY = 64;
 
+/** How long the broker lets a transaction stay open before it aborts it. */
+export const TRANSACTION_TIMEOUT_MS = 15_000;
+
 /** A consumed position to commit with the output: the next offset to read. */
 export interface ConsumedOffset {
   topic: string;
@@ -57,6 +60,10 @@ export class GroupCommitProducer {
   private newProducer(): Producer {
     return this.kafka.producer({
       transactionalId: this.transactionalId,
+      // a crashed instance's open transaction hides the records after it from every read-committed
+      // reader until the broker aborts it at this timeout (kafkajs' default is 60 s); ours take
+      // milliseconds, and one that overruns is aborted and retried like any failed transaction
+      transactionTimeout: TRANSACTION_TIMEOUT_MS,
       idempotent: true,
       maxInFlightRequests: 1,
       // the coordinator answers CONCURRENT_TRANSACTIONS for a few ms after each commit while it writes
