@@ -35,8 +35,6 @@ export interface ProcessorLogic<BatchState> {
   handle(record: ConsumedRecord, state: BatchState): Promise<RecordFault | void>;
   /** The outputs of the batch, encoded. */
   endBatch(state: BatchState): Promise<ProcessorOutput>;
-  /** After a batch committed, outside the partition's turn: a place to wait (backpressure). */
-  afterBatch?(): Promise<void>;
 }
 
 export interface TransactionalProcessorOptions<BatchState> {
@@ -285,7 +283,6 @@ export class TransactionalProcessor<BatchState> {
     this.failures.succeeded(batch.partition);
     // without it kafkajs fetches from the batch's first offset again
     resolveOffset(batch.lastOffset());
-    await logic.afterBatch?.();
   }
 
   private async handleIsolated(record: ConsumedRecord, state: BatchState): Promise<RecordFault | void> {
