@@ -1,5 +1,6 @@
 import { Batch, Consumer, ConsumerConfig, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ConsumerLiveness } from './consumer-liveness';
 import { FailureStreak, FailureStreaks } from './failure-streaks';
 
 /** One Kafka record as the batch handlers see it. */
@@ -80,7 +81,6 @@ interface CommitPoint {
 }
 
 const RETRY_BACKOFF_MS = [200, 500, 1000, 2000, 5000];
-const RESTART_BACKOFF_MS = [1000, 2000, 5000, 10_000];
 
 /** The batch was read under an older group generation: its partitions may belong to someone else now. */
 class StaleGenerationError extends Error {}
@@ -107,9 +107,7 @@ export class BatchConsumer<Prepared> {
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
   private generation = 0;
-  private running = false;
-  private problem: string | undefined;
-  private restarts = 0;
+  private readonly liveness: ConsumerLiveness;
   private readonly failures = new FailureStreaks<BatchStage>();
   readonly stats: BatchConsumerStats = { flushedBatches: 0, flushedRecords: 0, failedFlushes: 0 };
 
@@ -117,6 +115,16 @@ export class BatchConsumer<Prepared> {
     private readonly kafka: Kafka,
     private readonly options: BatchConsumerOptions<Prepared>,
   ) {
+    const log = (message: string) => this.log(message);
+    this.liveness = new ConsumerLiveness({
+      log: { warn: log, error: log },
+      stopping: () => this.stopping,
+      restart: async () => {
+        await this.consumer.disconnect().catch(() => undefined);
+        this.consumer = this.createConsumer();
+        await this.runConsumer();
+      },
+    });
     this.consumer = this.createConsumer();
   }
 
@@ -128,8 +136,8 @@ export class BatchConsumer<Prepared> {
     const [failing] = this.failures.failing();
     return {
       name: this.name,
-      running: this.running,
-      ...(this.problem && { problem: this.problem }),
+      running: this.liveness.running,
+      ...(this.liveness.problem && { problem: this.liveness.problem }),
       ...(failing && { failing: { stage: failing.key, failingForMs: failing.failingForMs, attempts: failing.attempts, lastError: failing.lastError } }),
       batchRetries: this.failures.retries,
     };
@@ -152,16 +160,7 @@ export class BatchConsumer<Prepared> {
       this.bufferCommits = new Map();
       this.options.onRebalance?.();
     });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.running = false;
-      this.problem = `consumer crashed: ${payload.error.message}`;
-      this.log(`${this.problem}${payload.restart ? '; kafkajs restarts it' : '; restarting it'}`);
-      if (!payload.restart && !this.stopping) void this.restartConsumer();
-    });
-    consumer.on(consumer.events.FETCH_START, () => {
-      this.running = true;
-      this.problem = undefined;
-    });
+    this.liveness.watch(consumer);
     return consumer;
   }
 
@@ -182,25 +181,7 @@ export class BatchConsumer<Prepared> {
       eachBatchAutoResolve: false,
       eachBatch: (payload) => this.onBatch(payload),
     });
-    this.running = true;
-  }
-
-  /** kafkajs does not restart a consumer after a non-retriable error: do it here, forever, with backoff. */
-  private async restartConsumer(): Promise<void> {
-    for (;;) {
-      await sleep(RESTART_BACKOFF_MS[Math.min(this.restarts++, RESTART_BACKOFF_MS.length - 1)]!);
-      if (this.stopping) return;
-      try {
-        await this.consumer.disconnect().catch(() => undefined);
-        this.consumer = this.createConsumer();
-        await this.runConsumer();
-        this.log('consumer restarted');
-        return;
-      } catch (error) {
-        this.problem = `consumer restart failed: ${(error as Error).message}`;
-        this.log(`${this.problem}; trying again`);
-      }
-    }
+    this.liveness.up();
   }
 
   /** Writes and commits what is buffered, then leaves the group. */

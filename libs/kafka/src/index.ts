@@ -16,5 +16,6 @@ export * from './topic-range-reader';
 export * from './group-commit.producer';
 export * from './replay-bounds';
 export * from './transactional-processor';
+export * from './consumer-liveness';
 export * from './transient-errors';
 export * from './failure-streaks';

@@ -2,6 +2,7 @@ import { Consumer, EachBatchPayload, Kafka, Message, TopicMessages } from 'kafka
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConsumedRecord, consumedRecord } from './batch-consumer';
+import { ConsumerLiveness, restartBackoffMs } from './consumer-liveness';
 import { coPartitionedAssigner } from './co-partitioned.assigner';
 import { deadLetterMessage, RecordFault } from './dead-letter.producer';
 import { FailureStreak, FailureStreaks } from './failure-streaks';
@@ -74,7 +75,6 @@ export interface StalledPartition extends FailureStreak {
   partition: number;
 }
 
-const RESTART_BACKOFF_MS = [1000, 2000, 5000, 10_000];
 
 /** Thrown to kafkajs for a failed batch: marked retriable so the consumer re-fetches instead of crashing for good. */
 class BatchRetry extends Error {
@@ -103,16 +103,24 @@ export class TransactionalProcessor<BatchState> {
   /** Per assigned partition: resolves when its state is restored (retried until it is). */
   private restoring = new Map<number, Promise<void>>();
   private generation = 0;
-  private running = false;
-  private problem: string | undefined;
   private stopping = false;
-  private restarts = 0;
+  private readonly liveness: ConsumerLiveness;
   private readonly failures = new FailureStreaks<number>();
 
   constructor(
     private readonly kafka: Kafka,
     private readonly options: TransactionalProcessorOptions<BatchState>,
-  ) {}
+  ) {
+    const prefixed = (message: string) => `[${options.name}] ${message}`;
+    this.liveness = new ConsumerLiveness({
+      log: { warn: (message) => options.log.warn(prefixed(message)), error: (message) => options.log.error(prefixed(message)) },
+      stopping: () => this.stopping,
+      restart: async () => {
+        await this.consumer?.disconnect().catch(() => undefined);
+        await this.startConsumer();
+      },
+    });
+  }
 
   /**
    * Starts in the background: `prepare` (say, registering the processor's schemas), then the
@@ -121,7 +129,7 @@ export class TransactionalProcessor<BatchState> {
    * the whole service waiting to listen.
    */
   launch(prepare: () => Promise<void>): void {
-    this.problem = 'starting';
+    this.liveness.problem = 'starting';
     void (async () => {
       for (let attempt = 0; !this.stopping; attempt++) {
         try {
@@ -129,9 +137,9 @@ export class TransactionalProcessor<BatchState> {
           await this.start();
           return;
         } catch (error) {
-          const backoff = RESTART_BACKOFF_MS[Math.min(attempt, RESTART_BACKOFF_MS.length - 1)]!;
-          this.problem = `starting failed, retrying in ${backoff} ms: ${(error as Error).message}`;
-          this.options.log.warn(`[${this.options.name}] ${this.problem}`);
+          const backoff = restartBackoffMs(attempt);
+          this.liveness.problem = `starting failed, retrying in ${backoff} ms: ${(error as Error).message}`;
+          this.options.log.warn(`[${this.options.name}] ${this.liveness.problem}`);
           await this.committer?.disconnect().catch(() => undefined);
           await sleep(backoff);
         }
@@ -156,8 +164,8 @@ export class TransactionalProcessor<BatchState> {
   status(): ProcessorStatus {
     return {
       name: this.options.name,
-      running: this.running,
-      ...(this.problem ? { problem: this.problem } : {}),
+      running: this.liveness.running,
+      ...(this.liveness.problem ? { problem: this.liveness.problem } : {}),
       assigned: this.assigned,
       restored: this.assigned.filter((partition) => this.restored.has(partition)),
       stalled: this.failures.failing().map(({ key, ...streak }) => ({ partition: key, ...streak })),
@@ -190,16 +198,7 @@ export class TransactionalProcessor<BatchState> {
     const consumer = this.kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs, partitionAssigners: [coPartitionedAssigner] });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.onAssigned([...new Set(Object.values(payload.memberAssignment).flat())]));
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.running = false;
-      this.problem = `consumer crashed: ${payload.error.message}`;
-      this.options.log.error(`[${this.options.name}] ${this.problem}${payload.restart ? '; kafkajs restarts it' : '; restarting it'}`);
-      if (!payload.restart && !this.stopping) void this.restartConsumer();
-    });
-    consumer.on(consumer.events.FETCH_START, () => {
-      this.running = true;
-      this.problem = undefined;
-    });
+    this.liveness.watch(consumer);
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
     await consumer.run({
@@ -208,25 +207,7 @@ export class TransactionalProcessor<BatchState> {
       partitionsConsumedConcurrently: GROUP_COMMIT_CONCURRENCY,
       eachBatch: (payload) => this.onBatch(payload),
     });
-    this.running = true;
-  }
-
-  /** kafkajs does not restart a consumer after a non-retriable error: do it here, forever, with backoff. */
-  private async restartConsumer(): Promise<void> {
-    for (;;) {
-      const backoff = RESTART_BACKOFF_MS[Math.min(this.restarts++, RESTART_BACKOFF_MS.length - 1)]!;
-      await sleep(backoff);
-      if (this.stopping) return;
-      try {
-        await this.consumer?.disconnect().catch(() => undefined);
-        await this.startConsumer();
-        this.options.log.warn(`[${this.options.name}] consumer restarted`);
-        return;
-      } catch (error) {
-        this.problem = `consumer restart failed: ${(error as Error).message}`;
-        this.options.log.error(`[${this.options.name}] ${this.problem}; trying again`);
-      }
-    }
+    this.liveness.up();
   }
 
   private onAssigned(partitions: number[]): void {
@@ -247,7 +228,7 @@ export class TransactionalProcessor<BatchState> {
         if (generation === this.generation) partitions.forEach((partition) => this.restored.add(partition));
         return;
       } catch (error) {
-        const backoff = RESTART_BACKOFF_MS[Math.min(attempt, RESTART_BACKOFF_MS.length - 1)]!;
+        const backoff = restartBackoffMs(attempt);
         this.options.log.warn(`[${this.options.name}] restoring partitions ${partitions.join(', ')} failed, retrying in ${backoff} ms: ${(error as Error).message}`);
         await sleep(backoff);
       }
@@ -256,7 +237,7 @@ export class TransactionalProcessor<BatchState> {
 
   private async onBatch({ batch, isStale, isRunning, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> {
     if (isStale() || !isRunning() || batch.messages.length === 0) return;
-    this.running = true;
+    this.liveness.up();
     await (this.restoring.get(batch.partition) ?? this.restoreUntilDone([batch.partition], this.generation));
     const { logic, name } = this.options;
     try {
