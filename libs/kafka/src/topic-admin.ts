@@ -1,20 +1,27 @@
-import { ConfigResourceTypes, ConfigSource, Kafka } from 'kafkajs';
+import { Admin, ConfigResourceTypes, ConfigSource, Kafka } from 'kafkajs';
 import { TopicDefinition } from './topics';
 
-/** Creates the topics that are missing; returns the names it created. Safe to call on every start. */
-export async function ensureTopics(kafka: Kafka, definitions: TopicDefinition[]): Promise<string[]> {
+/** Runs `use` with a connected admin client, and disconnects it whatever happens. */
+export async function withAdmin<T>(kafka: Kafka, use: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = kafka.admin();
   await admin.connect();
   try {
+    return await use(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Creates the topics that are missing; returns the names it created. Safe to call on every start. */
+export async function ensureTopics(kafka: Kafka, definitions: TopicDefinition[]): Promise<string[]> {
+  return withAdmin(kafka, async (admin) => {
     const existing = new Set(await admin.listTopics());
     const missing = definitions.filter((definition) => !existing.has(definition.topic));
     if (missing.length > 0) {
       await admin.createTopics({ topics: missing, waitForLeaders: true });
     }
     return missing.map((definition) => definition.topic);
-  } finally {
-    await admin.disconnect();
-  }
+  });
 }
 
 /** How an existing topic differs from its definition. */
@@ -27,9 +34,7 @@ export interface TopicDrift {
 
 /** Compares the topics on the cluster with their definitions: partition counts and configured policies. */
 export async function topicDrift(kafka: Kafka, definitions: TopicDefinition[]): Promise<TopicDrift[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
+  return withAdmin(kafka, async (admin) => {
     const existing = new Set(await admin.listTopics());
     const present = definitions.filter((definition) => existing.has(definition.topic));
     const metadata = present.length > 0 ? (await admin.fetchTopicMetadata({ topics: present.map((d) => d.topic) })).topics : [];
@@ -54,9 +59,7 @@ export async function topicDrift(kafka: Kafka, definitions: TopicDefinition[]): 
         configs,
       };
     });
-  } finally {
-    await admin.disconnect();
-  }
+  });
 }
 
 /** Sets drifted configs back to their definitions. Partition counts are never changed: that would move keys between partitions. */
@@ -65,9 +68,7 @@ export async function repairTopicConfigs(kafka: Kafka, drift: readonly TopicDrif
     .filter((d) => d.configs.length > 0)
     .map((d) => ({ type: ConfigResourceTypes.TOPIC, name: d.topic, configEntries: d.configs.map(({ name, expected }) => ({ name, value: expected })) }));
   if (resources.length === 0) return;
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
+  return withAdmin(kafka, async (admin) => {
     // AlterConfigs replaces the topic's whole dynamic config, so keep the settings that are not drifted
     const current = await admin.describeConfigs({ includeSynonyms: false, resources: resources.map(({ type, name }) => ({ type, name })) });
     await admin.alterConfigs({
@@ -79,25 +80,19 @@ export async function repairTopicConfigs(kafka: Kafka, drift: readonly TopicDrif
         return { ...resource, configEntries: [...kept, ...resource.configEntries] };
       }),
     });
-  } finally {
-    await admin.disconnect();
-  }
+  });
 }
 
 /** The topic's effective max.message.bytes (its own setting, or the broker's default): the largest record batch it accepts. */
 export async function topicMaxMessageBytes(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
+  return withAdmin(kafka, async (admin) => {
     const described = await admin.describeConfigs({
       includeSynonyms: false,
       resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
     });
     const value = described.resources[0]?.configEntries.find((entry) => entry.configName === 'max.message.bytes')?.configValue;
     return value ? Number(value) : 1_048_588;
-  } finally {
-    await admin.disconnect();
-  }
+  });
 }
 
 /**
@@ -105,27 +100,19 @@ export async function topicMaxMessageBytes(kafka: Kafka, topic: string): Promise
  * partition p of each must hold the same keys (Kafka Streams' rule), or one device's state splits.
  */
 export async function coPartitionCount(kafka: Kafka, topics: readonly string[]): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
+  return withAdmin(kafka, async (admin) => {
     const metadata = (await admin.fetchTopicMetadata({ topics: [...topics] })).topics;
     const counts = metadata.map(({ name, partitions }) => `${name}: ${partitions.length}`);
     const distinct = new Set(metadata.map(({ partitions }) => partitions.length));
     if (distinct.size !== 1) throw new Error(`co-partitioned topics must have one partition count, they have ${counts.join(', ')}; recreate the odd one out with the same count`);
     return [...distinct][0]!;
-  } finally {
-    await admin.disconnect();
-  }
+  });
 }
 
 /** Deletes those of the topics that exist (say, a benchmark's own topics when it ends). */
 export async function deleteTopicsIfPresent(kafka: Kafka, names: readonly string[]): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
+  return withAdmin(kafka, async (admin) => {
     const existing = new Set(await admin.listTopics());
     await admin.deleteTopics({ topics: names.filter((name) => existing.has(name)) });
-  } finally {
-    await admin.disconnect();
-  }
+  });
 }
