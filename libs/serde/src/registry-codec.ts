@@ -54,6 +54,18 @@ export class RegistryCodec<T> {
     return this.registry.encode(schemaId, value);
   }
 
+  /** A value as the reader schema's Avro body, without the wire-format header (throws when it does not fit the schema). */
+  body(value: T): Buffer {
+    return this.readerType.toBuffer(value);
+  }
+
+  /** A body from `body` in the Confluent wire format, under the id the reader schema was registered with. */
+  frame(schemaId: number, body: Buffer): Buffer {
+    const header = Buffer.alloc(WIRE_HEADER_BYTES);
+    header.writeInt32BE(schemaId, 1);
+    return Buffer.concat([header, body]);
+  }
+
   async decode(bytes: Buffer | null): Promise<DecodeResult<T>> {
     if (!isFramed(bytes)) return notFramed(bytes);
     const schemaId = bytes.readInt32BE(1);

@@ -4,7 +4,6 @@ import { ConsumedRecord, coPartitionCount, fleetGroups, topicMaxMessageBytes, Fl
 import { DeviceCommandRecord, readAvroSchema, RegistryCodec, toDesiredStateRecord, toTwinSnapshot, TwinCommandReader, TwinPatchOutcomeRecord } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import avro from 'avsc';
 import { Kafka } from 'kafkajs';
 import { isTransient } from '../infrastructure/transient-errors';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
@@ -20,6 +19,8 @@ interface TwinBatch {
   /** The input partition: the twins of its devices live in the same partition of fleet.twins. */
   partition: number;
   changed: Map<string, DeviceTwin>;
+  /** Each changed twin's snapshot, Avro-encoded once for the size check and then written as it is. */
+  snapshots: Map<string, Buffer>;
   desiredDue: Set<string>;
   patchOutcomes: TwinPatchOutcomeRecord[];
 }
@@ -37,7 +38,6 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
   private processor: TransactionalProcessor<TwinBatch> | undefined;
   private readonly commands: TwinCommandReader;
   private readonly settings: TwinSettings;
-  private readonly snapshotType = avro.Type.forSchema(readAvroSchema('device-twin'));
   private twinSchemaId = 0;
   private maxSnapshotBytes: number;
   private readonly deviceCommandCodec: RegistryCodec<DeviceCommandRecord>;
@@ -72,7 +72,7 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
       isTransient,
       logic: {
         restore: (partitions) => this.twins.caughtUp([...partitions]),
-        beginBatch: (partition) => ({ partition, changed: new Map(), desiredDue: new Set(), patchOutcomes: [] }),
+        beginBatch: (partition) => ({ partition, changed: new Map(), snapshots: new Map(), desiredDue: new Set(), patchOutcomes: [] }),
         handle: (record, batch) => this.handle(record, batch),
         endBatch: (batch) => this.outputs(batch),
       },
@@ -105,12 +105,14 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     const applied = applyCommand(twin, command, this.settings);
     if ('rejection' in applied) return this.refuse(command, twin, rejectionReason(applied.rejection), batch);
     if (!applied.changed) return this.recordPatchOutcome(command, 'UNCHANGED', twin.version, batch);
-    const bytes = applied.twin.removed ? 0 : this.snapshotType.toBuffer(toTwinSnapshot(applied.twin)).length;
+    const snapshot = applied.twin.removed ? null : this.twins.codec.body(toTwinSnapshot(applied.twin));
+    const bytes = snapshot?.length ?? 0;
     if (bytes > this.maxSnapshotBytes) {
       const error = `the twin of ${deviceId} would be ${bytes} bytes on ${this.topics.twins}; the limit is ${this.maxSnapshotBytes} (TWIN_MAX_SNAPSHOT_BYTES, below the topic's max.message.bytes)`;
       return this.refuse(command, twin, { reason: 'twin-too-large', error }, batch);
     }
     batch.changed.set(deviceId, applied.twin);
+    if (snapshot) batch.snapshots.set(deviceId, snapshot);
     this.recordPatchOutcome(command, 'APPLIED', applied.twin.version, batch);
     if (desiredStateDue(twin, applied.twin, command.metadata.now, this.settings.silenceMs)) batch.desiredDue.add(deviceId);
   }
@@ -128,15 +130,13 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     batch.patchOutcomes.push({ requestId, deviceId: command.data.deviceId, outcome, version, reason: fault?.reason ?? null, error: fault?.error ?? null, at: Date.now() });
   }
 
-  private async outputs({ partition, changed, desiredDue, patchOutcomes }: TwinBatch): Promise<ProcessorOutput> {
-    const messages = await Promise.all(
-      [...changed.values()].map(async (twin) => ({
-        key: twin.deviceId,
-        // named, so the commit tells where each landed (the read model then skips reading it back)
-        partition,
-        value: twin.removed ? null : await this.twins.codec.encode(this.twinSchemaId, toTwinSnapshot(twin)),
-      })),
-    );
+  private async outputs({ partition, changed, snapshots, desiredDue, patchOutcomes }: TwinBatch): Promise<ProcessorOutput> {
+    const messages = [...changed.values()].map((twin) => ({
+      key: twin.deviceId,
+      // named, so the commit tells where each landed (the read model then skips reading it back)
+      partition,
+      value: twin.removed ? null : this.twins.codec.frame(this.twinSchemaId, snapshots.get(twin.deviceId)!),
+    }));
     // in the same transaction as the twin: a desired change reaches the device exactly when it is recorded
     const desiredStates = await Promise.all(
       [...desiredDue].map(async (deviceId) => {
