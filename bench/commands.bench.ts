@@ -31,7 +31,7 @@
  */
 import { loadConfig } from '@fleetstream/config';
 import type { AckStage } from '@fleetstream/domain';
-import { AvroTopicProducer, createKafka, deleteTopicsIfPresent, ensureTopics, fleetTopicDefinitions, fleetTopics } from '@fleetstream/kafka';
+import { AvroTopicProducer, createKafka, deleteTopicsIfPresent, ensureTopics, fleetTopicDefinitions, fleetTopics, kafkaSettings } from '@fleetstream/kafka';
 import {
   CommandAckRecord, CommandStateSnapshot, DeviceCommandRecord, DeviceEventRecord, readAvroSchema, RegistryCodec, toCommandAckRecord,
 } from '@fleetstream/serde';
@@ -72,7 +72,7 @@ async function latencyAndThroughput(): Promise<void> {
   const id = `bench.c${Date.now().toString(36)}`;
   const config = loadConfig({ ...process.env, TOPIC_PREFIX: id, TELEMETRY_PARTITIONS: String(settings.partitions) });
   const topics = fleetTopics(id);
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${id}-bench` });
+  const kafka = createKafka(kafkaSettings(config, `${id}-bench`));
   const registry = new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL });
   await ensureTopics(kafka, fleetTopicDefinitions(topics, settings.partitions));
   const dataDir = mkdtempSync(join(tmpdir(), 'fleetstream-bench-commands-'));
@@ -228,7 +228,7 @@ async function memoryAfterEndedCommands(retentionS: number | undefined): Promise
   const id = `bench.m${Date.now().toString(36)}`;
   const config = loadConfig({ ...process.env, TOPIC_PREFIX: id, TELEMETRY_PARTITIONS: String(settings.partitions) });
   const topics = fleetTopics(id);
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${id}-bench` });
+  const kafka = createKafka(kafkaSettings(config, `${id}-bench`));
   await ensureTopics(kafka, fleetTopicDefinitions(topics, settings.partitions));
   const dataDir = mkdtempSync(join(tmpdir(), 'fleetstream-bench-commands-'));
   const retention = retentionS === undefined ? {} : { COMMAND_RETENTION_S: String(retentionS) };

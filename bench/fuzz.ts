@@ -22,7 +22,7 @@
 import { loadConfig } from '@fleetstream/config';
 import {
   deleteTopicsIfPresent,
-  ConsumedRecord, ConsumerGroupAdmin, createKafka, DLQ_HEADERS, ensureTopics, fleetGroups, fleetTopicDefinitions, fleetTopics, lagOf, partitionOf, readTopicsToEnd,
+  ConsumedRecord, ConsumerGroupAdmin, createKafka, DLQ_HEADERS, kafkaSettings, ensureTopics, fleetGroups, fleetTopicDefinitions, fleetTopics, lagOf, partitionOf, readTopicsToEnd,
 } from '@fleetstream/kafka';
 import { CommandAckRecord, toCommandEventRecord } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
@@ -341,7 +341,7 @@ async function main(): Promise<void> {
   const config = loadConfig({ ...process.env, TOPIC_PREFIX: id, TELEMETRY_PARTITIONS: String(settings.partitions) });
   const topics = fleetTopics(id);
   const groups = fleetGroups(id);
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${id}-fuzz` });
+  const kafka = createKafka(kafkaSettings(config, `${id}-fuzz`));
   const registry = new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL });
   await ensureTopics(kafka, fleetTopicDefinitions(topics, settings.partitions));
   const dataDir = mkdtempSync(join(tmpdir(), 'fleetstream-fuzz-'));

@@ -32,6 +32,7 @@ import {
   fleetTopicDefinitions,
   fleetTopics,
   javaCompatiblePartitioner,
+  kafkaSettings,
   TelemetryProducer,
 } from '@fleetstream/kafka';
 import { readAvroSchema, RegistryCodec } from '@fleetstream/serde';
@@ -700,7 +701,7 @@ async function main(): Promise<void> {
   const topics = fleetTopics(prefix);
   const dataDir = process.env.BENCH_DATA_DIR || mkdtempSync(join(tmpdir(), 'fleetstream-bench-'));
   mkdirSync(dataDir, { recursive: true });
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `bench-${id}` });
+  const kafka = createKafka(kafkaSettings(config, `bench-${id}`));
   const ctx: Context = {
     id,
     prefix,

@@ -25,7 +25,7 @@
  */
 import { loadConfig } from '@fleetstream/config';
 import type { Telemetry } from '@fleetstream/domain';
-import { createKafka, ensureTopics, fleetGroups, fleetTopicDefinitions, fleetTopics, FleetTopics, javaCompatiblePartitioner, TelemetryProducer } from '@fleetstream/kafka';
+import { createKafka, ensureTopics, fleetGroups, fleetTopicDefinitions, fleetTopics, FleetTopics, javaCompatiblePartitioner, kafkaSettings, TelemetryProducer } from '@fleetstream/kafka';
 import { readAvroSchema, RegistryCodec, TwinSnapshot } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { spawnSync } from 'node:child_process';
@@ -259,7 +259,7 @@ async function main(): Promise<void> {
   const config = loadConfig({ ...process.env, TOPIC_PREFIX: prefix });
   const topics = fleetTopics(prefix);
   const dataDir = mkdtempSync(join(tmpdir(), 'fleetstream-bench-twins-'));
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `bench-${id}` });
+  const kafka = createKafka(kafkaSettings(config, `bench-${id}`));
   const registry = new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL });
   const serverEnv = (run: string) => ({
     TOPIC_PREFIX: prefix,

@@ -1,6 +1,6 @@
 import { FleetstreamConfig, loadConfig } from '@fleetstream/config';
 import type { Telemetry } from '@fleetstream/domain';
-import { ConsumedRecord, createKafka, ensureTopics, fleetTopicDefinitions, fleetTopics, FleetTopics, TelemetryProducer } from '@fleetstream/kafka';
+import { ConsumedRecord, createKafka, ensureTopics, kafkaSettings, fleetTopicDefinitions, fleetTopics, FleetTopics, TelemetryProducer } from '@fleetstream/kafka';
 import { readAvroSchema, RegistryCodec } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Kafka } from 'kafkajs';
@@ -36,7 +36,7 @@ export async function createTestStack(overrides: Record<string, string> = {}): P
     ...overrides,
   });
   const topics = fleetTopics(config.TOPIC_PREFIX);
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `it-${id}` });
+  const kafka = createKafka(kafkaSettings(config, `it-${id}`));
   await ensureTopics(kafka, fleetTopicDefinitions(topics, config.TELEMETRY_PARTITIONS));
   const registry = new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL });
   return { config, topics, kafka, registry, telemetryCodec: new RegistryCodec<Telemetry>(registry, readAvroSchema('telemetry')) };

@@ -1,5 +1,5 @@
 import { FleetstreamConfig, loadConfig } from '@fleetstream/config';
-import { createKafka, fleetTopics, FleetTopics } from '@fleetstream/kafka';
+import { createKafka, fleetTopics, FleetTopics, kafkaSettings } from '@fleetstream/kafka';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Kafka } from 'kafkajs';
 
@@ -16,7 +16,7 @@ export function cliContext(role = 'cli', env: Record<string, string | undefined>
   const config = loadConfig(env);
   return {
     config,
-    kafka: createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-${role}` }),
+    kafka: createKafka(kafkaSettings(config, `${config.KAFKA_CLIENT_ID}-${role}`)),
     registry: new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL }),
     topics: fleetTopics(config.TOPIC_PREFIX),
   };

@@ -5,6 +5,46 @@ const commaList = z
   .string()
   .transform((value) => value.split(',').map((item) => item.trim()).filter((item) => item.length > 0));
 
+/** 'true' or 'false', nothing else: z.coerce.boolean reads any non-empty string, 'false' included, as true. */
+const envFlag = z.enum(['true', 'false']).transform((value) => value === 'true');
+
+/** How the Kafka clients (service, CLI, benchmarks) authenticate and encrypt; kafkaSettings in @fleetstream/kafka applies them. */
+const kafkaSecurityShape = {
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional().describe('SASL mechanism; unset: no SASL'),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD: z.string().optional(),
+  KAFKA_SASL_PASSWORD_FILE: z.string().min(1).optional().describe('file holding the password (a mounted secret), instead of KAFKA_SASL_PASSWORD'),
+  KAFKA_SSL: envFlag.default('false').describe('TLS to the brokers'),
+  KAFKA_SSL_CA_FILE: z.string().min(1).optional().describe('PEM of the CA that signed the brokers\' certificates; unset: the system CAs'),
+  KAFKA_SSL_CERT_FILE: z.string().min(1).optional().describe('PEM client certificate, for brokers that require one (mutual TLS)'),
+  KAFKA_SSL_KEY_FILE: z.string().min(1).optional().describe('PEM private key of KAFKA_SSL_CERT_FILE'),
+  KAFKA_SSL_REJECT_UNAUTHORIZED: envFlag.default('true').describe('false accepts any broker certificate: for tests only'),
+};
+type KafkaSecurity = z.infer<z.ZodObject<typeof kafkaSecurityShape>>;
+
+/** Kafka security settings that cannot work together, each reported on the variable to fix (not silently plaintext or anonymous). */
+function kafkaSecurityRules(config: KafkaSecurity, context: z.RefinementCtx): void {
+  const problem = (variable: keyof KafkaSecurity, message: string) => context.addIssue({ code: z.ZodIssueCode.custom, path: [variable], message });
+  const hasPassword = config.KAFKA_SASL_PASSWORD !== undefined || config.KAFKA_SASL_PASSWORD_FILE !== undefined;
+  if (config.KAFKA_SASL_MECHANISM) {
+    if (!config.KAFKA_SASL_USERNAME) problem('KAFKA_SASL_USERNAME', `required with KAFKA_SASL_MECHANISM=${config.KAFKA_SASL_MECHANISM}`);
+    if (!hasPassword) problem('KAFKA_SASL_PASSWORD', `required (or KAFKA_SASL_PASSWORD_FILE) with KAFKA_SASL_MECHANISM=${config.KAFKA_SASL_MECHANISM}`);
+    if (config.KAFKA_SASL_PASSWORD !== undefined && config.KAFKA_SASL_PASSWORD_FILE !== undefined) {
+      problem('KAFKA_SASL_PASSWORD_FILE', 'set KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE, not both');
+    }
+  } else if (config.KAFKA_SASL_USERNAME !== undefined || hasPassword) {
+    problem('KAFKA_SASL_MECHANISM', 'required when a SASL username or password is set: plain, scram-sha-256 or scram-sha-512');
+  }
+  if (!config.KAFKA_SSL) {
+    for (const variable of ['KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE'] as const) {
+      if (config[variable] !== undefined) problem(variable, 'has no effect without KAFKA_SSL=true');
+    }
+    if (!config.KAFKA_SSL_REJECT_UNAUTHORIZED) problem('KAFKA_SSL_REJECT_UNAUTHORIZED', 'has no effect without KAFKA_SSL=true');
+  }
+  if (config.KAFKA_SSL_CERT_FILE !== undefined && config.KAFKA_SSL_KEY_FILE === undefined) problem('KAFKA_SSL_KEY_FILE', 'required with KAFKA_SSL_CERT_FILE');
+  if (config.KAFKA_SSL_KEY_FILE !== undefined && config.KAFKA_SSL_CERT_FILE === undefined) problem('KAFKA_SSL_CERT_FILE', 'required with KAFKA_SSL_KEY_FILE');
+}
+
 /** Every setting, its environment variable and a default that works on the local stack. */
 export const fleetstreamConfigSchema = z.object({
   HTTP_HOST: z.string().default('127.0.0.1'),
@@ -12,6 +52,7 @@ export const fleetstreamConfigSchema = z.object({
   FLEETSTREAM_DATA_DIR: z.string().default(resolve(process.cwd(), '.data')),
   KAFKA_BROKERS: commaList.default('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: z.string().default('fleetstream'),
+  ...kafkaSecurityShape,
   SCHEMA_REGISTRY_URL: z.string().url().default('http://127.0.0.1:8081/apis/ccompat/v7'),
   TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only').default('fleet'),
   TELEMETRY_TOPIC_PATTERN: z.string().optional().describe('extra telemetry topics to consume, a JavaScript regular expression'),
@@ -52,7 +93,7 @@ export const fleetstreamConfigSchema = z.object({
   TELEMETRY_MAX_AGE_DAYS: z.coerce.number().int().min(1).default(365).describe('dead-letter readings older than this'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('JSON log lines at this level and above'),
   TELEMETRY_MAX_RECORD_BYTES: z.coerce.number().int().min(64).default(256 * 1024).describe('dead-letter larger records'),
-});
+}).superRefine(kafkaSecurityRules);
 
 export type FleetstreamConfig = z.infer<typeof fleetstreamConfigSchema>;
 

@@ -1,8 +1,11 @@
-import { Kafka, logCreator, logLevel, Partitioners } from 'kafkajs';
+import { Kafka, KafkaConfig, logCreator, logLevel, Partitioners, SASLOptions } from 'kafkajs';
 
+/** What createKafka needs; build it from the configuration with kafkaSettings (kafka-settings.ts). */
 export interface KafkaSettings {
   brokers: string[];
   clientId: string;
+  sasl?: SASLOptions;
+  ssl?: KafkaConfig['ssl'];
 }
 
 /**
@@ -23,6 +26,8 @@ export function createKafka(settings: KafkaSettings): Kafka {
   return new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,
+    sasl: settings.sasl,
+    ssl: settings.ssl,
     logLevel: logLevel.WARN,
     logCreator: kafkaLog,
     retry: { retries: 8, initialRetryTime: 300 },

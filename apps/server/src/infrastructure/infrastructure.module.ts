@@ -1,4 +1,4 @@
-import { fleetTopics, createKafka } from '@fleetstream/kafka';
+import { fleetTopics, createKafka, kafkaSettings } from '@fleetstream/kafka';
 import { createTransport, HistoryRepository } from '@fleetstream/history';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
@@ -14,7 +14,7 @@ import type { ClickHouseTransport } from '@fleetstream/history';
   imports: [ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [fleetstreamConfig] })],
   providers: [
     TopicsBootstrap,
-    { provide: KAFKA, inject: [fleetstreamConfig.KEY], useFactory: (config: AppConfig) => createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID }) },
+    { provide: KAFKA, inject: [fleetstreamConfig.KEY], useFactory: (config: AppConfig) => createKafka(kafkaSettings(config, config.KAFKA_CLIENT_ID)) },
     { provide: SCHEMA_REGISTRY, inject: [fleetstreamConfig.KEY], useFactory: (config: AppConfig) => new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL, clientId: config.KAFKA_CLIENT_ID }) },
     { provide: TOPICS, inject: [fleetstreamConfig.KEY], useFactory: (config: AppConfig) => fleetTopics(config.TOPIC_PREFIX) },
     { provide: CLICKHOUSE, inject: [fleetstreamConfig.KEY], useFactory: (config: AppConfig) => createTransport(config) },
