@@ -6,7 +6,9 @@
 #   stack.sh install | start | stop | status | logs [kafka|registry]
 #
 # Settings (env): FLEETSTREAM_DATA_DIR (.data), KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093),
-# REGISTRY_PORT (8081), FLEETSTREAM_TOOLS_DIR (.tools: downloaded jars, shared by data dirs).
+# KAFKA_SASL_PORT (9094: SASL_PLAINTEXT, SCRAM-SHA-256/512 and PLAIN, user fleetstream / password
+# fleetstream-local), KAFKA_SASL_SSL_PORT (9095: the same over TLS, with a client certificate; CA and client
+# PEMs in <data dir>/kafka/tls), REGISTRY_PORT (8081), FLEETSTREAM_TOOLS_DIR (.tools: downloaded jars, shared by data dirs).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -15,6 +17,11 @@ DATA="${FLEETSTREAM_DATA_DIR:-$ROOT/.data}"
 TOOLS="${FLEETSTREAM_TOOLS_DIR:-$ROOT/.tools}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+SASL_PORT="${KAFKA_SASL_PORT:-9094}"
+SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-9095}"
+# the local stack's one SASL user: a well-known password, for this machine only
+SASL_USER="fleetstream"
+SASL_PASSWORD="fleetstream-local"
 REGISTRY_PORT="${REGISTRY_PORT:-8081}"
 APICURIO_VERSION="3.0.9" # the 3.0 line runs on Java 17; 3.2+ needs Java 21
 KAFKA_LIBS="$TOOLS/kafka-3.9.1/libs"
@@ -82,16 +89,59 @@ $(tail -15 "$DATA/logs/$name.log" 2>/dev/null)"
 }
 
 registry_ready() { curl -fsS "http://127.0.0.1:$REGISTRY_PORT/health/ready" >/dev/null 2>&1; }
-kafka_ready() { grep -q "Kafka Server started" "$DATA/logs/kafka/server.log" 2>/dev/null && port_open "$KAFKA_PORT"; }
+kafka_ready() {
+  grep -q "Kafka Server started" "$DATA/logs/kafka/server.log" 2>/dev/null && port_open "$KAFKA_PORT" && port_open "$SASL_PORT" && port_open "$SASL_SSL_PORT"
+}
+
+# A local CA, the broker's certificate (for 127.0.0.1) and a client certificate, once per data dir:
+# ca.pem (KAFKA_SSL_CA_FILE), client.pem and client.key (KAFKA_SSL_CERT_FILE / KAFKA_SSL_KEY_FILE).
+make_tls() {
+  local dir="$DATA/kafka/tls"
+  [ -f "$dir/broker-keystore.pem" ] && return
+  command -v openssl >/dev/null || die "openssl not found: install it (Debian: apt-get install openssl); it makes the local TLS certificates."
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=fleetstream local CA" -keyout ca.key -out ca.pem
+    for name in broker client; do
+      openssl req -newkey rsa:2048 -nodes -subj "/CN=$name" -keyout "$name.key" -out "$name.csr"
+      printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$name.ext"
+      openssl x509 -req -days 3650 -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -extfile "$name.ext" -out "$name.pem"
+    done
+    cat broker.key broker.pem >broker-keystore.pem.tmp && mv broker-keystore.pem.tmp broker-keystore.pem
+  ) >"$DATA/logs/kafka-tls.log" 2>&1 || die "making the local TLS certificates failed; see $DATA/logs/kafka-tls.log"
+  say "TLS: CA $dir/ca.pem, client certificate $dir/client.pem and key $dir/client.key"
+}
+
+# SCRAM credentials are cluster metadata, not broker config: set after the broker is up, so data dirs
+# formatted before the SASL listener existed get the user too. The marker (cluster id, user, password)
+# saves the two JVM starts on later restarts of the same cluster; a re-formatted one gets a new id.
+# One mechanism per call: a KRaft controller refuses two changes to one user in a single request.
+add_sasl_user() {
+  local marker="$DATA/kafka/sasl-user.done" want
+  want="$(grep '^cluster.id=' "$DATA/kafka/logs/meta.properties") $SASL_USER $SASL_PASSWORD"
+  if [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ]; then return; fi
+  : >"$DATA/logs/kafka-sasl-user.log"
+  for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+    java -cp "$KAFKA_LIBS/*" kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --alter \
+      --add-config "$mechanism=[password=$SASL_PASSWORD]" \
+      --entity-type users --entity-name "$SASL_USER" >>"$DATA/logs/kafka-sasl-user.log" 2>&1 \
+      || die "creating the $mechanism user $SASL_USER failed; see $DATA/logs/kafka-sasl-user.log"
+  done
+  printf '%s' "$want" >"$marker"
+}
 
 start_kafka() {
   if pid_alive kafka; then say "kafka already running (pid $(cat "$RUN/kafka.pid"))"; return; fi
-  for port in "$KAFKA_PORT" "$CONTROLLER_PORT"; do
-    port_open "$port" && die "port $port is already taken by another process; stop it or set KAFKA_PORT / KAFKA_CONTROLLER_PORT."
+  for port in "$KAFKA_PORT" "$CONTROLLER_PORT" "$SASL_PORT" "$SASL_SSL_PORT"; do
+    port_open "$port" && die "port $port is already taken by another process; stop it or set KAFKA_PORT / KAFKA_CONTROLLER_PORT / KAFKA_SASL_PORT / KAFKA_SASL_SSL_PORT."
   done
   mkdir -p "$DATA/kafka" "$DATA/logs" "$RUN"
   sed -e "s#@DATA@#$DATA#g" -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$CONTROLLER_PORT#g" \
+    -e "s#@KAFKA_SASL_PORT@#$SASL_PORT#g" -e "s#@KAFKA_SASL_SSL_PORT@#$SASL_SSL_PORT#g" \
+    -e "s#@SASL_USER@#$SASL_USER#g" -e "s#@SASL_PASSWORD@#$SASL_PASSWORD#g" \
     "$HERE/kafka/server.properties.template" >"$DATA/kafka/server.properties"
+  make_tls
   local java_opts=(-Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true
     "-Dlog4j.configuration=file:$HERE/kafka/log4j.properties" "-Dkafka.logs.dir=$DATA/logs/kafka")
   if [ ! -f "$DATA/kafka/logs/meta.properties" ]; then
@@ -109,6 +159,8 @@ start_kafka() {
     >"$DATA/logs/kafka.log" 2>&1 &
   echo $! >"$RUN/kafka.pid"
   wait_for kafka 90 kafka_ready
+  add_sasl_user
+  say "SASL user $SASL_USER on 127.0.0.1:$SASL_PORT and, over TLS, 127.0.0.1:$SASL_SSL_PORT (SCRAM-SHA-256, SCRAM-SHA-512, PLAIN)"
 }
 
 start_registry() {
