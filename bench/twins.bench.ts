@@ -99,6 +99,8 @@ async function produceTwins(kafka: Kafka, registry: SchemaRegistry, topics: Flee
             online: true,
             connectivitySince: at - 86_400_000,
             connectivitySource: 'telemetry',
+            desiredChangedAt: null,
+            desiredChangedBy: null,
           };
           const value = await codec.encode(schemaId, snapshot);
           bytes += value.length;

@@ -128,7 +128,7 @@ describe('read models with poison records (built service on the real stack)', ()
       const request: CommandRequest = {
         commandId: 'cmd-good', deviceId: 'pump-1', name: 'reboot', params: {}, ttlMs: 3_600_000,
         timeouts: { deliveryMs: 30_000, acceptanceMs: 60_000, executionMs: 600_000 }, maxAttempts: 5,
-        backoff: { initialMs: 1000, maxMs: 60_000 }, ordered: false, idempotencyKey: null, bodyHash: 'test',
+        backoff: { initialMs: 1000, maxMs: 60_000 }, ordered: false, idempotencyKey: null, bodyHash: 'test', requestedBy: null,
       };
       const state = evolveCommand(null, { type: 'CommandRequested', data: request, metadata: { at: Date.now() } });
       await producer.send({

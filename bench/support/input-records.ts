@@ -25,7 +25,7 @@ export function commandRequest(commandId: string, deviceId: string, overrides: P
   return {
     commandId, deviceId, name: 'reboot', params: {}, ttlMs: 3_600_000,
     timeouts: { deliveryMs: 30_000, acceptanceMs: 60_000, executionMs: 600_000 }, maxAttempts: 5,
-    backoff: { initialMs: 1000, maxMs: 60_000 }, ordered: false, idempotencyKey: null, bodyHash: 'input-records',
+    backoff: { initialMs: 1000, maxMs: 60_000 }, ordered: false, idempotencyKey: null, bodyHash: 'input-records', requestedBy: null,
     ...overrides,
   };
 }

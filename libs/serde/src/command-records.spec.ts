@@ -7,7 +7,7 @@ const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 const request: CommandRequest = {
   commandId: 'c1', deviceId: 'dev-1', name: 'set-rate', params: { hz: 5, tags: ['a'] }, ttlMs: 60_000,
   timeouts: { deliveryMs: 1000, acceptanceMs: 2000, executionMs: 3000 }, maxAttempts: 2,
-  backoff: { initialMs: 100, maxMs: 1000 }, ordered: true, idempotencyKey: 'k-1', bodyHash: 'abc',
+  backoff: { initialMs: 100, maxMs: 1000 }, ordered: true, idempotencyKey: 'k-1', bodyHash: 'abc', requestedBy: 'key:ops-bot',
 };
 
 /** Drives one command through retry, timeout-free delivery and success, collecting every event and the final state. */
@@ -26,6 +26,18 @@ function lifecycle(): { events: CommandEvent[]; state: CommandState } {
     commands = result.commands;
   }
   return { events, state: commands[0]! };
+}
+
+/** A command requested by one caller and cancelled by another, while queued. */
+function cancelledLifecycle(): { events: CommandEvent[]; state: CommandState } {
+  const requested: CommandEvent = { type: 'CommandRequested', data: request, metadata: { at: T0 } };
+  const cancellation: CommandSagaInput = {
+    type: 'CommandCancellationRequested', data: { commandId: 'c1', deviceId: 'dev-1', reason: 'wrong pump', cancelledBy: 'jwt:alice@example.com' }, metadata: { now: T0 + 10 },
+  };
+  const queued = commandSagaStep({ type: 'CommandRequested', data: request, metadata: { now: T0 } }, [], false).commands;
+  const step = commandSagaStep(cancellation, queued, false);
+  const asked: CommandEvent = { type: 'CommandCancellationRequested', data: cancellation.data, metadata: { at: T0 + 10 } };
+  return { events: [requested, asked, ...step.events], state: step.commands[0]! };
 }
 
 describe('command records', () => {
@@ -50,6 +62,31 @@ describe('command records', () => {
     const type = avro.Type.forSchema(readAvroSchema('command-ack'));
     const ack = { commandId: 'c1', deviceId: 'dev-1', stage: 'succeeded' as const, attempt: 2, detail: 'ok', result: { rebooted: true } };
     expect(fromCommandAckRecord(type.fromBuffer(type.toBuffer(toCommandAckRecord(ack, T0))))).toEqual(ack);
+  });
+
+  describe('who asked', () => {
+    const cancelled = cancelledLifecycle();
+
+    it('the request and the cancellation carry their caller as the record\'s actor, and read back unchanged', () => {
+      const type = avro.Type.forSchema(readAvroSchema('command-event'));
+      expect(cancelled.events.map((event) => [event.type, toCommandEventRecord(event).actor])).toEqual([
+        ['CommandRequested', 'key:ops-bot'],
+        ['CommandCancellationRequested', 'jwt:alice@example.com'],
+        ['CommandCancelled', 'jwt:alice@example.com'],
+      ]);
+      for (const event of cancelled.events) expect(fromCommandEventRecord(type.fromBuffer(type.toBuffer(toCommandEventRecord(event))))).toEqual(event);
+    });
+
+    it('events no caller caused have no actor', () => {
+      expect(events.filter((event) => event.type !== 'CommandRequested').map((event) => toCommandEventRecord(event).actor)).toEqual([null, null, null, null]);
+    });
+
+    it('the state keeps who requested and who cancelled through Avro (command-state.avsc)', () => {
+      const type = avro.Type.forSchema(readAvroSchema('command-state'));
+      const snapshot = toCommandStateSnapshot(cancelled.state);
+      expect(snapshot).toMatchObject({ requestedBy: 'key:ops-bot', cancelledBy: 'jwt:alice@example.com' });
+      expect(fromCommandStateSnapshot(type.fromBuffer(type.toBuffer(snapshot)))).toEqual(cancelled.state);
+    });
   });
 
   it('names the missing field of a malformed event', () => {

@@ -48,6 +48,8 @@ export interface CommandEventRecord {
   detail: string | null;
   resultJson: string | null;
   request: CommandRequestRecord | null;
+  /** REQUESTED: who requested; CANCELLATION_REQUESTED, CANCELLED: who asked to cancel. Absent on a record written before it existed. */
+  actor?: string | null;
 }
 
 /** fleet.command-state (schemas/command-state.avsc). */
@@ -67,6 +69,9 @@ export interface CommandStateSnapshot {
   updatedAt: number;
   detail: string | null;
   resultJson: string | null;
+  /** Absent on a record written before they existed. */
+  requestedBy?: string | null;
+  cancelledBy?: string | null;
   history: { type: CommandEventRecordType; at: number; attempt: number | null; stage: Upper<TimeoutStage> | null; detail: string | null }[];
 }
 
@@ -135,7 +140,7 @@ export function toCommandRequestRecord(request: CommandRequest): CommandRequestR
   };
 }
 
-function fromCommandRequestRecord(commandId: string, deviceId: string, record: CommandRequestRecord): CommandRequest {
+function fromCommandRequestRecord(commandId: string, deviceId: string, record: CommandRequestRecord, requestedBy: string | null | undefined): CommandRequest {
   return {
     commandId,
     deviceId,
@@ -148,6 +153,7 @@ function fromCommandRequestRecord(commandId: string, deviceId: string, record: C
     ordered: record.ordered,
     idempotencyKey: record.idempotencyKey,
     bodyHash: record.bodyHash,
+    requestedBy: requestedBy ?? null,
   };
 }
 
@@ -164,7 +170,21 @@ export function toCommandEventRecord(event: CommandEvent): CommandEventRecord {
     detail: data.detail ?? data.reason ?? null,
     resultJson: event.type === 'CommandSucceeded' ? jsonOrNull(event.data.result) : null,
     request: event.type === 'CommandRequested' ? toCommandRequestRecord(event.data) : null,
+    actor: actorOf(event),
   };
+}
+
+/** Who caused the event, for the events a caller causes; null for the rest. */
+function actorOf(event: CommandEvent): string | null {
+  switch (event.type) {
+    case 'CommandRequested':
+      return event.data.requestedBy;
+    case 'CommandCancellationRequested':
+    case 'CommandCancelled':
+      return event.data.cancelledBy;
+    default:
+      return null;
+  }
 }
 
 /** The event a record holds; throws with the offending field when the record is not a valid event. */
@@ -178,10 +198,10 @@ export function fromCommandEventRecord(record: CommandEventRecord): CommandEvent
   const type = RECORD_TYPES[record.type];
   switch (type) {
     case 'CommandRequested':
-      return { type, data: fromCommandRequestRecord(record.commandId, record.deviceId, need(record.request, 'request')), metadata };
+      return { type, data: fromCommandRequestRecord(record.commandId, record.deviceId, need(record.request, 'request'), record.actor), metadata };
     case 'CommandCancellationRequested':
     case 'CommandCancelled':
-      return { type, data: { ...ids, reason: record.detail }, metadata };
+      return { type, data: { ...ids, reason: record.detail, cancelledBy: record.actor ?? null }, metadata };
     case 'CommandSent':
       return { type, data: { ...ids, attempt: need(record.attempt, 'attempt') }, metadata };
     case 'CommandRetryScheduled':
@@ -218,6 +238,8 @@ export function toCommandStateSnapshot(state: CommandState): CommandStateSnapsho
     updatedAt: state.updatedAt,
     detail: state.detail,
     resultJson: jsonOrNull(state.result),
+    requestedBy: state.request.requestedBy,
+    cancelledBy: state.cancelledBy,
     history: state.history.map((entry) => ({ ...entry, type: EVENT_TYPES[entry.type], stage: entry.stage ? upper(entry.stage) : null })),
   };
 }
@@ -229,7 +251,7 @@ export function fromCommandStateSnapshot(snapshot: CommandStateSnapshot): Comman
     stage: entry.stage ? lower<TimeoutStage>(entry.stage) : null,
   }));
   return {
-    request: fromCommandRequestRecord(snapshot.commandId, snapshot.deviceId, snapshot.request),
+    request: fromCommandRequestRecord(snapshot.commandId, snapshot.deviceId, snapshot.request, snapshot.requestedBy),
     status: lower<CommandStatus>(snapshot.status),
     version: snapshot.version,
     requestedAt: snapshot.requestedAt,
@@ -242,6 +264,7 @@ export function fromCommandStateSnapshot(snapshot: CommandStateSnapshot): Comman
     updatedAt: snapshot.updatedAt,
     detail: snapshot.detail,
     result: parseOrNull(snapshot.resultJson),
+    cancelledBy: snapshot.cancelledBy ?? null,
     history,
   };
 }

@@ -14,3 +14,9 @@ export function schemasDir(): string {
 export function readAvroSchema(name: string): AvroSchemaJson {
   return JSON.parse(readFileSync(join(schemasDir(), `${name}.avsc`), 'utf8')) as AvroSchemaJson;
 }
+
+/** A record schema without some of its top-level fields: what it was before they were added (for compatibility checks against older writers). */
+export function schemaWithout(schema: AvroSchemaJson, fieldNames: readonly string[]): AvroSchemaJson {
+  const record = schema as { fields: { name: string }[] };
+  return { ...record, fields: record.fields.filter((field) => !fieldNames.includes(field.name)) } as AvroSchemaJson;
+}

@@ -62,7 +62,7 @@ export class TwinCommandReader {
         return {
           command: {
             type: 'PatchDesired',
-            data: { deviceId: event.deviceId, patch: patch.value, expectedVersion: event.expectedVersion ?? undefined },
+            data: { deviceId: event.deviceId, patch: patch.value, expectedVersion: event.expectedVersion ?? undefined, actor: event.actor ?? null },
             metadata: { now: event.at, requestId: event.requestId },
           },
         };
@@ -70,7 +70,7 @@ export class TwinCommandReader {
       case 'CONNECTIVITY':
         return { command: { type: 'ReportConnectivity', data: { deviceId: event.deviceId, online: event.online ?? false }, metadata: { now: event.at } } };
       case 'REMOVE':
-        return { command: { type: 'RemoveDevice', data: { deviceId: event.deviceId }, metadata: { now: event.at } } };
+        return { command: { type: 'RemoveDevice', data: { deviceId: event.deviceId, actor: event.actor ?? null }, metadata: { now: event.at } } };
     }
   }
 

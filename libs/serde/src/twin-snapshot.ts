@@ -13,6 +13,8 @@ export interface TwinSnapshot {
   online: boolean;
   connectivitySince: number | null;
   connectivitySource: string | null;
+  desiredChangedAt: number | null;
+  desiredChangedBy: string | null;
 }
 
 /** The Avro shape of fleet.device-events records (schemas/device-event.avsc). */
@@ -24,6 +26,8 @@ export interface DeviceEventRecord {
   patchJson: string | null;
   expectedVersion: number | null;
   online: boolean | null;
+  /** Who caused the event (DESIRED_PATCH, REMOVE); absent when not known: avsc writes the default, null. */
+  actor?: string | null;
 }
 
 export function toTwinSnapshot(twin: DeviceTwin): TwinSnapshot {
@@ -39,6 +43,8 @@ export function toTwinSnapshot(twin: DeviceTwin): TwinSnapshot {
     online: twin.connectivity.online,
     connectivitySince: twin.connectivity.since,
     connectivitySource: twin.connectivity.source,
+    desiredChangedAt: twin.desiredChangedAt,
+    desiredChangedBy: twin.desiredChangedBy,
   };
 }
 
@@ -49,6 +55,8 @@ export function fromTwinSnapshot(snapshot: TwinSnapshot): DeviceTwin {
     // avsc decodes records as instances of generated classes; the domain works with plain objects
     reported: Object.fromEntries(Object.entries(snapshot.reported).map(([name, { value, at }]) => [name, { value, at }])),
     desired: JSON.parse(snapshot.desiredJson) as JsonObject,
+    desiredChangedAt: snapshot.desiredChangedAt,
+    desiredChangedBy: snapshot.desiredChangedBy,
     firstSeen: snapshot.firstSeen,
     lastSeen: snapshot.lastSeen,
     lastReading:

@@ -2,11 +2,21 @@ import type { Telemetry } from '@fleetstream/domain';
 import { AvroTopicProducer, DeviceCommandResponder, DeviceReaction, ensureTopics, fleetTopicDefinitions, TelemetryProducer } from '@fleetstream/kafka';
 import { DeviceCommandRecord, DeviceEventRecord, readAvroSchema, RegistryCodec } from '@fleetstream/serde';
 import { Command, InvalidArgumentError } from 'commander';
+import { userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cliContext } from '../cli-context';
 import { OfflinePeriods, SimulatedFleet, simulatedDeviceId } from './simulated-fleet';
 
 const TICK_MS = 100;
+
+/** Who runs the CLI, for the audit trail; a container user without a passwd entry is named by $USER or its uid. */
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? `uid-${process.getuid?.() ?? 'unknown'}`;
+  }
+}
 
 export function positiveInt(value: string): number {
   const parsed = Number(value);
@@ -77,6 +87,7 @@ export const simulateCommand = new Command('simulate')
     let stopped = false;
     process.once('SIGINT', () => (stopped = true));
     process.once('SIGTERM', () => (stopped = true));
+    const actor = `cli:${osUser()}`;
     const started = Date.now();
     const deadline = options.duration ? started + options.duration * 1000 : Number.POSITIVE_INFINITY;
     const limit = options.count ?? Number.POSITIVE_INFINITY;
@@ -88,8 +99,9 @@ export const simulateCommand = new Command('simulate')
       const now = Date.now();
       const { wentOffline, cameBack } = offline.advance(now);
       if (wentOffline.length + cameBack.length > 0) {
+        // the audit trail tells these simulated gateway reports from a real gateway's
         const report = (deviceId: string, online: boolean): DeviceEventRecord => ({
-          deviceId, requestId: `simulator-${now}`, at: now, kind: 'CONNECTIVITY', patchJson: null, expectedVersion: null, online,
+          deviceId, requestId: `simulator-${now}`, at: now, kind: 'CONNECTIVITY', patchJson: null, expectedVersion: null, online, actor,
         });
         await gateway.send([...wentOffline.map((id) => report(id, false)), ...cameBack.map((id) => report(id, true))]);
         console.log(`${wentOffline.length} devices went offline, ${cameBack.length} came back`);

@@ -11,6 +11,9 @@ export interface CommandView {
   attempts: number;
   maxAttempts: number;
   ordered: boolean;
+  /** Who requested and who cancelled the command (key:<name>, jwt:<subject>); null when not known or not cancelled. */
+  requestedBy: string | null;
+  cancelledBy: string | null;
   requestedAt: string;
   expiresAt: string;
   updatedAt: string;
@@ -35,6 +38,8 @@ export function commandView(state: CommandState): CommandView {
     attempts: state.attempts,
     maxAttempts: request.maxAttempts,
     ordered: request.ordered,
+    requestedBy: request.requestedBy,
+    cancelledBy: state.cancelledBy,
     requestedAt: iso(state.requestedAt),
     expiresAt: iso(state.expiresAt),
     updatedAt: iso(state.updatedAt),

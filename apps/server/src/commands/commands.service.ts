@@ -45,10 +45,13 @@ export class CommandsService implements OnModuleInit, BeforeApplicationShutdown 
     await this.intents.disconnect();
   }
 
-  /** Records a command request; with an idempotency key, a repeat returns the first command and a different body is a conflict. */
-  async request(deviceId: string, body: CreateCommandDto, idempotencyKey: string | undefined): Promise<{ state: CommandState; replayed: boolean }> {
+  /**
+   * Records a command request; with an idempotency key, a repeat returns the first command (and who
+   * first asked) and a different body is a conflict. `actor` is the authenticated caller.
+   */
+  async request(deviceId: string, body: CreateCommandDto, idempotencyKey: string | undefined, actor?: string): Promise<{ state: CommandState; replayed: boolean }> {
     this.checkParamsSize(body.params);
-    const request = this.requestFrom(deviceId, body, idempotencyKey ?? null);
+    const request = this.requestFrom(deviceId, body, idempotencyKey ?? null, actor ?? null);
     const existing = this.commands.get(request.commandId);
     if (existing) return { state: this.sameBody(existing, request), replayed: true };
     const requested: CommandEvent = { type: 'CommandRequested', data: request, metadata: { at: Date.now() } };
@@ -70,13 +73,13 @@ export class CommandsService implements OnModuleInit, BeforeApplicationShutdown 
     return this.commands.forDevice(deviceId, status).reverse().slice(0, limit);
   }
 
-  /** Asks the saga to cancel; settled when the command ended (cancelled, or finished first). */
-  async cancel(commandId: string, reason: string | undefined): Promise<CancelOutcome> {
+  /** Asks the saga to cancel; settled when the command ended (cancelled, or finished first). `actor` is the authenticated caller. */
+  async cancel(commandId: string, reason: string | undefined, actor?: string): Promise<CancelOutcome> {
     const state = this.get(commandId);
     if (isTerminal(state.status)) throw this.alreadyEnded(state);
     const { deviceId } = state.request;
     await this.intents.send([
-      toCommandEventRecord({ type: 'CommandCancellationRequested', data: { commandId, deviceId, reason: reason ?? null }, metadata: { at: Date.now() } }),
+      toCommandEventRecord({ type: 'CommandCancellationRequested', data: { commandId, deviceId, reason: reason ?? null, cancelledBy: actor ?? null }, metadata: { at: Date.now() } }),
     ]);
     const ended = await this.commands.waitFor(commandId, (current) => current !== null && isTerminal(current.status), CANCEL_WAIT_MS);
     if (!ended) return { settled: false, state: this.get(commandId) };
@@ -106,7 +109,7 @@ export class CommandsService implements OnModuleInit, BeforeApplicationShutdown 
     return state;
   }
 
-  private requestFrom(deviceId: string, body: CreateCommandDto, idempotencyKey: string | null): CommandRequest {
+  private requestFrom(deviceId: string, body: CreateCommandDto, idempotencyKey: string | null, requestedBy: string | null): CommandRequest {
     const seconds = (value: number | undefined, fallback: number) => Math.round((value ?? fallback) * 1000);
     const config = this.config;
     return {
@@ -126,6 +129,7 @@ export class CommandsService implements OnModuleInit, BeforeApplicationShutdown 
       idempotencyKey,
       // the body as sent (before defaults), so a repeat is recognised even after a settings change
       bodyHash: createHash('sha256').update(stableStringify(body) ?? '').digest('hex'),
+      requestedBy,
     };
   }
 }

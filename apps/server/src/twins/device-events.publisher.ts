@@ -30,7 +30,7 @@ export class DeviceEventsPublisher implements OnModuleInit, BeforeApplicationShu
     await this.producer.disconnect();
   }
 
-  /** Resolves once the event is durable in Kafka (acks from all in-sync replicas). */
+  /** Resolves once the event is durable in Kafka (acks from all in-sync replicas). `actor`: the authenticated caller who caused it. */
   async publish(event: DeviceEventRecord): Promise<void> {
     await this.producer.send({
       topic: this.topics.deviceEvents,

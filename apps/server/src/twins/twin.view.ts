@@ -7,6 +7,9 @@ export interface TwinView {
   reported: Record<string, { value: number | string; at: string }>;
   desired: JsonObject;
   delta: JsonObject;
+  /** When desired state last changed, and who changed it (key:<name>, jwt:<subject>); null when not known. */
+  desiredChangedAt: string | null;
+  desiredChangedBy: string | null;
   firstSeen: string | null;
   lastSeen: string | null;
   connectivity: { online: boolean; since: string | null; source: string | null };
@@ -23,6 +26,8 @@ export function twinView(twin: DeviceTwin, now: number, silenceMs: number): Twin
     reported: Object.fromEntries(Object.entries(twin.reported).map(([name, { value, at }]) => [name, { value, at: iso(at)! }])),
     desired: twin.desired,
     delta: delta(twin),
+    desiredChangedAt: iso(twin.desiredChangedAt),
+    desiredChangedBy: twin.desiredChangedBy,
     firstSeen: iso(twin.firstSeen),
     lastSeen: iso(twin.lastSeen),
     connectivity: { online: connectivity.online, since: iso(connectivity.since), source: connectivity.source },

@@ -13,6 +13,7 @@ const request = (overrides: Partial<CommandRequest> = {}): CommandRequest => ({
   ordered: true,
   idempotencyKey: null,
   bodyHash: 'h',
+  requestedBy: null,
   ...overrides,
 });
 

@@ -25,6 +25,8 @@ export interface CommandRequest {
   idempotencyKey: string | null;
   /** Hash of the request body; the same idempotency key with another body is a conflict. */
   bodyHash: string;
+  /** Who asked (an authenticated caller such as key:<name> or jwt:<subject>); null when not known. Not part of the body hash: a repeat by someone else is still the same command. */
+  requestedBy: string | null;
 }
 
 /** Stages a device (or its gateway) acknowledges on fleet.device-acks. */
@@ -46,6 +48,6 @@ export interface CommandAck {
  */
 export type CommandSagaInput =
   | { type: 'CommandRequested'; data: CommandRequest; metadata: { now: number } }
-  | { type: 'CommandCancellationRequested'; data: { commandId: string; deviceId: string; reason: string | null }; metadata: { now: number } }
+  | { type: 'CommandCancellationRequested'; data: { commandId: string; deviceId: string; reason: string | null; cancelledBy: string | null }; metadata: { now: number } }
   | { type: 'DeviceAcknowledged'; data: CommandAck; metadata: { now: number } }
   | { type: 'TimePassed'; data: { deviceId: string }; metadata: { now: number } };

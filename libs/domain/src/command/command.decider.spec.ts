@@ -18,6 +18,7 @@ function request(commandId: string, overrides: Partial<CommandRequest> = {}): Co
     ordered: true,
     idempotencyKey: null,
     bodyHash: 'hash',
+    requestedBy: 'key:ops-bot',
     ...overrides,
   };
 }
@@ -28,9 +29,9 @@ const ack = (commandId: string, stage: 'delivered' | 'accepted' | 'rejected' | '
   data: { commandId, deviceId: 'dev-1', stage, attempt, detail: stage === 'failed' || stage === 'rejected' ? 'disk full' : null, result: stage === 'succeeded' ? { ok: true } : null },
   metadata: { now },
 });
-const cancel = (commandId: string, now: number): CommandSagaInput => ({
+const cancel = (commandId: string, now: number, cancelledBy: string | null = 'jwt:alice@example.com'): CommandSagaInput => ({
   type: 'CommandCancellationRequested',
-  data: { commandId, deviceId: 'dev-1', reason: 'operator changed their mind' },
+  data: { commandId, deviceId: 'dev-1', reason: 'operator changed their mind', cancelledBy },
   metadata: { now },
 });
 const tick = (now: number): CommandSagaInput => ({ type: 'TimePassed', data: { deviceId: 'dev-1' }, metadata: { now } });
@@ -167,6 +168,34 @@ describe('command saga', () => {
       const done = given(online(requested(c1)), online(ack('c1', 'succeeded', T0 + SECOND))).commands[0]!;
       expect(evolveCommand(done, { type: 'CommandFailed', data: { commandId: 'c1', deviceId: 'dev-1', detail: 'late' }, metadata: { at: T0 + 2 * SECOND } })).toBe(done);
       expect(dueAt(done)).toBeNull();
+    });
+  });
+
+  describe('who asked', () => {
+    it('a requested command keeps who requested it, through every later step', () => {
+      const done = given(online(requested(c1))).when(online(ack('c1', 'succeeded', T0 + SECOND)));
+      expect(done.state()).toMatchObject({ status: 'succeeded', request: { requestedBy: 'key:ops-bot' }, cancelledBy: null });
+    });
+    it('a cancellation records who cancelled, on the CommandCancelled event and in the state', () => {
+      const cancelled = given(online(requested(c1))).when(online(cancel('c1', T0 + SECOND)));
+      expect(cancelled.events).toEqual([
+        { type: 'CommandCancelled', data: { commandId: 'c1', deviceId: 'dev-1', reason: 'operator changed their mind', cancelledBy: 'jwt:alice@example.com' }, metadata: { at: T0 + SECOND } },
+      ]);
+      expect(cancelled.state()).toMatchObject({ status: 'cancelled', cancelledBy: 'jwt:alice@example.com', request: { requestedBy: 'key:ops-bot' } });
+    });
+    it('a cancellation too late names nobody as the canceller', () => {
+      const late = given(online(requested(c1)), online(ack('c1', 'succeeded', T0 + SECOND))).when(online(cancel('c1', T0 + 2 * SECOND)));
+      expect(late.state()).toMatchObject({ status: 'succeeded', cancelledBy: null });
+    });
+    it('an unknown caller (a record from before callers were audited) is null, not an error', () => {
+      const anonymous = given(online(requested({ ...c1, requestedBy: null }))).when(online(cancel('c1', T0 + SECOND, null)));
+      expect(anonymous.events[0]!.data).toMatchObject({ cancelledBy: null });
+      expect(anonymous.state()).toMatchObject({ status: 'cancelled', cancelledBy: null, request: { requestedBy: null } });
+    });
+    it('a rebuild from the recorded events keeps both', () => {
+      const run = given(offline(requested(c1)), offline(cancel('c1', T0 + SECOND)));
+      const events: CommandEvent[] = [{ type: 'CommandRequested', data: c1, metadata: { at: T0 } }, ...run.history];
+      expect(events.reduce<CommandState | null>(evolveCommand, null)).toMatchObject({ cancelledBy: 'jwt:alice@example.com', request: { requestedBy: 'key:ops-bot' } });
     });
   });
 

@@ -47,6 +47,8 @@ export interface CommandState {
   /** The last reason or detail a device or operator gave. */
   detail: string | null;
   result: JsonValue | null;
+  /** Who cancelled the command (who asked is `request.requestedBy`); null unless cancelled by a known caller. */
+  cancelledBy: string | null;
   history: CommandHistoryEntry[];
 }
 
@@ -113,7 +115,7 @@ export function commandSagaStep(input: CommandSagaInput, commands: readonly Comm
       if (!command || isTerminal(command.status)) return { events: [], commands };
       const ids = idsOf(command);
       current = applyEvent(current, { type: 'CommandCancellationRequested', data: input.data, metadata: { at: now } });
-      record({ type: 'CommandCancelled', data: { ...ids, reason: input.data.reason }, metadata: { at: now } });
+      record({ type: 'CommandCancelled', data: { ...ids, reason: input.data.reason, cancelledBy: input.data.cancelledBy }, metadata: { at: now } });
       break;
     }
     case 'DeviceAcknowledged': {
@@ -247,6 +249,7 @@ export function evolveCommand(state: CommandState | null, event: CommandEvent): 
       updatedAt: at,
       detail: null,
       result: null,
+      cancelledBy: null,
       history: [historyEntry(event)],
     };
   }
@@ -292,7 +295,7 @@ export function evolveCommand(state: CommandState | null, event: CommandEvent): 
     case 'CommandExpired':
       return finished('expired', 'not delivered before its time to live ran out');
     case 'CommandCancelled':
-      return finished('cancelled', event.data.reason);
+      return { ...finished('cancelled', event.data.reason), cancelledBy: event.data.cancelledBy };
     default:
       return exhaustive(event);
   }

@@ -120,6 +120,42 @@ describe('twin decider', () => {
     });
   });
 
+  describe('when someone changes desired state', () => {
+    const patchBy = (body: Record<string, number | null>, actor: string | null | undefined, now: number): TwinCommand => ({
+      type: 'PatchDesired', data: { deviceId: 'dev-1', patch: body, actor }, metadata: { now, requestId: `r-${now}` },
+    });
+    const patched = given(record(reading(1, T0, { t: 1 })), patchBy({ rate: 5 }, 'key:ops-bot', T0 + 1));
+
+    it('records who on the DesiredPatched event, and the twin keeps who and when', () => {
+      const { events, twin } = patched.when(patchBy({ rate: 6 }, 'jwt:alice@example.com', T0 + 2));
+      expect(events).toEqual([{ type: 'DesiredPatched', data: { deviceId: 'dev-1', patch: { rate: 6 }, actor: 'jwt:alice@example.com' }, metadata: { at: T0 + 2, requestId: `r-${T0 + 2}` } }]);
+      expect(twin).toMatchObject({ desiredChangedBy: 'jwt:alice@example.com', desiredChangedAt: T0 + 2 });
+    });
+    it('keeps the last one who changed it when a patch changes nothing', () => {
+      expect(patched.when(patchBy({ rate: 5 }, 'jwt:alice@example.com', T0 + 2)).twin).toMatchObject({ desiredChangedBy: 'key:ops-bot', desiredChangedAt: T0 + 1 });
+    });
+    it('keeps it through telemetry and connectivity', () => {
+      const offline: TwinCommand = { type: 'ReportConnectivity', data: { deviceId: 'dev-1', online: false }, metadata: { now: T0 + 3 } };
+      const later = given(record(reading(1, T0, { t: 1 })), patchBy({ rate: 5 }, 'key:ops-bot', T0 + 1), offline).when(record(reading(2, T0 + 4, { rate: 5 })));
+      expect(later.twin).toMatchObject({ desiredChangedBy: 'key:ops-bot', desiredChangedAt: T0 + 1 });
+    });
+    it('knows nobody when the patch names nobody (a record from before callers were audited)', () => {
+      const { events, twin } = patched.when(patchBy({ rate: 7 }, undefined, T0 + 2));
+      expect(events[0]!.data).toMatchObject({ actor: null });
+      expect(twin).toMatchObject({ desiredChangedBy: null, desiredChangedAt: T0 + 2 });
+    });
+    it('has nobody and no time on a twin whose desired state was never set', () => {
+      expect(given(record(reading(1, T0, { t: 1 }))).twin).toMatchObject({ desiredChangedBy: null, desiredChangedAt: null });
+    });
+    it('records who removed the device, and a twin started afresh forgets who changed its desired state', () => {
+      const remove: TwinCommand = { type: 'RemoveDevice', data: { deviceId: 'dev-1', actor: 'key:admin' }, metadata: { now: T0 + 5 } };
+      const removed = patched.when(remove);
+      expect(removed.events).toEqual([{ type: 'DeviceRemoved', data: { deviceId: 'dev-1', actor: 'key:admin' }, metadata: { at: T0 + 5 } }]);
+      const again = given(record(reading(1, T0, { t: 1 })), patchBy({ rate: 5 }, 'key:ops-bot', T0 + 1), remove).when(record(reading(2, T0 + 6, { t: 2 })));
+      expect(again.twin).toMatchObject({ desiredChangedBy: null, desiredChangedAt: null, desired: {} });
+    });
+  });
+
   describe('when a patch would make desired state larger than the cap', () => {
     const patch = (body: Record<string, unknown>): TwinCommand => ({ type: 'PatchDesired', data: { deviceId: 'dev-1', patch: body as never }, metadata: { now: T0, requestId: 'req-1' } });
     const nearlyFull = given(patch({ a: 'x'.repeat(900) }), patch({ b: 'x'.repeat(900) }));

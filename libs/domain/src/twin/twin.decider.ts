@@ -17,6 +17,9 @@ export interface DeviceTwin {
   version: number;
   reported: Record<string, ReportedValue>;
   desired: JsonObject;
+  /** When desired state last changed, and who changed it (null: not known); kept until the device is removed. */
+  desiredChangedAt: number | null;
+  desiredChangedBy: string | null;
   firstSeen: number | null;
   lastSeen: number | null;
   /** Highest (eventTime, seq) applied, so a duplicate reading changes nothing. */
@@ -42,6 +45,8 @@ export function initialTwin(deviceId: string): DeviceTwin {
     version: 0,
     reported: {},
     desired: {},
+    desiredChangedAt: null,
+    desiredChangedBy: null,
     firstSeen: null,
     lastSeen: null,
     lastReading: null,
@@ -72,7 +77,7 @@ export function decide(command: TwinCommand, twin: DeviceTwin, settings: TwinSet
       return { events };
     }
     case 'PatchDesired': {
-      const { deviceId, patch, expectedVersion } = command.data;
+      const { deviceId, patch, expectedVersion, actor = null } = command.data;
       if (expectedVersion !== undefined && expectedVersion !== twin.version) {
         return { rejection: { type: 'VersionConflict', expectedVersion, actualVersion: twin.version } };
       }
@@ -91,7 +96,7 @@ export function decide(command: TwinCommand, twin: DeviceTwin, settings: TwinSet
         const error = `desired state would be ${mergedBytes} bytes of JSON after this patch; the limit is ${settings.maxDesiredBytes} (TWIN_MAX_DESIRED_BYTES): remove keys (null) or send less`;
         return { rejection: { type: 'DesiredTooLarge', reason: 'desired-too-large', error, bytes: mergedBytes, limit: settings.maxDesiredBytes } };
       }
-      return { events: [{ type: 'DesiredPatched', data: { deviceId, patch }, metadata: { at: command.metadata.now, requestId: command.metadata.requestId } }] };
+      return { events: [{ type: 'DesiredPatched', data: { deviceId, patch, actor }, metadata: { at: command.metadata.now, requestId: command.metadata.requestId } }] };
     }
     case 'ReportConnectivity': {
       const { deviceId, online } = command.data;
@@ -106,7 +111,7 @@ export function decide(command: TwinCommand, twin: DeviceTwin, settings: TwinSet
     }
     case 'RemoveDevice': {
       if (twin.version === 0 || twin.removed) return { rejection: { type: 'UnknownDevice', deviceId: command.data.deviceId } };
-      return { events: [{ type: 'DeviceRemoved', data: { deviceId: command.data.deviceId }, metadata: { at: command.metadata.now } }] };
+      return { events: [{ type: 'DeviceRemoved', data: { deviceId: command.data.deviceId, actor: command.data.actor ?? null }, metadata: { at: command.metadata.now } }] };
     }
     default:
       return exhaustive(command);
@@ -140,7 +145,7 @@ export function evolve(twin: DeviceTwin, event: TwinEvent): DeviceTwin {
       };
     }
     case 'DesiredPatched':
-      return { ...next, desired: mergeDesired(base.desired, event.data.patch) };
+      return { ...next, desired: mergeDesired(base.desired, event.data.patch), desiredChangedAt: event.metadata.at, desiredChangedBy: event.data.actor };
     case 'DeviceConnected':
       return { ...next, connectivity: { online: true, since: event.metadata.at, source: event.data.source } };
     case 'DeviceDisconnected':

@@ -7,10 +7,10 @@ export type TwinEvent =
       data: { deviceId: string; eventTime: number; seq: number; metrics: Record<string, number>; attributes: Record<string, string> };
       metadata: { at: number };
     }
-  | { type: 'DesiredPatched'; data: { deviceId: string; patch: JsonObject }; metadata: { at: number; requestId: string } }
+  | { type: 'DesiredPatched'; data: { deviceId: string; patch: JsonObject; actor: string | null }; metadata: { at: number; requestId: string } }
   | { type: 'DeviceConnected'; data: { deviceId: string; source: ConnectivitySource }; metadata: { at: number } }
   | { type: 'DeviceDisconnected'; data: { deviceId: string; source: ConnectivitySource }; metadata: { at: number } }
-  | { type: 'DeviceRemoved'; data: { deviceId: string }; metadata: { at: number } };
+  | { type: 'DeviceRemoved'; data: { deviceId: string; actor: string | null }; metadata: { at: number } };
 
 /** Who decided the device is on- or offline: its gateway, its own telemetry, or a silence timeout. */
 export type ConnectivitySource = 'gateway' | 'telemetry' | 'silence';
