@@ -1,12 +1,14 @@
 import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Query, Res, BadRequestException } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { CancelCommandDto, CreateCommandDto, DeviceCommandsQueryDto } from './command.dto';
+import { CancelCommandDto, CreateCommandDto, DeviceCommandsQueryDto, IDEMPOTENCY_KEY_PATTERN } from './command.dto';
 import { commandView, CommandView } from './command.view';
 import { CommandsService } from './commands.service';
 import { DeviceIdParam } from '../common/device-id.pipe';
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+const IDEMPOTENCY_KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN);
+const COMMAND_ID = ApiParam({ name: 'commandId', description: 'the id the command was recorded with (Location of its POST)', schema: { type: 'string' } });
+const UNKNOWN_COMMAND = ApiResponse({ status: 404, description: 'no such command' });
 
 @ApiTags('commands')
 @Controller()
@@ -16,8 +18,9 @@ export class CommandsController {
   @Post('devices/:deviceId/commands')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({ summary: 'Record a command for a device; the saga delivers it when the device is online' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'same key + same body → the same command; same key + another body → 409' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'same key + same body → the same command; same key + another body → 409', schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN } })
   @ApiResponse({ status: 202, description: 'recorded; Location names the command' })
+  @ApiResponse({ status: 400, description: 'a body field out of its bounds, or a malformed Idempotency-Key' })
   @ApiResponse({ status: 409, description: 'the Idempotency-Key was used with another body' })
   @ApiResponse({ status: 413, description: 'params larger than COMMAND_MAX_PARAMS_BYTES of JSON' })
   async create(
@@ -37,12 +40,16 @@ export class CommandsController {
 
   @Get('commands/:commandId')
   @ApiOperation({ summary: 'A command: state, attempts, deadlines and its full event history' })
+  @COMMAND_ID
+  @ApiResponse({ status: 200, description: 'the command' })
+  @UNKNOWN_COMMAND
   get(@Param('commandId') commandId: string): CommandView {
     return commandView(this.commands.get(commandId));
   }
 
   @Get('devices/:deviceId/commands')
   @ApiOperation({ summary: "A device's commands, newest first, optionally in one state" })
+  @ApiResponse({ status: 200, description: "the device's commands (none for a device that never had one)" })
   forDevice(@DeviceIdParam() deviceId: string, @Query() query: DeviceCommandsQueryDto): { count: number; commands: CommandView[] } {
     const commands = this.commands.forDevice(deviceId, query.state, query.limit ?? 100).map(commandView);
     return { count: commands.length, commands };
@@ -50,8 +57,11 @@ export class CommandsController {
 
   @Post('commands/:commandId/cancel')
   @ApiOperation({ summary: 'Cancel a command that has not ended; a device that has it is told to stop' })
+  @COMMAND_ID
   @ApiResponse({ status: 200, description: 'cancelled' })
   @ApiResponse({ status: 202, description: 'cancellation recorded, not yet confirmed by the saga' })
+  @ApiResponse({ status: 400, description: 'reason out of its bounds' })
+  @UNKNOWN_COMMAND
   @ApiResponse({ status: 409, description: 'the command already ended' })
   async cancel(@Param('commandId') commandId: string, @Body() body: CancelCommandDto, @Res({ passthrough: true }) res: Response): Promise<CommandView> {
     const outcome = await this.commands.cancel(commandId, body.reason);

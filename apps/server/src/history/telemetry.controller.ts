@@ -1,12 +1,13 @@
 import { HistoryRepository, ReadingPosition, RollupPoint, StoredReading } from '@fleetstream/history';
 import { BadRequestException, Controller, Get, Inject, Query } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RollupQueryDto, TelemetryQueryDto, TimeRangeQueryDto } from './telemetry-query.dto';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { READING_CURSOR_PATTERN, RollupQueryDto, TelemetryQueryDto, TimeRangeQueryDto } from './telemetry-query.dto';
 import { DeviceIdParam } from '../common/device-id.pipe';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 
 const DAY_MS = 86_400_000;
 const BUCKET_MS = { '1m': 60_000, '1h': 3_600_000 } as const;
+const READING_CURSOR = new RegExp(READING_CURSOR_PATTERN);
 
 export interface TelemetryPage {
   deviceId: string;
@@ -36,6 +37,8 @@ export class TelemetryController {
 
   @Get()
   @ApiOperation({ summary: "A device's stored readings in a time range, newest first, paged by cursor" })
+  @ApiResponse({ status: 200, description: 'a page of readings (none for a device without history)' })
+  @ApiResponse({ status: 400, description: 'a query parameter out of its bounds, or `from` not before `to`' })
   async readings(@DeviceIdParam() deviceId: string, @Query() query: TelemetryQueryDto): Promise<TelemetryPage> {
     const { from, to } = timeRange(query);
     const limit = query.limit ?? 100;
@@ -60,6 +63,8 @@ export class TelemetryController {
 
   @Get('rollup')
   @ApiOperation({ summary: 'Per-minute or per-hour min, max, avg, count and last value of each metric', description: 'At most ROLLUP_MAX_BUCKETS buckets per query (400 beyond).' })
+  @ApiResponse({ status: 200, description: 'the buckets that hold readings' })
+  @ApiResponse({ status: 400, description: 'a query parameter out of its bounds, `from` not before `to`, or more than ROLLUP_MAX_BUCKETS buckets' })
   async rollup(@DeviceIdParam() deviceId: string, @Query() query: RollupQueryDto): Promise<RollupPage> {
     const { from, to } = timeRange(query);
     const buckets = Math.ceil((to - from) / BUCKET_MS[query.bucket]);
@@ -81,11 +86,11 @@ function timeRange(query: TimeRangeQueryDto): { from: number; to: number } {
 }
 
 function encodeCursor(position: ReadingPosition): string {
-  return Buffer.from(`${position.eventTime}:${position.seq}`).toString('base64url');
+  return `${position.eventTime}:${position.seq}`;
 }
 
 function decodeCursor(cursor: string): ReadingPosition {
-  const match = /^(\d+):(-?\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
+  const match = READING_CURSOR.exec(cursor);
   if (!match) throw new BadRequestException('cursor must be a nextCursor value returned by this endpoint');
   return { eventTime: Number(match[1]), seq: Number(match[2]) };
 }

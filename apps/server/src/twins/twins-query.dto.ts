@@ -1,11 +1,17 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsOptional, IsString, Matches } from 'class-validator';
-import { OptionalDateTimeQuery, OptionalLimitQuery } from '../common/query-decorators';
+import { IsBoolean, IsOptional } from 'class-validator';
+import { OptionalDateTimeQuery, OptionalLimitQuery, OptionalMatching } from '../common/query-decorators';
+import { DEVICE_CURSOR_PATTERN } from './device-cursor';
+
+/** name:value; the value may hold anything, colons and line breaks too (`[\s\S]`, as `.` differs between engines). */
+const ATTRIBUTE_FILTER = '^[^:]+:[\\s\\S]*$';
+/** name:min:max, each bound a decimal number or empty. */
+const METRIC_FILTER = '^[^:]+:(-?[0-9]+(\\.[0-9]+)?)?:(-?[0-9]+(\\.[0-9]+)?)?$';
 
 /** Filters on twins, shared by the device list and the stream of twin changes. */
 export class TwinFilterDto {
-  @ApiPropertyOptional({ description: 'only devices that are (true) or are not (false) online' })
+  @ApiPropertyOptional({ description: 'only devices that are (true) or are not (false) online', type: Boolean })
   @IsOptional()
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean({ message: 'online must be true or false' })
@@ -17,14 +23,10 @@ export class TwinFilterDto {
   @OptionalDateTimeQuery('lastSeenAfter', 'last seen at or after this time (ISO 8601)')
   lastSeenAfter?: Date;
 
-  @ApiPropertyOptional({ description: 'reported attribute equals, name:value', example: 'firmware:1.5.0' })
-  @IsOptional()
-  @Matches(/^[^:]+:.*$/, { message: 'attribute must be name:value' })
+  @OptionalMatching(ATTRIBUTE_FILTER, 'attribute must be name:value', 'reported attribute equals, name:value', 'firmware:1.5.0')
   attribute?: string;
 
-  @ApiPropertyOptional({ description: 'reported metric within a range, name:min:max (either bound may be empty)', example: 'battery::20' })
-  @IsOptional()
-  @Matches(/^[^:]+:(-?\d+(\.\d+)?)?:(-?\d+(\.\d+)?)?$/, { message: 'metric must be name:min:max, e.g. battery::20' })
+  @OptionalMatching(METRIC_FILTER, 'metric must be name:min:max, e.g. battery::20', 'reported metric within a range, name:min:max (either bound may be empty)', 'battery::20')
   metric?: string;
 }
 
@@ -32,8 +34,6 @@ export class DevicesQueryDto extends TwinFilterDto {
   @OptionalLimitQuery('devices per page', 1000)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'the nextCursor of the previous page' })
-  @IsOptional()
-  @IsString()
+  @OptionalMatching(DEVICE_CURSOR_PATTERN, 'cursor must be the nextCursor of a previous page', 'the nextCursor of the previous page')
   cursor?: string;
 }

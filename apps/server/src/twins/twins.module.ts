@@ -8,6 +8,7 @@ import { TwinReadModel } from './twin-read-model';
 import { TwinProcessor } from './twin.processor';
 import { TwinsController } from './twins.controller';
 import { TwinsHealth } from './twins.health';
+import { TwinsService } from './twins.service';
 
 /** Digital twins: the processor (telemetry + device events → fleet.twins), the read model and REST. */
 const twinsGauge = makeGaugeProvider({
@@ -22,7 +23,7 @@ const twinsGauge = makeGaugeProvider({
 @Module({
   imports: [TerminusModule],
   controllers: [TwinsController],
-  providers: [TwinReadModel, TwinPatchOutcomes, TwinProcessor, DeviceEventsPublisher, TwinsHealth, twinsGauge],
+  providers: [TwinReadModel, TwinPatchOutcomes, TwinProcessor, DeviceEventsPublisher, TwinsService, TwinsHealth, twinsGauge],
   exports: [TwinReadModel, TwinsHealth, TwinProcessor],
 })
 export class TwinsModule {}
