@@ -4,6 +4,7 @@ import { CommandAckRecord, CommandEventRecord, DeviceCommandRecord, DeviceEventR
 import type { CommandView } from '../apps/server/src/commands/command.view';
 import { ServerProcess } from './support/server-process';
 import { createTestStack, eventually, TestStack } from './support/test-stack';
+import { adminHeaders } from './support/http';
 
 const TERMINAL_EVENTS = ['succeeded', 'failed', 'rejected', 'timed_out', 'expired', 'cancelled'];
 
@@ -262,7 +263,7 @@ describe('command saga on the real stack', () => {
     });
 
     it('counts commands by state on /metrics', async () => {
-      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      const metrics = await (await fetch(`${server.url}/metrics`, { headers: adminHeaders })).text();
       expect(metrics).toMatch(/fleetstream_commands\{state="succeeded"\} [1-9]/);
     });
   });

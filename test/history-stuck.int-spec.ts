@@ -1,10 +1,10 @@
 import type { ClickHouseTransport } from '@fleetstream/history';
 import { TelemetryProducer } from '@fleetstream/kafka';
 import { INestApplication } from '@nestjs/common';
-import request from 'supertest';
 import { CLICKHOUSE } from '../apps/server/src/infrastructure/tokens';
 import { startTestApp } from './support/test-app';
 import { connectedTelemetryProducer, createTestStack, eventually, reading, TestStack } from './support/test-stack';
+import { adminHttp } from './support/http';
 
 const STUCK_S = 3;
 const DEVICE = 'stuck-writer-1';
@@ -34,12 +34,12 @@ describe('history writer while ClickHouse refuses writes (whole service, real st
   let table: string;
 
   const ready = async () => {
-    const response = await request(app.getHttpServer()).get('/ready');
+    const response = await adminHttp(app).get('/ready');
     return { status: response.status, body: response.body as ReadyBody };
   };
-  const metrics = async () => (await request(app.getHttpServer()).get('/metrics')).text;
+  const metrics = async () => (await adminHttp(app).get('/metrics')).text;
   const storedSeqs = async () => {
-    const response = await request(app.getHttpServer()).get(`/devices/${DEVICE}/telemetry?limit=1000&from=${new Date(Date.now() - 3_600_000).toISOString()}`);
+    const response = await adminHttp(app).get(`/devices/${DEVICE}/telemetry?limit=1000&from=${new Date(Date.now() - 3_600_000).toISOString()}`);
     return (response.body as { readings: { seq: number }[] }).readings.map((row) => row.seq).sort((a, b) => a - b);
   };
 

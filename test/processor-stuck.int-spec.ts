@@ -2,9 +2,9 @@ import { ConfigResourceTypes } from 'kafkajs';
 import { TelemetryProducer } from '@fleetstream/kafka';
 import { INestApplication } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import request from 'supertest';
 import { startTestApp } from './support/test-app';
 import { connectedTelemetryProducer, createTestStack, eventually, readTopic, reading, TestStack } from './support/test-stack';
+import { adminHttp } from './support/http';
 
 const STUCK_S = 3;
 const DEVICE = 'stuck-twin-1';
@@ -31,11 +31,11 @@ describe('twin processor while the broker refuses its writes (whole service, rea
   let producer: TelemetryProducer;
 
   const ready = async () => {
-    const response = await request(app.getHttpServer()).get('/ready');
+    const response = await adminHttp(app).get('/ready');
     return { status: response.status, body: response.body as ReadyBody };
   };
   const temperature = async () => {
-    const response = await request(app.getHttpServer()).get(`/devices/${DEVICE}/twin`);
+    const response = await adminHttp(app).get(`/devices/${DEVICE}/twin`);
     return (response.body as { reported?: { temperature?: { value: number } } }).reported?.temperature?.value;
   };
   const setTwinsMaxMessageBytes = async (value: string) => {

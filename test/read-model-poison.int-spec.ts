@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Producer } from 'kafkajs';
 import { ServerProcess } from './support/server-process';
 import { createTestStack, eventually, reading, TestStack } from './support/test-stack';
+import { adminHeaders } from './support/http';
 
 /** Confluent wire-format header: magic byte 0, then the schema id. */
 function framed(schemaId: number, body: Buffer): Buffer {
@@ -27,7 +28,7 @@ function viewLag(metrics: string, view: string): number | undefined {
 }
 
 async function metricsOf(server: ServerProcess): Promise<string> {
-  return (await fetch(`${server.url}/metrics`)).text();
+  return (await fetch(`${server.url}/metrics`, { headers: adminHeaders })).text();
 }
 
 /**

@@ -1,16 +1,16 @@
 import { DEVICE_ID_RULE } from '@fleetstream/domain';
 import { INestApplication } from '@nestjs/common';
-import request from 'supertest';
 import { EventStreamReader } from '../bench/support/event-stream-reader';
 import { startTestApp } from './support/test-app';
 import { connectedTelemetryProducer, createTestStack, eventually, reading, TestStack } from './support/test-stack';
+import { adminHeaders, adminHttp } from './support/http';
 
 /** Digital twins over HTTP: telemetry in through Kafka, twins out of the compacted topic. */
 describe('twins API (e2e)', () => {
   let stack: TestStack;
   let app: INestApplication;
   let baseUrl: string;
-  const http = () => request(app.getHttpServer());
+  const http = () => adminHttp(app);
   const twinOf = (deviceId: string) => http().get(`/devices/${deviceId}/twin`);
 
   beforeAll(async () => {
@@ -116,7 +116,7 @@ describe('twins API (e2e)', () => {
       ['a control character', 'pump%071'],
       ['129 characters', 'p'.repeat(129)],
     ];
-    const routes: [string, (id: string) => request.Test][] = [
+    const routes: [string, (id: string) => ReturnType<ReturnType<typeof http>['get']>][] = [
       ['GET twin', (id) => http().get(`/devices/${id}/twin`)],
       ['GET twin stream', (id) => http().get(`/devices/${id}/twin/stream`)],
       ['PATCH desired', (id) => http().patch(`/devices/${id}/twin/desired`).send({ mode: 'eco' })],
@@ -146,7 +146,7 @@ describe('twins API (e2e)', () => {
   describe('when a client follows twins over Server-Sent Events', () => {
     const streams: EventStreamReader[] = [];
     const open = async (path: string, headers: Record<string, string> = {}) => {
-      const stream = await EventStreamReader.open(`${baseUrl}${path}`, headers);
+      const stream = await EventStreamReader.open(`${baseUrl}${path}`, { ...adminHeaders, ...headers });
       streams.push(stream);
       return stream;
     };

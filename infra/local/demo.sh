@@ -15,6 +15,15 @@ mkdir -p "$DATA/logs"
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
   echo "[demo] error: port $PORT is already taken; stop what uses it or set HTTP_PORT" >&2; exit 1
 fi
+# the bootstrap admin key: made on the first run, kept (owner-only) in the data dir, reused after
+KEY_FILE="$DATA/admin.key"
+if [ -z "${ADMIN_API_KEY:-}" ]; then
+  if [ ! -s "$KEY_FILE" ]; then
+    (umask 077 && node -e "process.stdout.write('fsk_' + require('node:crypto').randomBytes(32).toString('base64url'))" >"$KEY_FILE")
+    echo "[demo] made an admin API key in $KEY_FILE"
+  fi
+  export ADMIN_API_KEY="$(cat "$KEY_FILE")"
+fi
 echo "[demo] starting the service on http://127.0.0.1:$PORT (log: $DATA/logs/server.log)"
 node dist/apps/server/src/main.js >"$DATA/logs/server.log" 2>&1 &
 SERVER=$!
@@ -34,11 +43,16 @@ node dist/apps/cli/src/main.js simulate --devices "$DEVICES" --rate "$RATE" &
 SIMULATOR=$!
 cat <<MSG
 
-[demo] fleetstream is running with $DEVICES simulated devices at $RATE readings/s. Look at:
-  curl '127.0.0.1:$PORT/devices/device-00001/telemetry?limit=5'
-  curl '127.0.0.1:$PORT/devices/device-00001/twin'
-  curl -XPOST 127.0.0.1:$PORT/devices/device-00001/commands -H 'content-type: application/json' -d '{"name":"reboot"}'
-  curl '127.0.0.1:$PORT/devices/device-00001/commands'    (the simulated devices answer commands)
+[demo] fleetstream is running with $DEVICES simulated devices at $RATE readings/s.
+Every route but /health and /ready needs a credential; the admin key is in $KEY_FILE:
+  $ADMIN_API_KEY
+Look at:
+  AUTH="Authorization: Bearer \$(cat $KEY_FILE)"
+  curl -H "\$AUTH" '127.0.0.1:$PORT/devices/device-00001/telemetry?limit=5'
+  curl -H "\$AUTH" '127.0.0.1:$PORT/devices/device-00001/twin'
+  curl -H "\$AUTH" -XPOST 127.0.0.1:$PORT/devices/device-00001/commands -H 'content-type: application/json' -d '{"name":"reboot"}'
+  curl -H "\$AUTH" '127.0.0.1:$PORT/devices/device-00001/commands'    (the simulated devices answer commands)
+  npm run cli -- keys create --role viewer --name dashboard     (a key per person or tool)
   http://127.0.0.1:$PORT/docs           (OpenAPI)
   http://127.0.0.1:$PORT/ready          (Kafka, registry, ClickHouse)
 Ctrl-C stops the demo.

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { adminHeaders } from './http';
 import { stackEnv, TestStack } from './test-stack';
 import { freePort } from '../../bench/support/free-port';
 
@@ -76,11 +77,11 @@ export class ServerProcess {
     await exited;
   }
 
-  /** Any HTTP request; a JSON body is sent and parsed as JSON. */
+  /** Any HTTP request, as the bootstrap admin unless `headers` carry another credential (an empty authorization: none); a JSON body is sent and parsed as JSON. */
   async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: T }> {
     const response = await fetch(`${this.url}${path}`, {
       method,
-      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      headers: { ...adminHeaders, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -88,7 +89,7 @@ export class ServerProcess {
   }
 
   async get<T>(path: string): Promise<{ status: number; body: T }> {
-    const response = await fetch(`${this.url}${path}`);
+    const response = await fetch(`${this.url}${path}`, { headers: adminHeaders });
     return { status: response.status, body: (response.status === 200 ? await response.json() : undefined) as T };
   }
 }

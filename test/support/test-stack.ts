@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { TEST_ADMIN_KEY } from './http';
 
 // test helpers produce raw records with kafkajs' default (Java-compatible) partitioner on purpose
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -49,6 +50,7 @@ export function stackEnv(stack: TestStack): Record<string, string> {
     FLEETSTREAM_DATA_DIR: stack.config.FLEETSTREAM_DATA_DIR,
     CLICKHOUSE_DATABASE: stack.config.CLICKHOUSE_DATABASE,
     TELEMETRY_PARTITIONS: String(stack.config.TELEMETRY_PARTITIONS),
+    ADMIN_API_KEY: TEST_ADMIN_KEY,
   };
 }
 

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { dlqCommand } from './commands/dlq.command';
+import { keysCommand } from './commands/keys.command';
 import { lagCommand } from './commands/lag.command';
 import { rebuildCommand } from './commands/rebuild.command';
 import { replayCommand } from './commands/replay.command';
@@ -7,13 +8,14 @@ import { simulateCommand } from './commands/simulate.command';
 import { topicsCommand } from './commands/topics.command';
 
 const program = new Command('fleetstream')
-  .description('fleetstream operations: topics, replay, rebuild, dead letters, lag, fleet simulation')
+  .description('fleetstream operations: topics, replay, rebuild, dead letters, lag, fleet simulation, API keys')
   .addCommand(simulateCommand)
   .addCommand(topicsCommand)
   .addCommand(replayCommand)
   .addCommand(rebuildCommand)
   .addCommand(dlqCommand)
-  .addCommand(lagCommand);
+  .addCommand(lagCommand)
+  .addCommand(keysCommand);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`fleetstream: ${error instanceof Error ? error.message : String(error)}`);

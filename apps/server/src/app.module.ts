@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from './auth/auth.module';
 import { CommandsModule } from './commands/commands.module';
 import { HealthModule } from './health/health.module';
 import { HistoryModule } from './history/history.module';
@@ -20,11 +21,14 @@ const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
         pinoHttp: {
           level: config.LOG_LEVEL,
           autoLogging: { ignore: (request) => QUIET_PATHS.has(request.url?.split('?')[0] ?? '') },
+          // credentials never reach a log line
+          redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'req.headers["x-clickhouse-key"]'], censor: '[redacted]' },
         },
       }),
     }),
     InfrastructureModule,
     MetricsModule,
+    AuthModule,
     HealthModule,
     HistoryModule,
     TwinsModule,

@@ -5,13 +5,20 @@ import { Logger as PinoLogger } from 'nestjs-pino';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
 import { AppModule } from './app.module';
+import { API_KEY_SCHEME, BEARER_SCHEME } from './auth/access.decorator';
+import { AppConfig, fleetstreamConfig } from './infrastructure/fleetstream.config';
 
 /** Builds the HTTP app with validation and the OpenAPI document; shared by main and the e2e tests. */
 export async function createApp() {
   // logs are buffered until the JSON logger is in place, so even the first lines are structured
   const app = await NestFactory.create<NestExpressApplication>(AppModule, { bufferLogs: true });
   app.useLogger(app.get(PinoLogger));
+  const config = app.get<AppConfig>(fleetstreamConfig.KEY);
+  app.use(helmet());
+  // browsers may call the API cross-origin only from the configured origins; CORS stays off otherwise
+  if (config.CORS_ORIGINS.length > 0) app.enableCors({ origin: config.CORS_ORIGINS, allowedHeaders: ['Authorization', 'X-API-Key', 'Content-Type', 'If-Match', 'If-None-Match', 'Idempotency-Key', 'Last-Event-ID'], exposedHeaders: ['ETag', 'Location', 'Retry-After'] });
   // desired-state patches arrive as application/merge-patch+json (RFC 7386)
   app.useBodyParser('json', { type: ['application/json', 'application/merge-patch+json'], limit: '256kb' });
   app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
@@ -20,6 +27,8 @@ export async function createApp() {
     .setTitle('fleetstream')
     .setDescription('Device telemetry history, twins and commands on Kafka')
     .setVersion('0.1.0')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'an API key (fsk_…) or an OIDC access token (JWT)' }, BEARER_SCHEME)
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'an API key (fsk_…)' }, API_KEY_SCHEME)
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi), { jsonDocumentUrl: 'docs/openapi.json' });
   return app;

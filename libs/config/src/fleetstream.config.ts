@@ -45,6 +45,9 @@ function kafkaSecurityRules(config: KafkaSecurity, context: z.RefinementCtx): vo
   if (config.KAFKA_SSL_KEY_FILE !== undefined && config.KAFKA_SSL_CERT_FILE === undefined) problem('KAFKA_SSL_CERT_FILE', 'required with KAFKA_SSL_KEY_FILE');
 }
 
+/** An optional setting where an empty value (`VAR=` in an env file, a compose variable left unset) means unset. */
+const unsetWhenEmpty = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+
 /** Every setting, its environment variable and a default that works on the local stack. */
 export const fleetstreamConfigSchema = z.object({
   HTTP_HOST: z.string().default('127.0.0.1'),
@@ -92,6 +95,15 @@ export const fleetstreamConfigSchema = z.object({
   TELEMETRY_MAX_FUTURE_SKEW_S: z.coerce.number().int().min(0).default(300).describe('dead-letter readings further in the future'),
   TELEMETRY_MAX_AGE_DAYS: z.coerce.number().int().min(1).default(365).describe('dead-letter readings older than this'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('JSON log lines at this level and above'),
+  ADMIN_API_KEY: unsetWhenEmpty(z.string().min(32, 'at least 32 characters; generate one with `openssl rand -base64 32`'))
+    .describe('bootstrap admin credential (principal "bootstrap-admin"); without it the service starts only when fleet.api-keys holds a live key or OIDC is configured'),
+  OIDC_ISSUER: unsetWhenEmpty(z.string().url()).describe('issuer (iss) that JWT bearer tokens must carry; with OIDC_AUDIENCE and OIDC_JWKS_URL'),
+  OIDC_AUDIENCE: unsetWhenEmpty(z.string()).describe('audience (aud) that JWT bearer tokens must carry'),
+  OIDC_JWKS_URL: unsetWhenEmpty(z.string().url()).describe("the identity provider's JSON Web Key Set, which signs the tokens"),
+  OIDC_ROLES_CLAIM: z.string().min(1).default('roles').describe('claim holding the caller\'s fleetstream roles; a dotted path reaches nested claims (realm_access.roles)'),
+  WRITE_RATE_LIMIT: z.coerce.number().int().min(1).default(600).describe('writes (POST, PATCH, PUT, DELETE) one principal may make per minute on one instance; more get 429'),
+  SSE_MAX_STREAMS_PER_PRINCIPAL: z.coerce.number().int().min(1).default(20).describe('concurrent Server-Sent Event streams one principal may hold on one instance'),
+  CORS_ORIGINS: commaList.default('').describe('browser origins allowed to call the API (comma-separated); empty: CORS off'),
   TELEMETRY_MAX_RECORD_BYTES: z.coerce.number().int().min(64).default(256 * 1024).describe('dead-letter larger records'),
 }).superRefine(kafkaSecurityRules);
 

@@ -8,3 +8,4 @@ export * from './command/command.commands';
 export * from './command/command-request';
 export * from './command/command.decider';
 export * from './command/command.events';
+export * from './access/roles';

@@ -16,6 +16,8 @@ export function fleetTopics(prefix: string) {
     deviceCommands: name('device-commands'),
     deviceAcks: name('device-acks'),
     alerts: name('alerts'),
+    /** API keys by name (compacted): every instance reads it whole and follows it, so a new or revoked key counts everywhere within seconds. */
+    apiKeys: name('api-keys'),
   } as const;
 }
 
@@ -93,5 +95,7 @@ export function fleetTopicDefinitions(topics: FleetTopics, partitions: number): 
     { topic: topics.deviceCommands, numPartitions: partitions, configEntries: deleteAfterDays(7) },
     { topic: topics.deviceAcks, numPartitions: partitions, configEntries: deleteAfterDays(7) },
     { topic: topics.alerts, numPartitions: partitions, configEntries: deleteAfterDays(30) },
+    // a handful of records, read whole by every instance and the CLI
+    { topic: topics.apiKeys, numPartitions: 1, configEntries: compacted },
   ];
 }

@@ -6,3 +6,4 @@ export * from './twin-patch-outcome';
 export * from './telemetry-reader';
 export * from './command-records';
 export * from './twin-command-reader';
+export * from './api-key-record';

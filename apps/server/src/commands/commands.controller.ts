@@ -4,6 +4,8 @@ import type { Response } from 'express';
 import { CancelCommandDto, CreateCommandDto, DeviceCommandsQueryDto, IDEMPOTENCY_KEY_PATTERN } from './command.dto';
 import { commandView, CommandView } from './command.view';
 import { CommandsService } from './commands.service';
+import { Access } from '../auth/access.decorator';
+import { Actor } from '../auth/principal';
 import { DeviceIdParam } from '../common/device-id.pipe';
 
 const IDEMPOTENCY_KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN);
@@ -16,6 +18,7 @@ export class CommandsController {
   constructor(private readonly commands: CommandsService) {}
 
   @Post('devices/:deviceId/commands')
+  @Access('commands:write')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({ summary: 'Record a command for a device; the saga delivers it when the device is online' })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'same key + same body → the same command; same key + another body → 409', schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN } })
@@ -27,18 +30,20 @@ export class CommandsController {
     @DeviceIdParam() deviceId: string,
     @Body() body: CreateCommandDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Actor() actor: string,
     @Res({ passthrough: true }) res: Response,
   ): Promise<CommandView> {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new BadRequestException('Idempotency-Key must be 1 to 200 visible ASCII characters');
     }
-    const { state, replayed } = await this.commands.request(deviceId, body, idempotencyKey);
+    const { state, replayed } = await this.commands.request(deviceId, body, idempotencyKey, actor);
     res.setHeader('Location', `/commands/${state.request.commandId}`);
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     return commandView(state);
   }
 
   @Get('commands/:commandId')
+  @Access('commands:read')
   @ApiOperation({ summary: 'A command: state, attempts, deadlines and its full event history' })
   @COMMAND_ID
   @ApiResponse({ status: 200, description: 'the command' })
@@ -48,6 +53,7 @@ export class CommandsController {
   }
 
   @Get('devices/:deviceId/commands')
+  @Access('commands:read')
   @ApiOperation({ summary: "A device's commands, newest first, optionally in one state" })
   @ApiResponse({ status: 200, description: "the device's commands (none for a device that never had one)" })
   forDevice(@DeviceIdParam() deviceId: string, @Query() query: DeviceCommandsQueryDto): { count: number; commands: CommandView[] } {
@@ -56,6 +62,7 @@ export class CommandsController {
   }
 
   @Post('commands/:commandId/cancel')
+  @Access('commands:write')
   @ApiOperation({ summary: 'Cancel a command that has not ended; a device that has it is told to stop' })
   @COMMAND_ID
   @ApiResponse({ status: 200, description: 'cancelled' })
@@ -63,8 +70,8 @@ export class CommandsController {
   @ApiResponse({ status: 400, description: 'reason out of its bounds' })
   @UNKNOWN_COMMAND
   @ApiResponse({ status: 409, description: 'the command already ended' })
-  async cancel(@Param('commandId') commandId: string, @Body() body: CancelCommandDto, @Res({ passthrough: true }) res: Response): Promise<CommandView> {
-    const outcome = await this.commands.cancel(commandId, body.reason);
+  async cancel(@Param('commandId') commandId: string, @Body() body: CancelCommandDto, @Actor() actor: string, @Res({ passthrough: true }) res: Response): Promise<CommandView> {
+    const outcome = await this.commands.cancel(commandId, body.reason, actor);
     res.status(outcome.settled ? HttpStatus.OK : HttpStatus.ACCEPTED);
     return commandView(outcome.state);
   }

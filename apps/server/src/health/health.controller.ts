@@ -3,6 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import { DependenciesHealth } from './dependencies.health';
 import { ReadinessChecks } from './readiness-checks';
+import { Public } from '../auth/access.decorator';
 
 @ApiTags('health')
 @Controller()
@@ -14,6 +15,7 @@ export class HealthController {
   ) {}
 
   @Get('health')
+  @Public()
   @HealthCheck()
   @ApiOperation({ summary: 'Liveness: the process serves requests and its embedded/remote ClickHouse answers' })
   live() {
@@ -21,6 +23,7 @@ export class HealthController {
   }
 
   @Get('ready')
+  @Public()
   @HealthCheck()
   @ApiOperation({
     summary: 'Readiness: Kafka, the schema registry and ClickHouse are reachable; the read models restored their topics and none is stuck; the processors restored their partitions and none has a batch failing for PROCESSOR_STUCK_S',

@@ -4,6 +4,7 @@ import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { READING_CURSOR_PATTERN, RollupQueryDto, TelemetryQueryDto, TimeRangeQueryDto } from './telemetry-query.dto';
 import { DeviceIdParam } from '../common/device-id.pipe';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
+import { Access } from '../auth/access.decorator';
 
 const DAY_MS = 86_400_000;
 const BUCKET_MS = { '1m': 60_000, '1h': 3_600_000 } as const;
@@ -36,6 +37,7 @@ export class TelemetryController {
   ) {}
 
   @Get()
+  @Access('history:read')
   @ApiOperation({ summary: "A device's stored readings in a time range, newest first, paged by cursor" })
   @ApiResponse({ status: 200, description: 'a page of readings (none for a device without history)' })
   @ApiResponse({ status: 400, description: 'a query parameter out of its bounds, or `from` not before `to`' })
@@ -62,6 +64,7 @@ export class TelemetryController {
   }
 
   @Get('rollup')
+  @Access('history:read')
   @ApiOperation({ summary: 'Per-minute or per-hour min, max, avg, count and last value of each metric', description: 'At most ROLLUP_MAX_BUCKETS buckets per query (400 beyond).' })
   @ApiResponse({ status: 200, description: 'the buckets that hold readings' })
   @ApiResponse({ status: 400, description: 'a query parameter out of its bounds, `from` not before `to`, or more than ROLLUP_MAX_BUCKETS buckets' })

@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { MetricsController } from './metrics.controller';
 import { ConsumerLagReader, consumerLagGauge } from './consumer-lag.metrics';
 import { IngestMetrics, ingestMetricProviders } from './ingest.metrics';
 import { ProcessorMonitor, processorMetricProviders } from './processor.metrics';
@@ -8,7 +9,7 @@ import { ViewMonitor, viewMetricProviders } from './view.metrics';
 /** Prometheus `/metrics` (prom-client, with the Node.js process metrics) and the service's own figures. */
 @Global()
 @Module({
-  imports: [PrometheusModule.register({ path: '/metrics', defaultMetrics: { enabled: true } })],
+  imports: [PrometheusModule.register({ path: '/metrics', controller: MetricsController, defaultMetrics: { enabled: true } })],
   providers: [...ingestMetricProviders, IngestMetrics, ConsumerLagReader, consumerLagGauge, ...viewMetricProviders, ViewMonitor, ...processorMetricProviders, ProcessorMonitor],
   exports: [IngestMetrics, ViewMonitor, ProcessorMonitor],
 })

@@ -2,6 +2,9 @@ import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, MessageEv
 import { ApiBody, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Observable } from 'rxjs';
+import { Access } from '../auth/access.decorator';
+import { Actor } from '../auth/principal';
+import { StreamLimit } from '../auth/stream-limit.interceptor';
 import { DeviceIdParam } from '../common/device-id.pipe';
 import { MergePatchPipe } from './merge-patch.pipe';
 import { noneMatchHits, VERSION_TAG_PATTERN, versionTag } from './twin-version';
@@ -19,6 +22,7 @@ export class TwinsController {
   constructor(private readonly twins: TwinsService) {}
 
   @Get(':deviceId/twin')
+  @Access('twins:read')
   @ApiOperation({ summary: "A device's twin: reported, desired, delta, version (ETag), connectivity" })
   @ApiHeader({ name: 'If-None-Match', required: false, description: 'the ETag you have: 304 while it is current' })
   @ApiResponse({ status: 200, description: 'the twin; ETag: its version' })
@@ -33,6 +37,7 @@ export class TwinsController {
   }
 
   @Get()
+  @Access('twins:read')
   @ApiOperation({
     summary: 'Devices by id, filtered by connectivity, last seen, an attribute or a metric range',
     description: `Pages in device id order. A page reads at most ${MAX_SCANNED_PER_PAGE} twins, so with a selective filter it may hold fewer than \`limit\` devices; keep following \`nextCursor\` until it is absent.`,
@@ -44,6 +49,8 @@ export class TwinsController {
   }
 
   @Sse('twins/stream')
+  @Access('twins:read')
+  @StreamLimit()
   @ApiOperation({
     summary: 'Server-Sent Events: every twin change from now on, of twins that match the filters after the change',
     description: 'Events: `twin` (data: the twin, id: its version) and `removed` (data: {deviceId}). Missed changes are not replayed: after a reconnect, read GET /devices.',
@@ -56,6 +63,8 @@ export class TwinsController {
   }
 
   @Sse(':deviceId/twin/stream')
+  @Access('twins:read')
+  @StreamLimit()
   @ApiOperation({
     summary: "Server-Sent Events: a device's twin now, then at every change",
     description: 'Events: `twin` (data: the twin, id: its version) and `removed`. A reconnecting EventSource sends Last-Event-ID and gets the current twin only when it is newer.',
@@ -69,6 +78,7 @@ export class TwinsController {
   }
 
   @Patch(':deviceId/twin/desired')
+  @Access('desired:write')
   @ApiOperation({
     summary: 'Change desired state with a JSON merge patch (RFC 7386); If-Match: the version you read',
     description: `Answers once the twin processor decided: 200 with the twin that contains the patch (ETag = its version), or its refusal; 202 if that takes over ${READ_YOUR_WRITE_MS / 1000} s.`,
@@ -85,22 +95,24 @@ export class TwinsController {
     @DeviceIdParam() deviceId: string,
     @Body(MergePatchPipe) patch: Record<string, unknown>,
     @Headers('if-match') ifMatch: string | undefined,
+    @Actor() actor: string,
     @Res({ passthrough: true }) res: Response,
   ): Promise<TwinView | { status: string; deviceId: string }> {
-    const patched = await this.twins.patchDesired(deviceId, patch, ifMatch);
+    const patched = await this.twins.patchDesired(deviceId, patch, ifMatch, actor);
     if (patched) return this.withETag(res, patched);
     res.status(HttpStatus.ACCEPTED);
     return { status: 'accepted; the twin shows it shortly', deviceId };
   }
 
   @Delete(':deviceId')
+  @Access('devices:delete')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Remove a device: its twin becomes a tombstone on fleet.twins' })
   @ApiResponse({ status: 204, description: 'removed' })
   @ApiResponse({ status: 202, description: `sent, but not read back within ${READ_YOUR_WRITE_MS / 1000} s` })
   @ApiResponse(UNKNOWN_DEVICE)
-  async remove(@DeviceIdParam() deviceId: string, @Res({ passthrough: true }) res: Response): Promise<void> {
-    if (!(await this.twins.remove(deviceId))) res.status(HttpStatus.ACCEPTED);
+  async remove(@DeviceIdParam() deviceId: string, @Actor() actor: string, @Res({ passthrough: true }) res: Response): Promise<void> {
+    if (!(await this.twins.remove(deviceId, actor))) res.status(HttpStatus.ACCEPTED);
   }
 
   private withETag(res: Response, { version, view }: VersionedTwin): TwinView {

@@ -1,0 +1,52 @@
+import { Injectable, NestMiddleware } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import { PinoLogger } from 'nestjs-pino';
+import { principalOf } from './principal';
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** One JSON audit line per write request: who, which route, which device and command, and the outcome. */
+export interface AuditLine {
+  audit: true;
+  actor: string | null;
+  method: string;
+  route: string;
+  deviceId: string | null;
+  commandId: string | null;
+  status: number;
+  outcome: 'allowed' | 'denied' | 'failed';
+}
+
+/**
+ * Written when the response is finished, so refusals by the guards (401, 403, 415, 429) are audited
+ * as well as the writes that went through; credentials are never in it (they are in headers only).
+ */
+@Injectable()
+export class AuditMiddleware implements NestMiddleware {
+  constructor(private readonly logger: PinoLogger) {
+    logger.setContext('audit');
+  }
+
+  use(request: Request, response: Response, next: NextFunction): void {
+    if (READS.has(request.method)) return next();
+    response.on('finish', () => this.logger.info(auditLine(request, response), 'audit'));
+    next();
+  }
+}
+
+export function auditLine(request: Request, response: Response): AuditLine {
+  const params = (request.params ?? {}) as Record<string, string | undefined>;
+  // a new command's id is only in the Location the controller set
+  const location = /^\/commands\/([^/]+)$/.exec(String(response.getHeader('location') ?? ''));
+  const status = response.statusCode;
+  return {
+    audit: true,
+    actor: principalOf(request)?.actor ?? null,
+    method: request.method,
+    route: request.route?.path ? `${request.baseUrl}${request.route.path}` : request.path,
+    deviceId: params.deviceId ?? null,
+    commandId: params.commandId ?? (location ? decodeURIComponent(location[1]!) : null),
+    status,
+    outcome: status === 401 || status === 403 || status === 415 || status === 429 ? 'denied' : status >= 400 ? 'failed' : 'allowed',
+  };
+}

@@ -1,0 +1,56 @@
+import { Global, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { PassportModule } from '@nestjs/passport';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
+import { ApiKeyStrategy } from './api-key.strategy';
+import { ApiKeysReadModel } from './api-keys.read-model';
+import { AuditMiddleware } from './audit.middleware';
+import { CredentialsGuard } from './credentials.guard';
+import { JsonContentTypeGuard } from './json-content-type.guard';
+import { NoJwtStrategy, OidcJwtStrategy } from './jwt.strategy';
+import { oidcSettings } from './oidc-settings';
+import { RightsGuard } from './rights.guard';
+import { StreamLimitInterceptor } from './stream-limit.interceptor';
+import { WriteThrottlerGuard } from './write-throttler.guard';
+
+const JWT_STRATEGY_PROVIDER = Symbol('JwtStrategy');
+
+/**
+ * Identity and access: who calls (API keys, OIDC tokens), what their roles allow, how often they may
+ * write, and an audit line per write. The guards run in this order on every route: credential (401),
+ * right (403), content type (415), write rate (429).
+ */
+@Global()
+@Module({
+  imports: [
+    PassportModule,
+    ThrottlerModule.forRootAsync({
+      inject: [fleetstreamConfig.KEY],
+      useFactory: (config: AppConfig) => ({ throttlers: [{ ttl: 60_000, limit: config.WRITE_RATE_LIMIT }] }),
+    }),
+  ],
+  providers: [
+    ApiKeysReadModel,
+    ApiKeyStrategy,
+    {
+      provide: JWT_STRATEGY_PROVIDER,
+      inject: [fleetstreamConfig.KEY],
+      useFactory: (config: AppConfig) => {
+        const oidc = oidcSettings(config);
+        return oidc ? new OidcJwtStrategy(oidc) : new NoJwtStrategy();
+      },
+    },
+    StreamLimitInterceptor,
+    { provide: APP_GUARD, useClass: CredentialsGuard },
+    { provide: APP_GUARD, useClass: RightsGuard },
+    { provide: APP_GUARD, useClass: JsonContentTypeGuard },
+    { provide: APP_GUARD, useClass: WriteThrottlerGuard },
+  ],
+  exports: [ApiKeysReadModel, StreamLimitInterceptor],
+})
+export class AuthModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(AuditMiddleware).forRoutes('*');
+  }
+}

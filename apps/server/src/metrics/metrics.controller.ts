@@ -1,0 +1,18 @@
+import { Controller, Get, Res } from '@nestjs/common';
+import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { PrometheusController } from '@willsoto/nestjs-prometheus';
+import type { Response } from 'express';
+import { Access } from '../auth/access.decorator';
+
+/** The library's /metrics, behind the `metrics:read` right (Prometheus scrapes with `authorization: {credentials: <key>}`). */
+@ApiTags('metrics')
+@Controller()
+export class MetricsController extends PrometheusController {
+  @Get()
+  @Access('metrics:read')
+  @ApiOperation({ summary: 'Prometheus metrics (text exposition format)' })
+  @ApiProduces('text/plain')
+  override index(@Res({ passthrough: true }) response: Response): Promise<string> {
+    return super.index(response);
+  }
+}
