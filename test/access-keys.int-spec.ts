@@ -24,7 +24,7 @@ describe('API keys on a running fleet (built service, real stack)', () => {
       // a stack of its own: no other test's key is on its fleet.api-keys
       const server = await ServerProcess.create(await createTestStack(), { ADMIN_API_KEY: '', PROCESSORS: '' });
       servers.push(server);
-      await expect(server.start()).rejects.toThrow(/fleetstream failed to start: no credential could call this service: set ADMIN_API_KEY .* fleetstream keys create --role admin --name <name>/);
+      await expect(server.start()).rejects.toThrow(/fleetstream failed to start: no credential could call this service: set ADMIN_API_KEY.*fleetstream keys create --role admin --name <name>/);
     });
   });
 

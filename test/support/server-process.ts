@@ -56,6 +56,11 @@ export class ServerProcess {
     throw new Error(`server not ready in 60 s:\n${this.output}`);
   }
 
+  /** The last 20,000 characters the process wrote to stdout and stderr (its JSON log lines). */
+  logs(): string {
+    return this.output;
+  }
+
   /** SIGKILL: no shutdown hooks, no last commit — a crash. */
   async kill(): Promise<void> {
     await this.signal('SIGKILL');
