@@ -161,6 +161,23 @@ describe('access to every route (e2e)', () => {
     expect(twin.desiredChangedBy).toBe('oidc:bob@example.com');
   });
 
+  describe('when the identity provider cannot give its keys', () => {
+    it('answers 503 with Retry-After for a token whose key it must fetch, not 401; API keys still work', async () => {
+      issuer.failing = true;
+      try {
+        // a key id the service has not cached: jwks-rsa must ask the provider
+        const token = issuer.token({ sub: 'carol', roles: ['viewer'] }, 'rotated-key-2');
+        const response = await fetch(`${baseUrl}/devices`, { headers: { authorization: `Bearer ${token}` } });
+        expect(response.status).toBe(503);
+        expect(response.headers.get('retry-after')).toBe('5');
+        expect(((await response.json()) as { message: string }).message).toMatch(/signing keys \(OIDC_JWKS_URL\) could not be fetched/);
+        expect((await call('GET', '/devices', credentials.get('viewer')!)).status).toBe(200);
+      } finally {
+        issuer.failing = false;
+      }
+    });
+  });
+
   it('refuses a write without a JSON content type (a cross-site simple POST)', async () => {
     const response = await fetch(`${baseUrl}/devices/${DEVICE}/commands`, { method: 'POST', headers: { ...adminHeaders, 'content-type': 'text/plain' }, body: '{"name":"reboot"}' });
     expect(response.status).toBe(415);

@@ -12,12 +12,16 @@ export class OidcIssuer {
   private readonly privateKey: KeyObject;
   private readonly server: Server;
   jwksUrl = '';
+  /** While true the JWKS endpoint answers 503, like an identity provider that is down. */
+  failing = false;
 
   constructor() {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     this.privateKey = privateKey;
     const jwks = JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: this.kid, alg: 'RS256', use: 'sig' }] });
-    this.server = createServer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(jwks));
+    this.server = createServer((_request, response) =>
+      this.failing ? response.writeHead(503).end('identity provider down') : response.writeHead(200, { 'content-type': 'application/json' }).end(jwks),
+    );
   }
 
   async start(): Promise<this> {
@@ -35,10 +39,10 @@ export class OidcIssuer {
     return { OIDC_ISSUER: this.issuer, OIDC_AUDIENCE: this.audience, OIDC_JWKS_URL: this.jwksUrl };
   }
 
-  /** A compact RS256 JWT; defaults: this issuer and audience, valid for an hour. */
-  token(claims: Record<string, unknown>): string {
+  /** A compact RS256 JWT; defaults: this issuer and audience, valid for an hour, signed under this issuer's key id. */
+  token(claims: Record<string, unknown>, kid = this.kid): string {
     const now = Math.floor(Date.now() / 1000);
-    const header = { alg: 'RS256', typ: 'JWT', kid: this.kid };
+    const header = { alg: 'RS256', typ: 'JWT', kid };
     const payload = { iss: this.issuer, aud: this.audience, iat: now, exp: now + 3600, ...claims };
     const encode = (part: object) => Buffer.from(JSON.stringify(part)).toString('base64url');
     const signingInput = `${encode(header)}.${encode(payload)}`;

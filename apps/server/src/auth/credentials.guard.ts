@@ -1,8 +1,8 @@
 import { Right, rolesFor } from '@fleetstream/domain';
-import { ExecutionContext, HttpStatus, Injectable, UnauthorizedException } from '@nestjs/common';
+import { ExecutionContext, HttpStatus, Injectable, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { ACCESS_RIGHT, PUBLIC_ROUTE } from './access.decorator';
 import { API_KEY_STRATEGY } from './api-key.strategy';
 import { presentedCredential } from './credential';
@@ -28,6 +28,16 @@ export class CredentialsGuard extends AuthGuard([API_KEY_STRATEGY, JWT_STRATEGY]
     if (error) throw error;
     if (user) return user;
     const request = context.switchToHttp().getRequest<Request>();
+    const unreachable = keySetUnreachable(info);
+    if (unreachable) {
+      // the provider's fault, not the token's: a 401 would make clients throw a good token away
+      context.switchToHttp().getResponse<Response>().setHeader('Retry-After', '5');
+      throw new ServiceUnavailableException({
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        error: 'Service Unavailable',
+        message: `the identity provider's signing keys (OIDC_JWKS_URL) could not be fetched to check this token: ${unreachable}; try again`,
+      });
+    }
     const right = this.reflector.getAllAndOverride<Right | undefined>(ACCESS_RIGHT, [context.getHandler(), context.getClass()]);
     throw new UnauthorizedException({
       statusCode: HttpStatus.UNAUTHORIZED,
@@ -54,6 +64,18 @@ function failure(request: Request, info: unknown): string {
       return `invalid token: ${reason ?? 'not accepted'}`;
     }
   }
+}
+
+/**
+ * jwks-rsa's failures that are no fault of the token: the JWKS endpoint answered an error (JwksError),
+ * could not be reached (a Node system error with a code), or fetches are rate-limited.
+ */
+function keySetUnreachable(info: unknown): string | undefined {
+  for (const item of Array.isArray(info) ? info : [info]) {
+    if (!(item instanceof Error)) continue;
+    if (item.name === 'JwksError' || item.name === 'JwksRateLimitError' || typeof (item as NodeJS.ErrnoException).code === 'string') return item.message || item.name;
+  }
+  return undefined;
 }
 
 function messages(info: unknown): string[] {
