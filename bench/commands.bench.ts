@@ -90,7 +90,7 @@ async function latencyAndThroughput(): Promise<void> {
     await gateway.send(Array.from({ length: settings.devices }, (_, n) => ({
       deviceId: deviceId(n), requestId: `bench-${n}`, at: now, kind: 'CONNECTIVITY' as const, patchJson: null, expectedVersion: null, online: true,
     })));
-    await waitUntil(async () => (await fetch(`${server.url}/devices/${deviceId(settings.devices - 1)}/twin`)).ok, 60_000, 'the devices to show up online');
+    await waitUntil(async () => (await server.fetch(`/devices/${deviceId(settings.devices - 1)}/twin`)).ok, 60_000, 'the devices to show up online');
 
     const ack = ({ commandId, deviceId, attempt }: DeviceCommandRecord, stage: AckStage) =>
       acks.send([toCommandAckRecord({ commandId, deviceId, stage, attempt, detail: null, result: null }, Date.now())]);
@@ -126,7 +126,7 @@ async function latencyAndThroughput(): Promise<void> {
           await ack(command, 'succeeded');
           // polling every command every 2 ms would load the server more than the commands do: a sample
           if (seq % settings.ackSample !== 0) return;
-          await waitUntil(async () => (await getState(server.url, command.commandId)) === 'succeeded', 10_000, `command ${command.commandId} to show succeeded`, 2);
+          await waitUntil(async () => (await getState(server, command.commandId)) === 'succeeded', 10_000, `command ${command.commandId} to show succeeded`, 2);
           ackToState.push(performance.now() - ackedAt);
         })().catch((error: unknown) => log(`ack phase: ${describeError(error)}`)),
       );
@@ -139,7 +139,7 @@ async function latencyAndThroughput(): Promise<void> {
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
       postedAt.set(seq, performance.now());
-      posts.push(post(server.url, seq));
+      posts.push(post(server, seq));
     }
     await Promise.all(posts);
     await waitUntil(async () => visible.length >= total, 30_000, 'every command to reach its device');
@@ -175,7 +175,7 @@ async function latencyAndThroughput(): Promise<void> {
     let next = burstBase;
     await Promise.all(
       Array.from({ length: settings.concurrency }, async () => {
-        while (next < burstBase + settings.burst) await post(server.url, next++);
+        while (next < burstBase + settings.burst) await post(server, next++);
       }),
     );
     const postedIn = performance.now() - burstStarted;
@@ -246,17 +246,17 @@ async function memoryAfterEndedCommands(retentionS: number | undefined): Promise
       Array.from({ length: settings.concurrency }, async () => {
         while (next < settings.retentionCommands) {
           const seq = next++;
-          ids[seq] = await postFor(server.url, `ghost-${id}-${seq}`, { name: 'bench', params: { seq }, ttlSeconds: 0.1 });
+          ids[seq] = await postFor(server, `ghost-${id}-${seq}`, { name: 'bench', params: { seq }, ttlSeconds: 0.1 });
         }
       }),
     );
     const last = ids.at(-1)!;
     const gone = retentionS !== undefined;
-    await waitUntil(async () => (await getState(server.url, last)) === (gone ? undefined : 'expired'), 300_000, `command ${last} to ${gone ? 'be forgotten' : 'expire'}`, 500);
-    if (gone) await waitUntil(async () => (await getState(server.url, ids[0]!)) === undefined, 60_000, `command ${ids[0]} to be forgotten`, 500);
+    await waitUntil(async () => (await getState(server, last)) === (gone ? undefined : 'expired'), 300_000, `command ${last} to ${gone ? 'be forgotten' : 'expire'}`, 500);
+    if (gone) await waitUntil(async () => (await getState(server, ids[0]!)) === undefined, 60_000, `command ${ids[0]} to be forgotten`, 500);
     await sleep((settings.retentionS + 5) * 1000);
     const after = { rss: server.memory()?.rss, heap: await heapInUseAfterFullGc(server) };
-    const first = (await getState(server.url, ids[0]!)) ?? '404 (forgotten)';
+    const first = (await getState(server, ids[0]!)) ?? '404 (forgotten)';
     return [retentionS === undefined ? '604800 (default)' : String(retentionS), String(ids.length), mib(before.rss), mib(after.rss), mib(before.heap), mib(after.heap), first];
   } finally {
     await server.stop();
@@ -269,7 +269,7 @@ async function memoryAfterEndedCommands(retentionS: number | undefined): Promise
 async function heapInUseAfterFullGc(server: BenchServer): Promise<number | undefined> {
   if (server.pid !== undefined) process.kill(server.pid, 'SIGWINCH');
   await sleep(1000);
-  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const text = await (await server.fetch('/metrics')).text();
   const value = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1];
   return value === undefined ? undefined : Number(value);
 }
@@ -278,14 +278,14 @@ function mib(bytes: number | undefined): string {
   return bytes === undefined ? 'n/a' : `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 }
 
-async function postFor(url: string, device: string, body: object): Promise<string> {
-  const response = await fetch(`${url}/devices/${device}/commands`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+async function postFor(server: BenchServer, device: string, body: object): Promise<string> {
+  const response = await server.fetch(`/devices/${device}/commands`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (response.status !== 202) throw new Error(`POST for device ${device} answered ${response.status}: ${await response.text()}`);
   return ((await response.json()) as { commandId: string }).commandId;
 }
 
-async function post(url: string, seq: number): Promise<void> {
-  const response = await fetch(`${url}/devices/${deviceId(seq)}/commands`, {
+async function post(server: BenchServer, seq: number): Promise<void> {
+  const response = await server.fetch(`/devices/${deviceId(seq)}/commands`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'bench', params: { seq }, ordered: false }),
@@ -293,8 +293,8 @@ async function post(url: string, seq: number): Promise<void> {
   if (response.status !== 202) throw new Error(`POST for command ${seq} answered ${response.status}: ${await response.text()}`);
 }
 
-async function getState(url: string, commandId: string): Promise<string | undefined> {
-  const response = await fetch(`${url}/commands/${commandId}`);
+async function getState(server: BenchServer, commandId: string): Promise<string | undefined> {
+  const response = await server.fetch(`/commands/${commandId}`);
   return response.ok ? ((await response.json()) as { state: string }).state : undefined;
 }
 

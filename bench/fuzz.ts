@@ -354,7 +354,7 @@ async function main(): Promise<void> {
   try {
     const records = await InputRecords.register(registry, topics);
     const json = async <T>(path: string): Promise<{ status: number; body: T | undefined }> => {
-      const response = await fetch(`${server.url}${path}`);
+      const response = await server.fetch(path);
       return { status: response.status, body: response.ok ? ((await response.json()) as T) : undefined };
     };
     const commandState = async (commandId: string) => (await json<{ state: string }>(`/commands/${commandId}`)).body?.state;
@@ -370,7 +370,7 @@ async function main(): Promise<void> {
     for (const deviceId of ackDevices) {
       const ids: string[] = [];
       for (let i = 0; i < COMMANDS_PER_ACK_DEVICE; i++) {
-        const response = await fetch(`${server.url}/devices/${deviceId}/commands`, {
+        const response = await server.fetch(`/devices/${deviceId}/commands`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ name: 'fuzz', ordered: false, timeouts: { deliverySeconds: 3600 } }),
@@ -410,7 +410,7 @@ async function main(): Promise<void> {
     const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
     const progressing = sum([...plan.progressingAcks.values()]);
 
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const metrics = await (await server.fetch('/metrics')).text();
     const skipped = metrics.split('\n').filter((line) => line.startsWith('fleetstream_view_skipped_records_total{'));
 
     const deadLetters = new Map<string, number>();

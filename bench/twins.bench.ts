@@ -19,7 +19,9 @@
  *
  * Settings (env): BENCH_TWINS (1000000), BENCH_PARTITIONS (6), BENCH_FRESH_RATE (1000),
  * BENCH_FRESH_SECONDS (20), BENCH_WRK_SECONDS (15), BENCH_WRK_CONNECTIONS (32), BENCH_WRK_THREADS (1),
- * BENCH_PHASES (baseline,rebuild,fresh,wrk), BENCH_WRK (wrk), KAFKA_BROKERS, SCHEMA_REGISTRY_URL.
+ * BENCH_PHASES (baseline,rebuild,fresh,wrk), BENCH_WRK (wrk), KAFKA_BROKERS, SCHEMA_REGISTRY_URL,
+ * BENCH_SERVER_MAIN (the server to measure: another build's dist/apps/server/src/main.js; default
+ * this build's). Every request carries the server's bootstrap admin key (support/bench-server.ts).
  *
  * A benchmark never fails a run: a phase that cannot run prints why, and the others go on.
  */
@@ -129,7 +131,7 @@ async function freshness(server: BenchServer, kafka: Kafka, registry: SchemaRegi
   const pending = new Map<string, [number, number][]>();
   let unseen = 0;
   const latencies: number[] = [];
-  const stream = await EventStreamReader.open(`${server.url}/devices/twins/stream`);
+  const stream = await EventStreamReader.open(`${server.url}/devices/twins/stream`, server.headers);
   if (stream.status !== 200) throw new Error(`GET /devices/twins/stream answered ${stream.status}`);
   stream.onEvent = (event) => {
     if (event.event !== 'twin') return;
@@ -187,6 +189,7 @@ function reads(server: BenchServer): { rate: number; p50: string; p99: string; e
   writeFileSync(
     script,
     `math.randomseed(os.time())
+wrk.headers["Authorization"] = "${server.headers.authorization}"
 request = function()
   return wrk.format("GET", string.format("/devices/dev-%07d/twin", math.random(0, ${settings.twins - 1})))
 end

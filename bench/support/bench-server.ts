@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,14 +19,24 @@ export interface Started {
   memory?: Memory;
 }
 
-/** The built service as a child process, with its memory read from /proc. */
+/**
+ * The built service as a child process, with its memory read from /proc. It runs dist/ of this
+ * checkout, or BENCH_SERVER_MAIN (another build's apps/server/src/main.js, to compare two builds).
+ * Every route but /health and /ready needs a credential: the server gets a bootstrap admin key
+ * (ADMIN_API_KEY from the environment, else a random one) that `fetch` and `headers` carry, and a
+ * write rate limit no benchmark reaches (WRITE_RATE_LIMIT, unless the environment sets one).
+ */
 export class BenchServer {
   private output = '';
+  /** The credential of every request to this server. */
+  readonly headers: Record<string, string>;
 
   private constructor(
     private readonly child: ChildProcess,
     readonly url: string,
+    apiKey: string,
   ) {
+    this.headers = { authorization: `Bearer ${apiKey}` };
     const keep = (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-20_000));
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
@@ -33,12 +44,14 @@ export class BenchServer {
 
   static async start(env: NodeJS.ProcessEnv): Promise<{ server: BenchServer; started: Started }> {
     const port = await freePort();
+    const apiKey = env.ADMIN_API_KEY ?? process.env.ADMIN_API_KEY ?? `bench-${randomBytes(24).toString('base64url')}`;
+    const main = process.env.BENCH_SERVER_MAIN || resolve(__dirname, '../../apps/server/src/main.js');
     const startedAt = performance.now();
-    const child = spawn(process.execPath, [resolve(__dirname, '../../apps/server/src/main.js')], {
-      env: { ...process.env, ...env, HTTP_PORT: String(port) },
+    const child = spawn(process.execPath, [main], {
+      env: { WRITE_RATE_LIMIT: String(1e9), ...process.env, ...env, ADMIN_API_KEY: apiKey, HTTP_PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const server = new BenchServer(child, `http://127.0.0.1:${port}`);
+    const server = new BenchServer(child, `http://127.0.0.1:${port}`, apiKey);
     const deadline = Date.now() + 10 * 60_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}:\n${server.output}`);
@@ -56,6 +69,11 @@ export class BenchServer {
     }
     child.kill('SIGKILL');
     throw new Error(`the server was not ready within 10 minutes:\n${server.output}`);
+  }
+
+  /** A request to this server with its credential; `path` starts with a slash. */
+  fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    return fetch(`${this.url}${path}`, { ...init, headers: { ...this.headers, ...(init.headers as Record<string, string> | undefined) } });
   }
 
   get pid(): number | undefined {

@@ -8,6 +8,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { AppModule } from './app.module';
 import { API_KEY_SCHEME, BEARER_SCHEME } from './auth/access.decorator';
+import { MethodNotAllowedFilter, RouteLayer } from './common/method-not-allowed.filter';
 import { AppConfig, fleetstreamConfig } from './infrastructure/fleetstream.config';
 
 /** Builds the HTTP app with validation and the OpenAPI document; shared by main and the e2e tests. */
@@ -22,6 +23,9 @@ export async function createApp() {
   // desired-state patches arrive as application/merge-patch+json (RFC 7386)
   app.useBodyParser('json', { type: ['application/json', 'application/merge-patch+json'], limit: '256kb' });
   app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
+  // a known path asked with a method it does not serve: 405 with Allow, not Nest's 404
+  const express = app.getHttpAdapter().getInstance() as unknown as { router: { stack: RouteLayer[] } };
+  app.useGlobalFilters(new MethodNotAllowedFilter(() => express.router.stack, app.getHttpAdapter()));
   app.enableShutdownHooks();
   const openApi = new DocumentBuilder()
     .setTitle('fleetstream')

@@ -1,6 +1,6 @@
 import { Right, rolesFor } from '@fleetstream/domain';
 import { applyDecorators, SetMetadata } from '@nestjs/common';
-import { ApiBearerAuth, ApiExtension, ApiForbiddenResponse, ApiSecurity, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExtension, ApiForbiddenResponse, ApiSecurity, ApiTooManyRequestsResponse, ApiUnauthorizedResponse, ApiUnsupportedMediaTypeResponse } from '@nestjs/swagger';
 
 export const ACCESS_RIGHT = 'fleetstream:access-right';
 export const PUBLIC_ROUTE = 'fleetstream:public-route';
@@ -19,7 +19,8 @@ export function rolesSentence(right: Right): string {
 
 /**
  * The right a route needs, and what the OpenAPI document says about it: both security schemes, the
- * roles (also as `x-fleetstream-roles`), 401, 403 and, for writes, 429.
+ * roles (also as `x-fleetstream-roles`), 401, 403, for writes 429 and, for `…:write` rights (the
+ * POST and PATCH routes, which take a JSON body; `devices:delete` has none), 415.
  */
 export function Access(right: Right) {
   const roles = rolesSentence(right);
@@ -31,6 +32,7 @@ export function Access(right: Right) {
     ApiUnauthorizedResponse({ description: `no credential, an unknown or revoked API key, or an invalid or expired token (this route needs the role ${roles})` }),
     ApiForbiddenResponse({ description: `the credential is valid but holds none of the roles ${roles}` }),
     ...(isWriteRight(right) ? [ApiTooManyRequestsResponse({ description: 'over WRITE_RATE_LIMIT writes a minute for this principal; Retry-After says when to try again' })] : []),
+    ...(right.endsWith(':write') ? [ApiUnsupportedMediaTypeResponse({ description: 'the body is not sent as JSON (Content-Type: application/json; desired-state patches: application/merge-patch+json)' })] : []),
   );
 }
 

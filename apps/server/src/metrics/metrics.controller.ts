@@ -1,5 +1,5 @@
 import { Controller, Get, Res } from '@nestjs/common';
-import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import type { Response } from 'express';
 import { Access } from '../auth/access.decorator';
@@ -12,6 +12,7 @@ export class MetricsController extends PrometheusController {
   @Access('metrics:read')
   @ApiOperation({ summary: 'Prometheus metrics (text exposition format)' })
   @ApiProduces('text/plain')
+  @ApiOkResponse({ description: 'every metric of this instance, in the Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } })
   override index(@Res({ passthrough: true }) response: Response): Promise<string> {
     return super.index(response);
   }
