@@ -1,6 +1,8 @@
 import { Right, rolesFor } from '@fleetstream/domain';
-import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtension, ApiForbiddenResponse, ApiSecurity, ApiTooManyRequestsResponse, ApiUnauthorizedResponse, ApiUnsupportedMediaTypeResponse } from '@nestjs/swagger';
+import { JsonContentTypeGuard } from './json-content-type.guard';
+import { WriteThrottlerGuard } from './write-throttler.guard';
 
 export const ACCESS_RIGHT = 'fleetstream:access-right';
 export const PUBLIC_ROUTE = 'fleetstream:public-route';
@@ -21,11 +23,15 @@ export function rolesSentence(right: Right): string {
  * The right a route needs, and what the OpenAPI document says about it: both security schemes, the
  * roles (also as `x-fleetstream-roles`), 401, 403, for writes 429 and, for `…:write` rights (the
  * POST and PATCH routes, which take a JSON body; `devices:delete` has none), 415.
+ *
+ * Write routes also get the content-type and rate-limit guards, after the global credential and
+ * rights guards; reads never run them (as global guards they cost reads about 5% of their throughput).
  */
 export function Access(right: Right) {
   const roles = rolesSentence(right);
   return applyDecorators(
     SetMetadata(ACCESS_RIGHT, right),
+    ...(isWriteRight(right) ? [UseGuards(JsonContentTypeGuard, WriteThrottlerGuard)] : []),
     ApiBearerAuth(BEARER_SCHEME),
     ApiSecurity(API_KEY_SCHEME),
     ApiExtension('x-fleetstream-roles', [...rolesFor(right)]),
