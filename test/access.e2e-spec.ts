@@ -178,6 +178,12 @@ describe('access to every route (e2e)', () => {
     });
   });
 
+  it('answers 405 with Allow for a method a known path does not serve', async () => {
+    const response = await fetch(`${baseUrl}/devices`, { method: 'PUT', headers: { ...adminHeaders, 'content-type': 'application/json' }, body: '{}' });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toMatch(/GET/);
+  });
+
   it('refuses a write without a JSON content type (a cross-site simple POST)', async () => {
     const response = await fetch(`${baseUrl}/devices/${DEVICE}/commands`, { method: 'POST', headers: { ...adminHeaders, 'content-type': 'text/plain' }, body: '{"name":"reboot"}' });
     expect(response.status).toBe(415);
