@@ -6,21 +6,22 @@ import { METHODS } from 'node:http';
 /** What this filter needs of an Express router layer (router 2.x: `match` and, for routes, `_methods`). */
 export interface RouteLayer {
   match(path: string): unknown;
-  route?: { _methods(): string[] } | undefined;
+  route?: { path?: string; _methods(): string[] } | undefined;
 }
 
 /**
  * The methods the routes matching `path` answer (HEAD with GET, as Express does); empty when no
- * route has that path. A path that does not decode (a bad %-escape) matches nothing. Routes that
- * answer every method are left out: they are `app.all` catch-alls (Nest mounts its middleware for
- * all routes that way), which say nothing about what the path itself serves.
+ * route has that path. A path that does not decode (a bad %-escape) matches nothing. Catch-all
+ * routes are left out: those that answer every method (Nest mounts middleware for all routes with
+ * `app.all`) and wildcard paths (middleware for some methods, like the audit of writes), which say
+ * nothing about what the path itself serves.
  */
 export function allowedMethods(layers: readonly RouteLayer[], path: string): string[] {
   const methods = new Set<string>();
   for (const layer of layers) {
     if (!layer.route) continue; // middleware, not a route
     const served = layer.route._methods();
-    if (served.length >= METHODS.length) continue;
+    if (served.length >= METHODS.length || layer.route.path?.includes('*')) continue;
     let matches: unknown;
     try {
       matches = layer.match(path);
