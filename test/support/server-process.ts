@@ -7,6 +7,9 @@ import { adminHeaders } from './http';
 import { stackEnv, TestStack } from './test-stack';
 import { freePort } from '../../bench/support/free-port';
 
+/** Enough output for a test that reads a server's log lines back, bounded for servers that run long. */
+const OUTPUT_KEPT = 1 << 20;
+
 /**
  * The built service's entry point: dist/ of this checkout, or FLEETSTREAM_TEST_SERVER_MAIN (another
  * build, say one with a bug put in on purpose to see a guarantee test fail).
@@ -45,18 +48,18 @@ export class ServerProcess {
 
   async start(): Promise<this> {
     this.child = spawn(process.execPath, [serverMain()], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-20_000)));
-    this.child.stderr!.on('data', (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-20_000)));
+    this.child.stdout!.on('data', (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-OUTPUT_KEPT)));
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-OUTPUT_KEPT)));
     for (let i = 0; i < 300; i++) {
-      if (this.child.exitCode !== null) throw new Error(`server exited with ${this.child.exitCode}:\n${this.output}`);
+      if (this.child.exitCode !== null) throw new Error(`server exited with ${this.child.exitCode}:\n${this.output.slice(-20_000)}`);
       const ready = await fetch(`${this.url}/ready`).then((r) => r.ok, () => false);
       if (ready) return this;
       await sleep(200);
     }
-    throw new Error(`server not ready in 60 s:\n${this.output}`);
+    throw new Error(`server not ready in 60 s:\n${this.output.slice(-20_000)}`);
   }
 
-  /** The last 20,000 characters the process wrote to stdout and stderr (its JSON log lines). */
+  /** The last OUTPUT_KEPT characters the process wrote to stdout and stderr (its JSON log lines; the first may be cut). */
   logs(): string {
     return this.output;
   }

@@ -1,5 +1,6 @@
 import { Admin, ConfigResourceTypes, ConfigSource, Kafka } from 'kafkajs';
 import { TopicDefinition } from './topics';
+import { retryTransient } from './transient-errors';
 
 /** Runs `use` with a connected admin client, and disconnects it whatever happens. */
 export async function withAdmin<T>(kafka: Kafka, use: (admin: Admin) => Promise<T>): Promise<T> {
@@ -18,7 +19,17 @@ export async function ensureTopics(kafka: Kafka, definitions: TopicDefinition[])
     const existing = new Set(await admin.listTopics());
     const missing = definitions.filter((definition) => !existing.has(definition.topic));
     if (missing.length > 0) {
-      await admin.createTopics({ topics: missing, waitForLeaders: true });
+      await admin.createTopics({ topics: missing, waitForLeaders: false });
+      // kafkajs' own wait for leaders gives up on UNKNOWN_TOPIC_OR_PARTITION, which a broker answers
+      // while a topic created a moment ago is not yet in its metadata cache
+      await retryTransient(
+        async () => {
+          const { topics } = await admin.fetchTopicMetadata({ topics: missing.map((definition) => definition.topic) });
+          const leaderless = topics.filter((topic) => topic.partitions.some((partition) => partition.leader < 0)).map((topic) => topic.name);
+          if (leaderless.length > 0) throw Object.assign(new Error(`no leader yet for ${leaderless.join(', ')}`), { retriable: true });
+        },
+        { deadline: Date.now() + 60_000 },
+      );
     }
     return missing.map((definition) => definition.topic);
   });
