@@ -5,17 +5,17 @@
 // then run a script here with CKJS_PATH=/tmp/ckjs/node_modules/@confluentinc/kafka-javascript.
 // The scripts create their topics (auto.create.topics.enable=false on the local stack) with unique names.
 //   KAFKA_BROKERS  (127.0.0.1:19092)        broker list
-//   KAFKAJS_PATH   (/work/main/node_modules/kafkajs)   kafkajs 2.2.4
+//   KAFKAJS_PATH   (the repo's kafkajs)               kafkajs 2.2.4
 //   CKJS_PATH      (@confluentinc/kafka-javascript resolved from the cwd)  e.g. /tmp/ckjs-spike/node_modules/@confluentinc/kafka-javascript
 'use strict';
 const path = require('node:path');
 
 const brokers = (process.env.KAFKA_BROKERS || '127.0.0.1:19092').split(',');
-const kafkajsPath = process.env.KAFKAJS_PATH || '/work/main/node_modules/kafkajs';
-const ckjsPath = process.env.CKJS_PATH || require.resolve('@confluentinc/kafka-javascript', { paths: [process.cwd()] });
+const kafkajsPath = process.env.KAFKAJS_PATH || require.resolve('kafkajs'); // the repo's own kafkajs 2.2.4
 
 const loadKafkajs = () => require(kafkajsPath);
-const loadCkjs = () => require(ckjsPath);
+// resolved only when a script uses it, so kafkajs-only runs need no CKJS_PATH
+const loadCkjs = () => require(process.env.CKJS_PATH || require.resolve('@confluentinc/kafka-javascript', { paths: [process.cwd()] }));
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const now = () => Date.now();
