@@ -6,6 +6,7 @@
 // The scripts create their topics (auto.create.topics.enable=false on the local stack) with unique names.
 //   KAFKA_BROKERS  (127.0.0.1:19092)        broker list
 //   KAFKAJS_PATH   (the repo's kafkajs)               kafkajs 2.2.4
+//   PLATFORMATIC_PATH  @platformatic/kafka's dist/index.js (fence.js, takeover.js); 1.x runs on Node 20, 2.x needs Node 22
 //   CKJS_PATH      (@confluentinc/kafka-javascript resolved from the cwd)  e.g. /tmp/ckjs-spike/node_modules/@confluentinc/kafka-javascript
 'use strict';
 const path = require('node:path');
@@ -16,6 +17,9 @@ const kafkajsPath = process.env.KAFKAJS_PATH || require.resolve('kafkajs'); // t
 const loadKafkajs = () => require(kafkajsPath);
 // resolved only when a script uses it, so kafkajs-only runs need no CKJS_PATH
 const loadCkjs = () => require(process.env.CKJS_PATH || require.resolve('@confluentinc/kafka-javascript', { paths: [process.cwd()] }));
+
+// @platformatic/kafka is ESM only; Node >= 20.19 can require() it (give the path of its dist/index.js)
+const loadPlatformatic = () => require(process.env.PLATFORMATIC_PATH || require.resolve('@platformatic/kafka', { paths: [process.cwd()] }));
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const now = () => Date.now();
@@ -71,4 +75,4 @@ async function committedOffsets(groupId, topic) {
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
-module.exports = { brokers, kafkajs, ckjs, loadKafkajs, loadCkjs, createTopics, readCommitted, committedOffsets, sleep, now, log, median, path };
+module.exports = { brokers, kafkajs, ckjs, loadKafkajs, loadCkjs, loadPlatformatic, createTopics, readCommitted, committedOffsets, sleep, now, log, median, path };

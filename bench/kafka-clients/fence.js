@@ -1,8 +1,9 @@
 // KIP-447 zombie fencing check: does a member that stalls mid-transaction (SIGSTOP) past its session timeout,
 // loses its partition to another member and wakes up (SIGCONT) still manage to commit its transaction
 // (output records + consumer offsets via sendOffsets)?
-//   node fence.js ckjs|kafkajs      (orchestrator; spawns two members of this same file)
-// env: KAFKA_BROKERS, CKJS_PATH, KAFKAJS_PATH (see common.js), SESSION_MS (6000)
+//   node fence.js ckjs|kafkajs|platformatic      (orchestrator; spawns two members of this same file)
+// env: KAFKA_BROKERS, CKJS_PATH, KAFKAJS_PATH (see common.js), SESSION_MS (6000), WAKE_DELAY_MS (0: the zombie
+// calls sendOffsets at once after SIGCONT; e.g. 8000: it first waits, giving its consumer time to rejoin the group)
 // Prints JSON lines from both members and a summary: the zombie's errors, what read_committed readers
 // see on the output topic, and the group's committed offset afterwards.
 'use strict';
@@ -11,8 +12,46 @@ const c = require('./common');
 
 const SESSION_MS = Number(process.env.SESSION_MS || 6000);
 
+// @platformatic/kafka (pure JS): stream consumer, transaction.addConsumer + addOffset (TxnOffsetCommit with member id and generation)
+async function platformaticMember() {
+  const { GROUP, IN, OUT, NAME, PAUSE } = process.env;
+  const pk = c.loadPlatformatic();
+  const consumer = new pk.Consumer({ groupId: GROUP, clientId: NAME, bootstrapBrokers: c.brokers, deserializers: pk.stringDeserializers, sessionTimeout: SESSION_MS, heartbeatInterval: 1000, autocommit: false });
+  const producer = new pk.Producer({ clientId: NAME, bootstrapBrokers: c.brokers, serializers: pk.stringSerializers, idempotent: true, transactionalId: `fence-${GROUP}-${NAME}` });
+  const stream = await consumer.consume({ topics: [IN], mode: 'committed', fallbackMode: 'earliest', autocommit: false, sessionTimeout: SESSION_MS, heartbeatInterval: 1000 });
+  let pause = PAUSE === '1';
+  c.log({ ev: 'started', name: NAME });
+  for await (const message of stream) {
+    const offset = Number(message.offset);
+    const tx = await producer.beginTransaction();
+    try {
+      await tx.send({ messages: [{ topic: OUT, key: String(offset), value: `${NAME}:${offset}` }] });
+      if (pause) {
+        pause = false;
+        c.log({ ev: 'midtx', name: NAME, offset });
+        await c.sleep(3000);
+        c.log({ ev: 'woke', name: NAME, offset });
+        if (Number(process.env.WAKE_DELAY_MS || 0) > 0) { await c.sleep(Number(process.env.WAKE_DELAY_MS)); c.log({ ev: 'after-wake-delay', name: NAME }); }
+        await tx.send({ messages: [{ topic: OUT, key: String(offset), value: `${NAME}:after-wake:${offset}` }] });
+        c.log({ ev: 'sent-after-wake', name: NAME, offset });
+      }
+      await tx.addConsumer(consumer);
+      await tx.addOffset(message);
+      c.log({ ev: 'offsets-sent', name: NAME, offset });
+      await tx.commit();
+      c.log({ ev: 'committed', name: NAME, offset });
+    } catch (error) {
+      c.log({ ev: 'error', name: NAME, offset, errName: error.name, code: error.code, message: String(error.message).slice(0, 300), cause: error.errors?.map((e) => e.message).join('; ').slice(0, 300) });
+      try { await tx.abort(); c.log({ ev: 'aborted', name: NAME, offset }); } catch (e) { c.log({ ev: 'abort-error', name: NAME, message: e.message }); }
+      throw error;
+    }
+    await c.sleep(100);
+  }
+}
+
 async function member() {
   const { CLIENT, GROUP, IN, OUT, NAME, PAUSE } = process.env;
+  if (CLIENT === 'platformatic') return platformaticMember();
   const isCk = CLIENT === 'ckjs';
   const kafka = isCk ? c.ckjs(NAME) : c.kafkajs(NAME);
   const transactionalId = `fence-${GROUP}-${NAME}`;
@@ -39,6 +78,8 @@ async function member() {
           c.log({ ev: 'midtx', name: NAME, offset });
           await c.sleep(3000); // the orchestrator SIGSTOPs us here
           c.log({ ev: 'woke', name: NAME, offset });
+          // WAKE_DELAY_MS: stay inside the transaction a while after waking, so the client may rejoin the group first
+          if (Number(process.env.WAKE_DELAY_MS || 0) > 0) { await c.sleep(Number(process.env.WAKE_DELAY_MS)); c.log({ ev: 'after-wake-delay', name: NAME }); }
           await tx.send({ topic: OUT, messages: [{ key: String(offset), value: `${NAME}:after-wake:${offset}` }] });
           c.log({ ev: 'sent-after-wake', name: NAME, offset });
         }
@@ -88,7 +129,7 @@ async function orchestrate(client) {
   a.kill('SIGCONT');
   const contAt = c.now();
   console.log(`# SIGCONT A at ${contAt}`);
-  await c.sleep(12000);
+  await c.sleep(12000 + Number(process.env.WAKE_DELAY_MS || 0));
   a.kill('SIGTERM'); b.kill('SIGTERM');
   await c.sleep(2000);
   a.kill('SIGKILL'); b.kill('SIGKILL');

@@ -1,7 +1,8 @@
 // Takeover after kill -9: how long until the killed member's partitions are consumed again.
-//   node takeover.js <ckjs|kafkajs> <static|dynamic> [kills=5] [sessionMs=6000]
-// static: the victim restarts at once with the same group.instance.id (ckjs only; kafkajs has no static membership).
+//   node takeover.js <ckjs|kafkajs|platformatic> <static|dynamic|static-norestart|dynamic-norestart> [kills=5] [sessionMs=6000]
+// static: the victim restarts at once with the same group.instance.id (ckjs, platformatic; kafkajs has no static membership).
 // dynamic: the victim restarts at once as a new member; the group waits for the dead member's session to expire.
+// *-norestart: the victim stays dead until its partitions moved to the survivor (then it is started again for the next kill).
 // A producer writes one record to each of 6 partitions every 50 ms; two members (survivor + victim) consume.
 // For each kill: the time from SIGKILL until every partition the victim was consuming has a consumption again.
 // env: KAFKA_BROKERS, CKJS_PATH, KAFKAJS_PATH (see common.js)
@@ -13,6 +14,13 @@ async function member() {
   const { CLIENT, GROUP, TOPIC, NAME, INSTANCE_ID, SESSION_MS } = process.env;
   const sessionTimeout = Number(SESSION_MS);
   let consumer;
+  if (CLIENT === 'platformatic') {
+    const pk = c.loadPlatformatic();
+    consumer = new pk.Consumer({ groupId: GROUP, clientId: NAME, bootstrapBrokers: c.brokers, sessionTimeout, heartbeatInterval: Math.min(3000, sessionTimeout / 3), maxWaitTime: 100, ...(INSTANCE_ID ? { groupInstanceId: INSTANCE_ID } : {}) });
+    const stream = await consumer.consume({ topics: [TOPIC], mode: 'committed', fallbackMode: 'latest', autocommit: 1000, sessionTimeout, heartbeatInterval: Math.min(3000, sessionTimeout / 3) });
+    for await (const message of stream) process.stdout.write(`m ${NAME} ${message.partition} ${Date.now()}\n`);
+    return;
+  }
   if (CLIENT === 'ckjs') {
     const extra = INSTANCE_ID ? { 'group.instance.id': INSTANCE_ID } : {};
     consumer = c.ckjs(NAME).consumer({ kafkaJS: { groupId: GROUP, fromBeginning: false, sessionTimeout, heartbeatInterval: Math.min(3000, sessionTimeout / 3), maxWaitTimeInMs: 100 }, ...extra });
@@ -37,7 +45,7 @@ async function orchestrate(client, mode, kills, sessionMs) {
   const seen = []; // {name, partition, t}
   const spawnMember = (name) => {
     const env = { ...process.env, CLIENT: client, GROUP, TOPIC, NAME: name, SESSION_MS: String(sessionMs) };
-    if (mode === 'static') env.INSTANCE_ID = `${GROUP}-${name}`;
+    if (mode.startsWith('static')) env.INSTANCE_ID = `${GROUP}-${name}`;
     const child = spawn(process.execPath, [__filename, 'member'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     let buf = '';
     child.stdout.on('data', (d) => { buf += d; let i; while ((i = buf.indexOf('\n')) >= 0) { const [, n, p, t] = buf.slice(0, i).split(' '); buf = buf.slice(i + 1); seen.push({ name: n, partition: Number(p), t: Number(t) }); last.set(`${n} ${p}`, Number(t)); } });
@@ -54,13 +62,15 @@ async function orchestrate(client, mode, kills, sessionMs) {
     const owned = [...Array(P).keys()].filter((p) => c.now() - (last.get(`victim ${p}`) || 0) < 1000);
     victim.kill('SIGKILL');
     const killedAt = c.now();
-    victim = spawnMember('victim');
+    const restart = !mode.endsWith('-norestart');
+    if (restart) victim = spawnMember('victim');
     const ok = await waitUntil(() => owned.every((p) => seen.some((s) => s.partition === p && s.t > killedAt)), 120000);
     const per = owned.map((p) => seen.find((s) => s.partition === p && s.t > killedAt)?.t - killedAt);
     const gap = Math.max(...per);
     results.push(gap);
     c.log({ ev: 'kill', k, owned, ok, takeoverMs: gap, by: owned.map((p) => seen.find((s) => s.partition === p && s.t > killedAt)?.name) });
     seen.splice(0, seen.length);
+    if (!restart) victim = spawnMember('victim');
   }
   producing = false;
   survivor.kill('SIGKILL'); victim.kill('SIGKILL');
