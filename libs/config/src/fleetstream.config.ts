@@ -45,6 +45,14 @@ function kafkaSecurityRules(config: KafkaSecurity, context: z.RefinementCtx): vo
   if (config.KAFKA_SSL_KEY_FILE !== undefined && config.KAFKA_SSL_CERT_FILE === undefined) problem('KAFKA_SSL_CERT_FILE', 'required with KAFKA_SSL_KEY_FILE');
 }
 
+/** HISTORY_URL only where it is used: an instance that would ignore it says so instead. */
+function historyTopologyRules(config: { HISTORY_URL?: string; HISTORY_TRANSPORT: string; PROCESSORS: string[] }, context: z.RefinementCtx): void {
+  if (config.HISTORY_URL === undefined) return;
+  const problem = (message: string) => context.addIssue({ code: z.ZodIssueCode.custom, path: ['HISTORY_URL'], message });
+  if (config.HISTORY_TRANSPORT === 'server') problem('has no effect with HISTORY_TRANSPORT=server: every instance reads the shared ClickHouse');
+  else if (config.PROCESSORS.includes('history')) problem('has no effect where PROCESSORS includes history: this instance answers history reads itself');
+}
+
 /** An optional setting where an empty value (`VAR=` in an env file, a compose variable left unset) means unset. */
 const unsetWhenEmpty = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 
@@ -65,6 +73,8 @@ export const fleetstreamConfigSchema = z.object({
     .default('history,twins,commands')
     .describe('processors this instance runs; an empty list serves REST only'),
   HISTORY_TRANSPORT: z.enum(['chdb', 'server']).default('chdb'),
+  HISTORY_URL: unsetWhenEmpty(z.string().url().regex(/^https?:\/\//, 'an http:// or https:// URL')).describe("with HISTORY_TRANSPORT=chdb, on an instance without the history processor: the base URL of the one that runs it (http://host:port), which answers this instance's history reads"),
+  HISTORY_FORWARD_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000).describe('longest wait for the HISTORY_URL instance to answer a forwarded history read (504 after it)'),
   CHDB_PATH: z.string().optional().describe('embedded ClickHouse data directory; default <data dir>/chdb'),
   CLICKHOUSE_URL: z.string().url().default('http://127.0.0.1:8123'),
   CLICKHOUSE_USER: z.string().default('default'),
@@ -105,7 +115,10 @@ export const fleetstreamConfigSchema = z.object({
   SSE_MAX_STREAMS_PER_PRINCIPAL: z.coerce.number().int().min(1).default(20).describe('concurrent Server-Sent Event streams one principal may hold on one instance'),
   CORS_ORIGINS: commaList.default('').describe('browser origins allowed to call the API (comma-separated); empty: CORS off'),
   TELEMETRY_MAX_RECORD_BYTES: z.coerce.number().int().min(64).default(256 * 1024).describe('dead-letter larger records'),
-}).superRefine(kafkaSecurityRules);
+}).superRefine((config, context) => {
+  kafkaSecurityRules(config, context);
+  historyTopologyRules(config, context);
+});
 
 export type FleetstreamConfig = z.infer<typeof fleetstreamConfigSchema>;
 

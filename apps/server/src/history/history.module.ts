@@ -1,12 +1,16 @@
 import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { HistoryHealth } from './history.health';
+import { HistoryReadsInterceptor } from './history-reads.interceptor';
+import { HistoryTopologyHealth, historyWritersGauge } from './history-topology.health';
 import { HistoryWriterProcessor } from './history-writer.processor';
 import { TelemetryController } from './telemetry.controller';
 
-/** Telemetry history: the writer (Kafka → ClickHouse) and the read API. */
+/** Telemetry history: the writer (Kafka → ClickHouse), the read API, and where reads are answered with several instances. */
 @Module({
+  imports: [TerminusModule],
   controllers: [TelemetryController],
-  providers: [HistoryWriterProcessor, HistoryHealth],
+  providers: [HistoryWriterProcessor, HistoryHealth, HistoryTopologyHealth, historyWritersGauge, HistoryReadsInterceptor],
   exports: [HistoryWriterProcessor],
 })
 export class HistoryModule {}

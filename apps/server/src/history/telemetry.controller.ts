@@ -1,10 +1,11 @@
 import { HistoryRepository, ReadingPosition, RollupPoint, StoredReading } from '@fleetstream/history';
-import { BadRequestException, Controller, Get, Inject, Query } from '@nestjs/common';
+import { BadRequestException, Controller, Get, Inject, Query, UseInterceptors } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { READING_CURSOR_PATTERN, RollupQueryDto, TelemetryQueryDto, TimeRangeQueryDto } from './telemetry-query.dto';
 import { DeviceIdParam } from '../common/device-id.pipe';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { Access } from '../auth/access.decorator';
+import { HistoryReadsInterceptor } from './history-reads.interceptor';
 
 const DAY_MS = 86_400_000;
 const BUCKET_MS = { '1m': 60_000, '1h': 3_600_000 } as const;
@@ -30,6 +31,9 @@ export interface RollupPage {
 
 @ApiTags('telemetry')
 @Controller('devices/:deviceId/telemetry')
+@UseInterceptors(HistoryReadsInterceptor)
+@ApiResponse({ status: 503, description: 'history is not held here (HISTORY_TRANSPORT=chdb, PROCESSORS without history) and HISTORY_URL is not set or its instance cannot be reached' })
+@ApiResponse({ status: 504, description: 'the HISTORY_URL instance did not answer within HISTORY_FORWARD_TIMEOUT_MS' })
 export class TelemetryController {
   constructor(
     private readonly history: HistoryRepository,
