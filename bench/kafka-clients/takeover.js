@@ -5,7 +5,8 @@
 // *-norestart: the victim stays dead until its partitions moved to the survivor (then it is started again for the next kill).
 // A producer writes one record to each of 6 partitions every 50 ms; two members (survivor + victim) consume.
 // For each kill: the time from SIGKILL until every partition the victim was consuming has a consumption again.
-// env: KAFKA_BROKERS, CKJS_PATH, KAFKAJS_PATH (see common.js)
+// env: KAFKA_BROKERS, CKJS_PATH, KAFKAJS_PATH, PLATFORMATIC_PATH (see common.js); GROUP_PROTOCOL=consumer: ckjs members use
+// KIP-848 (Kafka 4; the session timeout is then the broker's group.consumer.session.timeout.ms, not the argument)
 'use strict';
 const { spawn } = require('node:child_process');
 const c = require('./common');
@@ -23,7 +24,10 @@ async function member() {
   }
   if (CLIENT === 'ckjs') {
     const extra = INSTANCE_ID ? { 'group.instance.id': INSTANCE_ID } : {};
-    consumer = c.ckjs(NAME).consumer({ kafkaJS: { groupId: GROUP, fromBeginning: false, sessionTimeout, heartbeatInterval: Math.min(3000, sessionTimeout / 3), maxWaitTimeInMs: 100 }, ...extra });
+    consumer = process.env.GROUP_PROTOCOL === 'consumer'
+      // KIP-848: the broker owns session timeout and heartbeat interval (group.consumer.*), the client may not set them
+      ? c.ckjs(NAME).consumer({ kafkaJS: { groupId: GROUP, fromBeginning: false, maxWaitTimeInMs: 100 }, 'group.protocol': 'consumer', ...extra })
+      : c.ckjs(NAME).consumer({ kafkaJS: { groupId: GROUP, fromBeginning: false, sessionTimeout, heartbeatInterval: Math.min(3000, sessionTimeout / 3), maxWaitTimeInMs: 100 }, ...extra });
   } else {
     consumer = c.kafkajs(NAME).consumer({ groupId: GROUP, sessionTimeout, heartbeatInterval: Math.min(3000, sessionTimeout / 3), maxWaitTimeInMs: 100 });
   }
