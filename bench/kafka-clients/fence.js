@@ -10,6 +10,10 @@
 const { spawn } = require('node:child_process');
 const c = require('./common');
 
+// members still running when the orchestrator ends (also on a failed run) are killed with it
+const children = [];
+process.on('exit', () => { for (const child of children) { try { child.kill('SIGKILL'); } catch {} } });
+
 const SESSION_MS = Number(process.env.SESSION_MS || 6000);
 
 // @platformatic/kafka (pure JS): stream consumer, transaction.addConsumer + addOffset (TxnOffsetCommit with member id and generation)
@@ -110,6 +114,7 @@ async function orchestrate(client) {
   const events = [];
   const spawnMember = (name, pause) => {
     const child = spawn(process.execPath, [__filename, 'member'], { env: { ...process.env, CLIENT: client, GROUP, IN, OUT, NAME: name, PAUSE: pause ? '1' : '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
     let buf = '';
     child.stdout.on('data', (d) => { buf += d; let i; while ((i = buf.indexOf('\n')) >= 0) { const line = buf.slice(0, i); buf = buf.slice(i + 1); try { const e = JSON.parse(line); events.push(e); console.log(line); } catch { console.log(`[${name}] ${line}`); } } });
     child.stderr.on('data', (d) => process.stderr.write(`[${name} stderr] ${d}`));

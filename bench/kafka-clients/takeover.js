@@ -11,6 +11,10 @@
 const { spawn } = require('node:child_process');
 const c = require('./common');
 
+// members still running when the orchestrator ends (also on a failed run) are killed with it
+const children = [];
+process.on('exit', () => { for (const child of children) { try { child.kill('SIGKILL'); } catch {} } });
+
 async function member() {
   const { CLIENT, GROUP, TOPIC, NAME, INSTANCE_ID, SESSION_MS } = process.env;
   const sessionTimeout = Number(SESSION_MS);
@@ -51,6 +55,7 @@ async function orchestrate(client, mode, kills, sessionMs) {
     const env = { ...process.env, CLIENT: client, GROUP, TOPIC, NAME: name, SESSION_MS: String(sessionMs) };
     if (mode.startsWith('static')) env.INSTANCE_ID = `${GROUP}-${name}`;
     const child = spawn(process.execPath, [__filename, 'member'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
     let buf = '';
     child.stdout.on('data', (d) => { buf += d; let i; while ((i = buf.indexOf('\n')) >= 0) { const [, n, p, t] = buf.slice(0, i).split(' '); buf = buf.slice(i + 1); seen.push({ name: n, partition: Number(p), t: Number(t) }); last.set(`${n} ${p}`, Number(t)); } });
     return child;
