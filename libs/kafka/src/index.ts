@@ -17,6 +17,7 @@ export * from './topic-range-reader';
 export * from './group-commit.producer';
 export * from './replay-bounds';
 export * from './transactional-processor';
+export * from './repartition.forwarder';
 export * from './consumer-liveness';
 export * from './transient-errors';
 export * from './failure-streaks';

@@ -53,8 +53,8 @@ export const idempotentProducerConfig = {
 
 const keyPartitioner = javaCompatiblePartitioner();
 
-/** The partition a producer with the Java-compatible partitioner picks for this key on a topic of `partitions` partitions. */
-export function partitionOf(key: string, partitions: number): number {
+/** The partition a producer with the Java-compatible partitioner picks for this key (UTF-8 text or raw bytes) on a topic of `partitions` partitions. */
+export function partitionOf(key: string | Buffer, partitions: number): number {
   const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
   return keyPartitioner({ topic: '', partitionMetadata, message: { key, value: null } });
 }

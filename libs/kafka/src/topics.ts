@@ -3,12 +3,19 @@ export function fleetTopics(prefix: string) {
   const name = (suffix: string) => (prefix ? `${prefix}.${suffix}` : suffix);
   return {
     telemetry: name('telemetry'),
+    /**
+     * Telemetry a producer placed on another partition than its key's murmur2 partition (librdkafka's
+     * CRC32 default, say), forwarded there by the twin processor: internal, co-partitioned with telemetry.
+     */
+    telemetryRepartition: name('telemetry.repartition'),
     telemetryDlq: name('telemetry.dlq'),
     /** Which dead letters were re-driven (compacted, key = DLQ partition/offset): each one at most once. */
     telemetryDlqRedriven: name('telemetry.dlq.redriven'),
     replayBounds: name('replay-bounds'),
     twins: name('twins'),
     deviceEvents: name('device-events'),
+    /** Device events a gateway placed on another partition than its key's murmur2 partition: as telemetryRepartition. */
+    deviceEventsRepartition: name('device-events.repartition'),
     /** What the twin processor did with each desired patch (key = request id), for the PATCH waiting on it. */
     twinPatchOutcomes: name('twin-patch-outcomes'),
     commands: name('commands'),
@@ -70,9 +77,16 @@ export function fleetTopicDefinitions(topics: FleetTopics, partitions: number): 
     { name: 'retention.ms', value: String(days * 86_400_000) },
   ];
   const compacted = [{ name: 'cleanup.policy', value: 'compact' }];
+  // read by the twin processor within milliseconds of being written; a day covers a partition stalled for hours
+  const repartition = [
+    { name: 'cleanup.policy', value: 'delete' },
+    { name: 'retention.ms', value: String(86_400_000) },
+    { name: 'segment.ms', value: String(3_600_000) },
+  ];
   return [
     // telemetry and twins share the partition count: the twin of device X lives in X's partition number
     { topic: topics.telemetry, numPartitions: partitions, configEntries: deleteAfterDays(7) },
+    { topic: topics.telemetryRepartition, numPartitions: partitions, configEntries: repartition },
     { topic: topics.telemetryDlq, numPartitions: partitions, configEntries: deleteAfterDays(30) },
     // one partition: the ledger is read whole before every re-drive and stays small
     { topic: topics.telemetryDlqRedriven, numPartitions: 1, configEntries: compacted },
@@ -80,6 +94,7 @@ export function fleetTopicDefinitions(topics: FleetTopics, partitions: number): 
     { topic: topics.replayBounds, numPartitions: 1, configEntries: compacted },
     { topic: topics.twins, numPartitions: partitions, configEntries: compacted },
     { topic: topics.deviceEvents, numPartitions: partitions, configEntries: deleteAfterDays(30) },
+    { topic: topics.deviceEventsRepartition, numPartitions: partitions, configEntries: repartition },
     // read whole by every instance at start and only needed while a PATCH waits: one hour, in 10-minute segments
     {
       topic: topics.twinPatchOutcomes,

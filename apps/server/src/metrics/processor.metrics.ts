@@ -6,6 +6,7 @@ import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.conf
 
 const FAILING_SECONDS = 'fleetstream_processor_failing_seconds';
 const BATCH_RETRIES = 'fleetstream_processor_batch_retries_total';
+const FORWARDED = 'fleetstream_processor_forwarded_records_total';
 
 /** The history writer's batches span every partition it consumes: one label for all of them. */
 export const ALL_PARTITIONS = 'all';
@@ -32,6 +33,8 @@ export class ProcessorMonitor {
   private readonly watched: (() => WatchedStatus | undefined)[] = [];
   /** The retries already counted, per processor: the counter grows by the difference. */
   private readonly countedRetries = new Map<string, number>();
+  /** Forwarded records not yet added to the counter, per processor. */
+  private readonly uncountedForwards = new Map<string, number>();
 
   constructor(@Inject(fleetstreamConfig.KEY) config: AppConfig) {
     this.stuckMs = config.PROCESSOR_STUCK_S * 1000;
@@ -60,6 +63,21 @@ export class ProcessorMonitor {
       this.countedRetries.set(name, batchRetries);
     }
   }
+
+  /**
+   * A processor committed the forwarding of `count` records its producers had placed on another
+   * partition than their key's (0 when it starts: the series exists from the first scrape).
+   */
+  forwarded(processor: string, count: number): void {
+    this.uncountedForwards.set(processor, (this.uncountedForwards.get(processor) ?? 0) + count);
+  }
+
+  collectForwarded(counter: Counter<'processor'>): void {
+    for (const [processor, count] of this.uncountedForwards) {
+      counter.inc({ processor }, count);
+      this.uncountedForwards.set(processor, 0);
+    }
+  }
 }
 
 export const processorMetricProviders = [
@@ -79,6 +97,15 @@ export const processorMetricProviders = [
     inject: [ProcessorMonitor],
     collect(this: Counter<'processor'>, monitor: unknown) {
       (monitor as ProcessorMonitor).collectRetries(this);
+    },
+  }),
+  makeCounterProvider({
+    name: FORWARDED,
+    help: 'Records a processor forwarded through its repartition topic to the partition their key belongs to: their producer places records by another partitioner than murmur2 (librdkafka\'s CRC32 default, say)',
+    labelNames: ['processor'],
+    inject: [ProcessorMonitor],
+    collect(this: Counter<'processor'>, monitor: unknown) {
+      (monitor as ProcessorMonitor).collectForwarded(this);
     },
   }),
 ];

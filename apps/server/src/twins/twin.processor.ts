@@ -1,13 +1,14 @@
 import { telemetryRules, twinSettings } from '@fleetstream/config';
 import { applyCommand, desiredStateDue, DeviceTwin, initialTwin, rejectionReason, TwinCommand, TwinSettings } from '@fleetstream/domain';
-import { ConsumedRecord, coPartitionCount, fleetGroups, topicMaxMessageBytes, FleetTopics, ProcessorOutput, ProcessorStatus, RecordFault, TransactionalProcessor } from '@fleetstream/kafka';
+import { ConsumedRecord, coPartitionCount, fleetGroups, topicMaxMessageBytes, FleetTopics, ProcessorOutput, ProcessorStatus, RecordFault, RepartitionForwarder, TransactionalProcessor } from '@fleetstream/kafka';
 import { DeviceCommandRecord, readAvroSchema, RegistryCodec, toDesiredStateRecord, toTwinSnapshot, TwinCommandReader, TwinPatchOutcomeRecord } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { Kafka } from 'kafkajs';
+import { Kafka, Message } from 'kafkajs';
 import { isTransient } from '../infrastructure/transient-errors';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
+import { ProcessorMonitor } from '../metrics/processor.metrics';
 import { TwinPatchOutcomes } from './twin-patch-outcomes';
 import { TwinReadModel } from './twin-read-model';
 
@@ -23,6 +24,8 @@ interface TwinBatch {
   snapshots: Map<string, Buffer>;
   desiredDue: Set<string>;
   patchOutcomes: TwinPatchOutcomeRecord[];
+  /** Telemetry and device events read here that belong to another partition, by repartition topic: forwarded there instead of folded. */
+  forwarded: Map<string, Message[]>;
 }
 
 /**
@@ -31,6 +34,9 @@ interface TwinBatch {
  * consumed offsets, so a crash or rebalance never applies an event twice nor loses one, and a
  * record that can never be folded is dead-lettered in that same transaction. Before it processes a
  * partition it waits until the read model has restored that partition's twins (Kafka Streams' rule).
+ * Telemetry or a device event that a producer placed on another partition than its device's (any
+ * partitioner but murmur2) is forwarded through its repartition topic to the device's partition, in
+ * that same transaction, and folded there: each device is folded by the one instance that owns it.
  */
 @Injectable()
 export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -43,6 +49,10 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
   private readonly deviceCommandCodec: RegistryCodec<DeviceCommandRecord>;
   private deviceCommandSchemaId = 0;
   private patchOutcomeSchemaId = 0;
+  /** Telemetry and device events each through their own repartition topic (Kafka Streams' layout). */
+  private readonly forwarders: RepartitionForwarder[];
+  /** The co-partitioned topics' partition count, known once the processor started. */
+  private partitions = 0;
 
   constructor(
     @Inject(fleetstreamConfig.KEY) private readonly config: AppConfig,
@@ -51,11 +61,16 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(TOPICS) private readonly topics: FleetTopics,
     private readonly twins: TwinReadModel,
     private readonly patchOutcomes: TwinPatchOutcomes,
+    private readonly monitor: ProcessorMonitor,
   ) {
     this.commands = new TwinCommandReader(registry, telemetryRules(config));
     this.settings = twinSettings(config);
     this.maxSnapshotBytes = config.TWIN_MAX_SNAPSHOT_BYTES;
     this.deviceCommandCodec = new RegistryCodec<DeviceCommandRecord>(registry, readAvroSchema('device-command'));
+    this.forwarders = [
+      new RepartitionForwarder(topics.telemetry, topics.telemetryRepartition),
+      new RepartitionForwarder(topics.deviceEvents, topics.deviceEventsRepartition),
+    ];
   }
 
   onApplicationBootstrap(): void {
@@ -63,8 +78,8 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     this.processor = new TransactionalProcessor<TwinBatch>(this.kafka, {
       name: 'twins',
       groupId: fleetGroups(this.config.TOPIC_PREFIX).twinProcessor,
-      // partition p of telemetry and of device-events hold the same devices: one member gets both
-      topics: [this.topics.telemetry, this.topics.deviceEvents],
+      // partition p of each holds the same devices: one member gets all four
+      topics: this.inputTopics(),
       deadLetterTopic: this.topics.telemetryDlq,
       replayBoundsTopic: this.topics.replayBounds,
       maxWaitTimeInMs: 50,
@@ -72,7 +87,7 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
       isTransient,
       logic: {
         restore: (partitions) => this.twins.caughtUp([...partitions]),
-        beginBatch: (partition) => ({ partition, changed: new Map(), snapshots: new Map(), desiredDue: new Set(), patchOutcomes: [] }),
+        beginBatch: (partition) => ({ partition, changed: new Map(), snapshots: new Map(), desiredDue: new Set(), patchOutcomes: [], forwarded: new Map() }),
         handle: (record, batch) => this.handle(record, batch),
         endBatch: (batch) => this.outputs(batch),
       },
@@ -81,10 +96,16 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
       this.twinSchemaId = await this.twins.codec.register(`${this.topics.twins}-value`);
       this.deviceCommandSchemaId = await this.deviceCommandCodec.register(`${this.topics.deviceCommands}-value`);
       this.patchOutcomeSchemaId = await this.patchOutcomes.codec.register(`${this.topics.twinPatchOutcomes}-value`);
-      await coPartitionCount(this.kafka, [this.topics.telemetry, this.topics.deviceEvents, this.topics.twins]);
+      this.partitions = await coPartitionCount(this.kafka, [...this.inputTopics(), this.topics.twins]);
       this.maxSnapshotBytes = Math.min(this.config.TWIN_MAX_SNAPSHOT_BYTES, (await topicMaxMessageBytes(this.kafka, this.topics.twins)) - SNAPSHOT_HEADROOM_BYTES);
-      this.logger.log(`twin processor consuming ${this.topics.telemetry} and ${this.topics.deviceEvents}`);
+      this.monitor.forwarded('twins', 0);
+      this.logger.log(`twin processor consuming ${this.inputTopics().join(', ')}`);
     });
+  }
+
+  /** What the processor consumes: telemetry and device events, each with its repartition topic. */
+  private inputTopics(): string[] {
+    return this.forwarders.flatMap(({ sourceTopic, repartitionTopic }) => [sourceTopic, repartitionTopic]);
   }
 
   /** Whether the processor runs here (undefined when this instance does not process twins), and its partitions. */
@@ -97,6 +118,16 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private async handle(record: ConsumedRecord, batch: TwinBatch): Promise<RecordFault | void> {
+    // folding it here would race the instance that owns its device's partition
+    for (const forwarder of this.forwarders) {
+      const forward = forwarder.forward(record, this.partitions);
+      if (forward) {
+        const pending = batch.forwarded.get(forwarder.repartitionTopic) ?? [];
+        pending.push(forward);
+        batch.forwarded.set(forwarder.repartitionTopic, pending);
+        return;
+      }
+    }
     const command = await this.commandFrom(record);
     if (!command) return;
     if ('fault' in command) return command.fault;
@@ -130,7 +161,7 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
     batch.patchOutcomes.push({ requestId, deviceId: command.data.deviceId, outcome, version, reason: fault?.reason ?? null, error: fault?.error ?? null, at: Date.now() });
   }
 
-  private async outputs({ partition, changed, snapshots, desiredDue, patchOutcomes }: TwinBatch): Promise<ProcessorOutput> {
+  private async outputs({ partition, changed, snapshots, desiredDue, patchOutcomes, forwarded }: TwinBatch): Promise<ProcessorOutput> {
     const messages = [...changed.values()].map((twin) => ({
       key: twin.deviceId,
       // named, so the commit tells where each landed (the read model then skips reading it back)
@@ -154,9 +185,15 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
         { topic: this.topics.deviceCommands, messages: desiredStates },
         // in the same transaction as the twin: an APPLIED outcome is never read before its twin can be
         { topic: this.topics.twinPatchOutcomes, messages: outcomes },
+        // in the same transaction as the consumed offsets: each misplaced record is forwarded exactly once
+        ...[...forwarded].map(([topic, records]) => ({ topic, messages: records })),
       ],
-      // the store is the processor's state: the next batch folds onto these twins at once
-      onCommitted: (written) => this.twins.applyCommitted([...changed.values()], written.get(this.topics.twins) ?? new Map()),
+      onCommitted: async (written) => {
+        const forwards = [...forwarded.values()].reduce((sum, records) => sum + records.length, 0);
+        if (forwards > 0) this.monitor.forwarded('twins', forwards);
+        // the store is the processor's state: the next batch folds onto these twins at once
+        await this.twins.applyCommitted([...changed.values()], written.get(this.topics.twins) ?? new Map());
+      },
     };
   }
 
@@ -170,7 +207,7 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
    * record gets one dead letter, not two).
    */
   private async commandFrom(record: ConsumedRecord): Promise<TwinCommand | { fault: RecordFault } | null> {
-    if (record.topic === this.topics.deviceEvents) {
+    if (record.topic === this.topics.deviceEvents || record.topic === this.topics.deviceEventsRepartition) {
       const read = await this.commands.deviceEvent(record);
       return 'fault' in read ? read : read.command;
     }
