@@ -8,7 +8,8 @@
 # Settings (env): FLEETSTREAM_DATA_DIR (.data), KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093),
 # KAFKA_SASL_PORT (9094: SASL_PLAINTEXT, SCRAM-SHA-256/512 and PLAIN, user fleetstream / password
 # fleetstream-local), KAFKA_SASL_SSL_PORT (9095: the same over TLS, with a client certificate; CA and client
-# PEMs in <data dir>/kafka/tls), REGISTRY_PORT (8081), FLEETSTREAM_TOOLS_DIR (.tools: downloaded jars, shared by data dirs).
+# PEMs in <data dir>/kafka/tls), REGISTRY_PORT (8081), FLEETSTREAM_TOOLS_DIR (.tools: downloaded jars, shared by data dirs),
+# KAFKA_VERSION (4.4.0; 3.9.1 or any other 3.9.x or 4.x from Maven Central, each in its own .tools/kafka-<version>).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -24,18 +25,26 @@ SASL_USER="fleetstream"
 SASL_PASSWORD="fleetstream-local"
 REGISTRY_PORT="${REGISTRY_PORT:-8081}"
 APICURIO_VERSION="3.0.9" # the 3.0 line runs on Java 17; 3.2+ needs Java 21
-KAFKA_LIBS="$TOOLS/kafka-3.9.1/libs"
+KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"
+KAFKA_LIBS="$TOOLS/kafka-$KAFKA_VERSION/libs"
 REGISTRY_HOME="$TOOLS/apicurio-registry-$APICURIO_VERSION"
 RUN="$DATA/run"
 
 say() { printf '[stack] %s\n' "$*"; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
 
+# What differs between the two Kafka lines: the logging backend and its config file (3.9: reload4j; 4.x: log4j2).
+case "$KAFKA_VERSION" in
+  3.9.*) KAFKA_LINE=3 KAFKA_LOG_CONFIG="-Dlog4j.configuration=file:$HERE/kafka/log4j.properties" ;;
+  4.*) KAFKA_LINE=4 KAFKA_LOG_CONFIG="-Dlog4j2.configurationFile=$HERE/kafka/log4j2.yaml" ;;
+  *) die "KAFKA_VERSION=$KAFKA_VERSION: the local stack runs Kafka 3.9.x or 4.x." ;;
+esac
+
 need_java() {
   command -v java >/dev/null || die "java not found: install a JDK 17 (Debian: apt-get install openjdk-17-jre-headless)."
   local major
   major=$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')
-  [ "${major%%.*}" -ge 17 ] 2>/dev/null || die "java $major found; Kafka 3.9 and Apicurio $APICURIO_VERSION need Java 17 or newer."
+  [ "${major%%.*}" -ge 17 ] 2>/dev/null || die "java $major found; Kafka $KAFKA_VERSION and Apicurio $APICURIO_VERSION need Java 17 or newer."
 }
 
 need_mvn() {
@@ -55,10 +64,10 @@ install() {
   mkdir -p "$TOOLS"
   if [ ! -f "$KAFKA_LIBS/.complete" ]; then
     need_mvn
-    say "resolving Apache Kafka 3.9.1 from Maven Central"
+    say "resolving Apache Kafka $KAFKA_VERSION from Maven Central"
     rm -rf "$KAFKA_LIBS"
-    mvn_fetch "$TOOLS/kafka-install.log" -f "$HERE/kafka/pom.xml" dependency:copy-dependencies \
-      -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS"
+    mvn_fetch "$TOOLS/kafka-$KAFKA_VERSION-install.log" -f "$HERE/kafka/pom.xml" -P "kafka-$KAFKA_LINE" \
+      -Dkafka.version="$KAFKA_VERSION" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS"
     touch "$KAFKA_LIBS/.complete"
   fi
   if [ ! -f "$REGISTRY_HOME/.complete" ]; then
@@ -122,13 +131,30 @@ add_sasl_user() {
   want="$(grep '^cluster.id=' "$DATA/kafka/logs/meta.properties") $SASL_USER $SASL_PASSWORD"
   if [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ]; then return; fi
   : >"$DATA/logs/kafka-sasl-user.log"
+  # Kafka 4.4 has ConfigCommand in kafka-tools' org.apache.kafka.tools; 3.9 and 4.0 in kafka_2.13's kafka.admin
+  # (a jar lists its class names uncompressed, so grep finds them)
+  local config_command=kafka.admin.ConfigCommand
+  grep -qs 'org/apache/kafka/tools/ConfigCommand.class' "$KAFKA_LIBS"/kafka-tools-*.jar && config_command=org.apache.kafka.tools.ConfigCommand
   for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
-    java -cp "$KAFKA_LIBS/*" kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --alter \
+    java -cp "$KAFKA_LIBS/*" "$config_command" --bootstrap-server "127.0.0.1:$KAFKA_PORT" --alter \
       --add-config "$mechanism=[password=$SASL_PASSWORD]" \
       --entity-type users --entity-name "$SASL_USER" >>"$DATA/logs/kafka-sasl-user.log" 2>&1 \
       || die "creating the $mechanism user $SASL_USER failed; see $DATA/logs/kafka-sasl-user.log"
   done
   printf '%s' "$want" >"$marker"
+}
+
+# A data dir formatted by 4.x has a 4.x metadata.version, which a 3.9 broker cannot read (it stops with
+# "No MetadataVersion with feature level N"). One formatted by 3.9 runs on 4.x and keeps metadata.version
+# 3.9-IV0, Kafka's rule for upgrades, so the way back stays open until `kafka-features upgrade` raises it.
+# Data dirs without the marker were formatted by 3.9.1, the only version this script ran before.
+check_data_version() {
+  local formatted_by
+  formatted_by=$(cat "$DATA/kafka/formatted-by" 2>/dev/null || echo 3.9.1)
+  case "$KAFKA_LINE:$formatted_by" in
+    3:4.*) die "$DATA/kafka was formatted by Kafka $formatted_by; Kafka $KAFKA_VERSION cannot read its metadata. Use another FLEETSTREAM_DATA_DIR, or delete $DATA/kafka (its topics are lost)." ;;
+    4:3.*) say "data formatted by Kafka $formatted_by: Kafka $KAFKA_VERSION keeps its metadata.version (3.9-IV0 unless raised with kafka-features); delete $DATA/kafka for a clean 4.x cluster" ;;
+  esac
 }
 
 start_kafka() {
@@ -143,15 +169,17 @@ start_kafka() {
     "$HERE/kafka/server.properties.template" >"$DATA/kafka/server.properties"
   make_tls
   local java_opts=(-Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true
-    "-Dlog4j.configuration=file:$HERE/kafka/log4j.properties" "-Dkafka.logs.dir=$DATA/logs/kafka")
+    "$KAFKA_LOG_CONFIG" "-Dkafka.logs.dir=$DATA/logs/kafka")
   if [ ! -f "$DATA/kafka/logs/meta.properties" ]; then
     say "formatting Kafka storage in $DATA/kafka/logs"
     java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format \
       -t "$(java -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null)" \
       -c "$DATA/kafka/server.properties" >"$DATA/logs/kafka-format.log" 2>&1 \
       || die "formatting Kafka storage failed; see $DATA/logs/kafka-format.log"
+    printf '%s\n' "$KAFKA_VERSION" >"$DATA/kafka/formatted-by"
   fi
-  say "starting kafka on 127.0.0.1:$KAFKA_PORT"
+  check_data_version
+  say "starting kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT"
   mkdir -p "$DATA/logs/kafka"
   # a fresh server.log, so the readiness check sees this start's "started" line, not an old one
   [ -f "$DATA/logs/kafka/server.log" ] && mv "$DATA/logs/kafka/server.log" "$DATA/logs/kafka/server.log.prev"
