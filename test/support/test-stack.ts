@@ -51,6 +51,8 @@ export function stackEnv(stack: TestStack): Record<string, string> {
     CLICKHOUSE_DATABASE: stack.config.CLICKHOUSE_DATABASE,
     TELEMETRY_PARTITIONS: String(stack.config.TELEMETRY_PARTITIONS),
     ADMIN_API_KEY: TEST_ADMIN_KEY,
+    // the SQL interface's port is fixed (8123); a test that wants it asks for a free one
+    SQL_HTTP_PORT: '0',
   };
 }
 
@@ -64,14 +66,14 @@ export function reading(deviceId: string, seq: number, eventTime = Date.now(), m
   return { deviceId, eventTime, seq, metrics, attributes: { firmware: '1.0.0' } };
 }
 
-/** Polls until the check returns a value that passes `done`; fails with the last value seen. */
-export async function eventually<T>(check: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+/** Polls (every `pollMs`) until the check returns a value that passes `done`; fails with the last value seen. */
+export async function eventually<T>(check: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000, pollMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   while (Date.now() < deadline) {
     last = await check();
     if (done(last)) return last;
-    await sleep(200);
+    await sleep(pollMs);
   }
   throw new Error(`condition not reached in ${timeoutMs} ms; last value: ${JSON.stringify(last)}`);
 }

@@ -7,6 +7,7 @@ import { HistoryModule } from './history/history.module';
 import { AppConfig, fleetstreamConfig } from './infrastructure/fleetstream.config';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { SqlModule } from './sql/sql.module';
 import { TwinsModule } from './twins/twins.module';
 
 /** Probes and scrapes every few seconds would drown the request log. */
@@ -33,6 +34,7 @@ const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
     HistoryModule,
     TwinsModule,
     CommandsModule,
+    SqlModule,
   ],
 })
 export class AppModule {}

@@ -114,6 +114,13 @@ export const fleetstreamConfigSchema = z.object({
   WRITE_RATE_LIMIT: z.coerce.number().int().min(1).default(600).describe('writes (POST, PATCH, PUT, DELETE) one principal may make per minute on one instance; more get 429'),
   SSE_MAX_STREAMS_PER_PRINCIPAL: z.coerce.number().int().min(1).default(20).describe('concurrent Server-Sent Event streams one principal may hold on one instance'),
   CORS_ORIGINS: commaList.default('').describe('browser origins allowed to call the API (comma-separated); empty: CORS off'),
+  SQL_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8123).describe("port of the read-only ClickHouse HTTP interface over the embedded history (bound on HTTP_HOST; with HISTORY_TRANSPORT=chdb where PROCESSORS includes history); 0: off"),
+  SQL_MAX_CONCURRENT_QUERIES: z.coerce.number().int().min(1).default(2).describe('SQL interface queries running at once; more are refused (ClickHouse error 202, HTTP 429)'),
+  SQL_MAX_EXECUTION_TIME_S: z.coerce.number().int().min(1).default(60).describe('longest run of one SQL interface query (max_execution_time)'),
+  SQL_MAX_RESULT_ROWS: z.coerce.number().int().min(1).default(100_000_000).describe('most rows one SQL interface query may return (max_result_rows)'),
+  SQL_MAX_RESULT_BYTES: z.coerce.number().int().min(1).default(10 * 1024 ** 3).describe('most uncompressed result bytes of one SQL interface query (max_result_bytes)'),
+  SQL_MAX_MEMORY_BYTES: z.coerce.number().int().min(1).default(1024 ** 3).describe('memory one SQL interface query may use (max_memory_usage)'),
+  SQL_MAX_THREADS: z.coerce.number().int().min(1).default(1).describe('threads one SQL interface query may use (max_threads); ingest keeps the rest'),
   TELEMETRY_MAX_RECORD_BYTES: z.coerce.number().int().min(64).default(256 * 1024).describe('dead-letter larger records'),
 }).superRefine((config, context) => {
   kafkaSecurityRules(config, context);

@@ -5,3 +5,4 @@ export * from './create-transport';
 export * from './history.repository';
 export * from './migrations';
 export * from './history-writer';
+export * from './chdb-read-only-sessions';

@@ -1,0 +1,207 @@
+import { chdbPath } from '@fleetstream/config';
+import { ChdbReadOnlySessions, ReadOnlySession } from '@fleetstream/history';
+import { mayExercise } from '@fleetstream/domain';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { ApiKeysReadModel } from '../auth/api-keys.read-model';
+import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
+import { ClickHouseError, ErrorCode, fromEngineError, httpStatusOf } from './clickhouse-error';
+import { credentialOf, parseSqlRequest } from './sql-request';
+import { checkAst, checkStatement } from './sql-statement';
+
+/** ClickHouse's default max_query_size: a longer query is a syntax error there too. */
+const MAX_QUERY_BYTES = 256 * 1024;
+
+/** Why this instance does not serve SQL, or null when it does. */
+export function sqlInterfaceOff(config: Pick<AppConfig, 'SQL_HTTP_PORT' | 'HISTORY_TRANSPORT' | 'PROCESSORS'>): string | null {
+  if (config.SQL_HTTP_PORT === 0) return 'SQL_HTTP_PORT=0';
+  if (config.HISTORY_TRANSPORT === 'server') return 'HISTORY_TRANSPORT=server: analysts query that ClickHouse server directly';
+  if (!config.PROCESSORS.includes('history')) return 'this instance does not run the history processor (PROCESSORS), so its embedded ClickHouse holds no history: ask the one that does';
+  return null;
+}
+
+/**
+ * ClickHouse's HTTP interface, read-only, over the embedded engine (chdb), on its own port: the
+ * protocol that clickhouse-client, clickhouse-connect, @clickhouse/client, JDBC, DBeaver and
+ * Grafana speak. Not a Nest route: those clients expect a server of their own, answering at `/`.
+ */
+@Injectable()
+export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('sql');
+  private server: Server | undefined;
+  private sessions: ChdbReadOnlySessions | undefined;
+  private timezone = 'UTC';
+  private readonly running = new Set<AbortController>();
+
+  constructor(
+    @Inject(fleetstreamConfig.KEY) private readonly config: AppConfig,
+    private readonly keys: ApiKeysReadModel,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const off = sqlInterfaceOff(this.config);
+    if (off) {
+      this.logger.log(`SQL interface off: ${off}`);
+      return;
+    }
+    const config = this.config;
+    this.sessions = new ChdbReadOnlySessions(chdbPath(config), config.CLICKHOUSE_DATABASE, config.SQL_MAX_CONCURRENT_QUERIES, {
+      maxExecutionTimeS: config.SQL_MAX_EXECUTION_TIME_S,
+      maxResultRows: config.SQL_MAX_RESULT_ROWS,
+      maxResultBytes: config.SQL_MAX_RESULT_BYTES,
+      maxMemoryBytes: config.SQL_MAX_MEMORY_BYTES,
+      maxThreads: config.SQL_MAX_THREADS,
+    });
+    const probe = this.sessions.tryAcquire()!;
+    this.timezone = await probe.timezone().finally(() => this.sessions!.release(probe));
+    this.server = createServer((request, response) => void this.handle(request, response));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(config.SQL_HTTP_PORT, config.HTTP_HOST, () => resolve());
+    });
+    const { port } = this.server.address() as AddressInfo;
+    this.logger.log(`SQL (ClickHouse HTTP, read-only) on http://${config.HTTP_HOST}:${port}`);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    for (const controller of this.running) controller.abort();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server?.closeAllConnections();
+    this.sessions?.close();
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const queryId = url.searchParams.get('query_id') || randomUUID();
+    try {
+      if (request.method !== 'GET' && request.method !== 'POST' && request.method !== 'HEAD') throw new ClickHouseError(ErrorCode.SYNTAX_ERROR, `HTTP method ${request.method} is not served`);
+      if (url.pathname === '/ping' || (url.pathname === '/' && request.method !== 'POST' && !url.searchParams.has('query'))) {
+        response.writeHead(200, { 'Content-Type': 'text/html; charset=UTF-8' }).end('Ok.\n');
+        return;
+      }
+      if (url.pathname !== '/') {
+        response.writeHead(404, { 'Content-Type': 'text/plain; charset=UTF-8' }).end(`There is no handle ${url.pathname}: use / or /ping\n`);
+        return;
+      }
+      this.authorize(request, url);
+      const body = await readBody(request);
+      const sql = parseSqlRequest(url, body, this.config.CLICKHOUSE_DATABASE);
+      if (Buffer.byteLength(sql.sql) > MAX_QUERY_BYTES) throw new ClickHouseError(ErrorCode.SYNTAX_ERROR, `Max query size exceeded: ${MAX_QUERY_BYTES} bytes`);
+      checkStatement(sql.sql);
+      const session = this.sessions!.tryAcquire();
+      if (!session) {
+        throw new ClickHouseError(ErrorCode.TOO_MANY_SIMULTANEOUS_QUERIES, `Too many simultaneous queries. Maximum: ${this.config.SQL_MAX_CONCURRENT_QUERIES} (SQL_MAX_CONCURRENT_QUERIES); retry later`);
+      }
+      try {
+        await this.run(session, sql, queryId, response);
+      } finally {
+        this.sessions!.release(session);
+      }
+    } catch (error) {
+      this.fail(response, queryId, fromEngineError(error));
+    }
+  }
+
+  /** The credential is an API key with the `sql:read` right (roles analyst and admin). */
+  private authorize(request: IncomingMessage, url: URL): void {
+    const secret = credentialOf(request.headers, url);
+    if (!secret) throw new ClickHouseError(ErrorCode.REQUIRED_PASSWORD, 'default: Authentication failed: send an API key as the password (basic auth or X-ClickHouse-Key), with any user name');
+    const check = this.keys.check(secret);
+    if (!check.ok) throw new ClickHouseError(ErrorCode.AUTHENTICATION_FAILED, `Authentication failed: ${check.problem}`);
+    if (!mayExercise(check.principal.roles, 'sql:read')) {
+      throw new ClickHouseError(ErrorCode.ACCESS_DENIED, `${check.principal.actor}: Not enough privileges. SQL needs the role analyst or admin; this key has ${check.principal.roles.join(', ')}`);
+    }
+  }
+
+  private async run(session: ReadOnlySession, sql: ReturnType<typeof parseSqlRequest>, queryId: string, response: ServerResponse): Promise<void> {
+    const ast = await session.explainAst(sql.sql, sql.params);
+    checkAst(ast, this.config.CLICKHOUSE_DATABASE, await session.databases());
+    const format = formatClauseOf(ast) ?? sql.defaultFormat;
+    const controller = new AbortController();
+    this.running.add(controller);
+    // a client that hangs up stops the query between chunks
+    response.on('close', () => controller.abort());
+    const started = process.hrtime.bigint();
+    let rows = 0;
+    let bytes = 0;
+    try {
+      for await (const chunk of session.query(sql.sql, sql.params, sql.defaultFormat, controller.signal, /^Select/.test(ast))) {
+        if (!response.headersSent) response.writeHead(200, this.headers(queryId, format, { result_rows: 0, result_bytes: 0, elapsed_ns: process.hrtime.bigint() - started }));
+        rows += chunk.numRows;
+        bytes += chunk.numBytes;
+        if (!response.write(chunk.raw())) await new Promise((resolve) => response.once('drain', resolve));
+        if (controller.signal.aborted) return;
+      }
+      if (!response.headersSent) response.writeHead(200, this.headers(queryId, format, { result_rows: rows, result_bytes: bytes, elapsed_ns: process.hrtime.bigint() - started }));
+      response.end();
+    } catch (error) {
+      if (!response.headersSent) throw error;
+      // the status is gone: ClickHouse writes the error into the body and breaks the connection, so the client cannot take a cut result for a whole one
+      response.end(fromEngineError(error).body());
+      response.destroy();
+    } finally {
+      this.running.delete(controller);
+      this.logger.log({ msg: 'sql query', queryId, rows, bytes, ms: Number((process.hrtime.bigint() - started) / 1_000_000n), query: sql.sql.slice(0, 2000) });
+    }
+  }
+
+  private headers(queryId: string, format: string, summary: { result_rows: number; result_bytes: number; elapsed_ns: bigint }): Record<string, string> {
+    const asStrings = Object.fromEntries(
+      Object.entries({ read_rows: 0, read_bytes: 0, written_rows: 0, written_bytes: 0, total_rows_to_read: 0, ...summary }).map(([key, value]) => [key, String(value)]),
+    );
+    return {
+      'Content-Type': contentTypeOf(format),
+      'X-ClickHouse-Query-Id': queryId,
+      'X-ClickHouse-Format': format,
+      'X-ClickHouse-Timezone': this.timezone,
+      'X-ClickHouse-Summary': JSON.stringify(asStrings),
+    };
+  }
+
+  private fail(response: ServerResponse, queryId: string, error: ClickHouseError): void {
+    if (response.headersSent) {
+      response.destroy();
+      return;
+    }
+    response
+      .writeHead(httpStatusOf(error.code), {
+        'Content-Type': 'text/plain; charset=UTF-8',
+        'X-ClickHouse-Query-Id': queryId,
+        'X-ClickHouse-Exception-Code': String(error.code),
+        ...(error.code === ErrorCode.REQUIRED_PASSWORD ? { 'WWW-Authenticate': 'Basic realm="fleetstream SQL"' } : {}),
+      })
+      .end(error.body());
+  }
+}
+
+/** The FORMAT clause as ClickHouse parsed it: the statement's last direct child, an Identifier. */
+export function formatClauseOf(ast: string): string | undefined {
+  const children = ast.split('\n').filter((line) => /^ \S/.test(line));
+  return /^ Identifier (\S+)$/.exec(children[children.length - 1] ?? '')?.[1];
+}
+
+function contentTypeOf(format: string): string {
+  if (/^JSON/.test(format)) return 'application/json; charset=UTF-8';
+  if (/^(TabSeparated|TSV)/.test(format)) return 'text/tab-separated-values; charset=UTF-8';
+  if (/^CSV/.test(format)) return 'text/csv; charset=UTF-8';
+  if (/^(Parquet|Arrow|ORC|Native|RowBinary|Avro|MsgPack|Protobuf)/.test(format)) return 'application/octet-stream';
+  return 'text/plain; charset=UTF-8';
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_QUERY_BYTES) {
+        reject(new ClickHouseError(ErrorCode.SYNTAX_ERROR, `Max query size exceeded: ${MAX_QUERY_BYTES} bytes`));
+        request.destroy();
+      } else chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}

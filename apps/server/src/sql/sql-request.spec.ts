@@ -1,0 +1,61 @@
+import { ClickHouseError } from './clickhouse-error';
+import { bindable, credentialOf, parseSqlRequest, placeholderType, unescapeTsv } from './sql-request';
+
+const url = (query: string) => new URL(`http://localhost/?${query}`);
+const codeOf = (action: () => void): number | undefined => {
+  try {
+    action();
+    return undefined;
+  } catch (error) {
+    return (error as ClickHouseError).code;
+  }
+};
+
+describe('SQL request', () => {
+  it('joins the query parameter and the body with a newline, parameter first, as ClickHouse does', () => {
+    expect(parseSqlRequest(url('query=SELECT%201'), '', 'fleetstream').sql).toBe('SELECT 1');
+    expect(parseSqlRequest(url(''), 'SELECT 2', 'fleetstream').sql).toBe('SELECT 2');
+    expect(parseSqlRequest(url('query=SELECT'), '3', 'fleetstream').sql).toBe('SELECT\n3');
+  });
+
+  it('takes param_<name> values TSV-escaped, \\N as NULL, and the format, query id and database', () => {
+    const request = parseSqlRequest(url("param_s=a%5Ctb%5C%5Cc%5C'&param_n=%5CN&param_x=1&default_format=JSONEachRow&query_id=q1&database=default"), 'SELECT 1', 'fleetstream');
+    expect(request.params).toEqual({ s: "a\tb\\c'", n: null, x: '1' });
+    expect(request).toMatchObject({ defaultFormat: 'JSONEachRow', queryId: 'q1' });
+    expect(parseSqlRequest(url(''), 'SELECT 1', 'fleetstream').defaultFormat).toBe('TabSeparated');
+  });
+
+  it('hands the binding what makes the engine read the value as ClickHouse would: strings unescaped, quotes in arrays doubled', () => {
+    expect(bindable("a\\tb\\'", 'LowCardinality(Nullable(String))')).toBe("a\tb'");
+    expect(bindable("['p\\'q','r\\\\s']", 'Array(String)')).toBe("['p''q','r\\s']");
+    expect(placeholderType('SELECT {a:Array(String)}, { n : UInt8 }', 'n')).toBe('UInt8');
+    expect(placeholderType('SELECT {a:Array(String)}', 'a')).toBe('Array(String)');
+  });
+
+  it('unescapes what ClickHouse unescapes, a backslash before any other character standing for it', () => {
+    expect(unescapeTsv('\\n\\r\\t\\0\\\\\\x')).toBe('\n\r\t\0\\x');
+  });
+
+  it('refuses every setting in the URL, readonly below 1 included (READONLY), but transport ones', () => {
+    for (const query of ['readonly=0', 'readonly=2', 'max_execution_time=0', 'max_result_rows=0', 'allow_ddl=1', 'max_memory_usage=0']) {
+      expect([query, codeOf(() => parseSqlRequest(url(query), 'SELECT 1', 'fleetstream'))]).toEqual([query, 164]);
+    }
+    expect(codeOf(() => parseSqlRequest(url('readonly=1&enable_http_compression=1&wait_end_of_query=1&session_id=x'), 'SELECT 1', 'fleetstream'))).toBeUndefined();
+  });
+
+  it('refuses another database and a format name that is not a name', () => {
+    expect(codeOf(() => parseSqlRequest(url('database=system'), 'SELECT 1', 'fleetstream'))).toBe(291);
+    expect(codeOf(() => parseSqlRequest(url('default_format=JSON%20SETTINGS%20x%3D1'), 'SELECT 1', 'fleetstream'))).toBe(73);
+  });
+
+  it('finds the API key in X-ClickHouse-Key, basic auth (any user), a bearer token or the password parameter', () => {
+    const basic = (text: string) => `Basic ${Buffer.from(text).toString('base64')}`;
+    expect(credentialOf({ 'x-clickhouse-key': 'k1', 'x-clickhouse-user': 'default' }, url(''))).toBe('k1');
+    expect(credentialOf({ authorization: basic('default:k2') }, url(''))).toBe('k2');
+    expect(credentialOf({ authorization: basic('anyone:k:3') }, url(''))).toBe('k:3');
+    expect(credentialOf({ authorization: 'Bearer k4' }, url(''))).toBe('k4');
+    expect(credentialOf({}, url('user=default&password=k5'))).toBe('k5');
+    expect(credentialOf({ authorization: basic('default:') }, url(''))).toBeUndefined();
+    expect(credentialOf({}, url(''))).toBeUndefined();
+  });
+});

@@ -1,0 +1,100 @@
+import { ClickHouseError, ErrorCode } from './clickhouse-error';
+
+/** One query as ClickHouse's HTTP interface receives it, read from the URL and the body. */
+export interface SqlRequest {
+  sql: string;
+  /** `param_<name>` values for `{name:Type}` placeholders, unescaped (null for `\N`); the engine parses them as their declared type. */
+  params: Record<string, string | null>;
+  /** The output format unless the query has a FORMAT clause. */
+  defaultFormat: string;
+  queryId: string | undefined;
+}
+
+/**
+ * URL parameters that are not settings, or settings that change only the transport, which this
+ * interface serves its own way (no compression, no progress headers, always streamed). Any other
+ * parameter is a setting, which a readonly=1 user may not change, as ClickHouse says.
+ */
+const TRANSPORT_PARAMETERS = new Set([
+  'query', 'database', 'default_format', 'query_id', 'user', 'password', 'quota_key', 'session_id', 'session_timeout', 'session_check',
+  'compress', 'decompress', 'buffer_size', 'wait_end_of_query', 'enable_http_compression', 'http_zlib_compression_level',
+  'send_progress_in_http_headers', 'http_headers_progress_interval_ms', 'http_wait_end_of_query', 'readonly',
+]);
+
+/** The query (the `query` parameter, then the body after a newline, as ClickHouse joins them) and its parameters. */
+export function parseSqlRequest(url: URL, body: string, ownDatabase: string): SqlRequest {
+  const fromUrl = url.searchParams.get('query') ?? '';
+  const sql = fromUrl.length > 0 && body.length > 0 ? `${fromUrl}\n${body}` : fromUrl + body;
+  const params: Record<string, string | null> = {};
+  for (const [name, value] of url.searchParams) {
+    if (name.startsWith('param_')) {
+      const param = name.slice('param_'.length);
+      params[param] = value === '\\N' ? null : bindable(value, placeholderType(sql, param));
+      continue;
+    }
+    if (name === 'readonly' && value !== '1') throw new ClickHouseError(ErrorCode.READONLY, "Cannot modify 'readonly' setting in readonly mode");
+    if (!TRANSPORT_PARAMETERS.has(name)) {
+      throw new ClickHouseError(ErrorCode.READONLY, `Cannot modify '${name}' setting in readonly mode: the server fixes every setting of this interface`);
+    }
+  }
+  const database = url.searchParams.get('database');
+  // clients send `default` when no database is configured; the fleetstream one stands in for it
+  if (database !== null && database !== '' && database !== 'default' && database !== ownDatabase) {
+    throw new ClickHouseError(ErrorCode.DATABASE_ACCESS_DENIED, `database ${database} is not visible here: only ${ownDatabase} is (name its tables, or leave the database unset)`);
+  }
+  const defaultFormat = url.searchParams.get('default_format') || 'TabSeparated';
+  if (!/^[A-Za-z0-9_]+$/.test(defaultFormat)) throw new ClickHouseError(73, `Unknown format ${defaultFormat}`);
+  return { sql, params, defaultFormat, queryId: url.searchParams.get('query_id') || undefined };
+}
+
+/** The declared type of `{name:Type}` in the query, or undefined when the name is not there. */
+export function placeholderType(sql: string, name: string): string | undefined {
+  const escaped = name.replace(/[^A-Za-z0-9_]/g, (char) => `\\${char}`);
+  return new RegExp(`\\{\\s*${escaped}\\s*:\\s*([^}]+?)\\s*\\}`).exec(sql)?.[1];
+}
+
+/**
+ * The value to hand the engine binding so that the engine reads what ClickHouse's HTTP interface
+ * would read from the URL. The binding TSV-escapes strings (\\, tab, newline, …) before the engine
+ * parses them as their type, so those escapes are undone first. A string type's text form is
+ * TSV-escaped as a whole; in other types (Array(String), Tuple, Map) strings sit inside quotes,
+ * where ClickHouse reads \\' as a quote: that becomes '' (the same quote, which the binding keeps).
+ */
+export function bindable(value: string, type: string | undefined): string {
+  let bare = type ?? 'String';
+  for (let wrapped = /^(?:Nullable|LowCardinality)\((.*)\)$/.exec(bare); wrapped; wrapped = /^(?:Nullable|LowCardinality)\((.*)\)$/.exec(bare)) bare = wrapped[1]!;
+  if (/^(String|FixedString\(\d+\))$/.test(bare)) return unescapeTsv(value);
+  return value.replace(/\\([\s\S])/g, (_match, char: string) => (char === "'" ? "''" : (TSV_ESCAPES[char] ?? `\\${char}`)));
+}
+
+const TSV_ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', '0': '\0', '\\': '\\' };
+
+/**
+ * A parameter value as ClickHouse reads it from the URL: TSV-escaped, where `\t` is a tab and a
+ * backslash before any other character stands for that character. The engine binding (chdb)
+ * escapes values again before the engine parses them, so the value arrives as the client meant it.
+ */
+export function unescapeTsv(value: string): string {
+  return value.replace(/\\([\s\S])/g, (_match, char: string) => TSV_ESCAPES[char] ?? char);
+}
+
+/** A credential as ClickHouse clients send it: X-ClickHouse-Key, the password of HTTP basic auth, a bearer token, or `password` in the URL. */
+export function credentialOf(headers: Record<string, string | string[] | undefined>, url: URL): string | undefined {
+  const key = first(headers['x-clickhouse-key']);
+  if (key) return key;
+  const authorization = first(headers.authorization) ?? '';
+  const basic = /^Basic\s+(\S+)$/i.exec(authorization);
+  if (basic) {
+    const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    // the user name is anything (clients send `default` when none is set): the password is the API key
+    return colon >= 0 && colon < decoded.length - 1 ? decoded.slice(colon + 1) : undefined;
+  }
+  const bearer = /^Bearer\s+(\S+)$/i.exec(authorization);
+  if (bearer) return bearer[1];
+  return url.searchParams.get('password') || undefined;
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,85 @@
+import { ClickHouseError } from './clickhouse-error';
+import { checkAst, checkStatement, tokenize } from './sql-statement';
+
+const codeOf = (action: () => void): number | undefined => {
+  try {
+    action();
+    return undefined;
+  } catch (error) {
+    return (error as ClickHouseError).code;
+  }
+};
+
+describe('SQL statement guard', () => {
+  describe('checkStatement', () => {
+    it('lets reading statements through, with comments, parentheses and a trailing semicolon', () => {
+      for (const sql of ['SELECT 1', ' with x AS (SELECT 1) SELECT * FROM x', '(SELECT 1) UNION ALL (SELECT 2)', 'SHOW TABLES', 'DESCRIBE TABLE telemetry', 'desc telemetry',
+        'EXPLAIN SELECT 1', 'EXISTS TABLE telemetry', '-- why\nSELECT 1;', '/* c */ SELECT format(\'{}\', 1)', "SELECT 'file(' AS s", 'SELECT 1 FORMAT JSONEachRow']) {
+        expect(codeOf(() => checkStatement(sql))).toBeUndefined();
+      }
+    });
+
+    it('refuses every statement that writes or changes the session (READONLY)', () => {
+      for (const sql of ['INSERT INTO t VALUES (1)', 'ALTER TABLE t DELETE WHERE 1', 'DROP TABLE t', 'CREATE TABLE x (a UInt8) ENGINE=Memory', 'SYSTEM FLUSH LOGS',
+        'KILL QUERY WHERE 1', 'OPTIMIZE TABLE t FINAL', 'SET readonly = 0', 'USE system', 'TRUNCATE TABLE t', 'RENAME TABLE a TO b', 'GRANT ALL ON *.* TO x',
+        'DETACH TABLE t', 'ATTACH TABLE t', 'BACKUP TABLE t TO Disk(\'a\', \'b\')', 'UNDROP TABLE t', '/* SELECT */ DROP TABLE t', "SELECT 1 INTO OUTFILE '/tmp/x'"]) {
+        expect([sql, codeOf(() => checkStatement(sql))]).toEqual([sql, 164]);
+      }
+    });
+
+    it('refuses several statements in one request, however the second one hides', () => {
+      for (const sql of ['SELECT 1; SELECT 2', 'SELECT 1;DROP TABLE t', "SELECT ';'; SELECT 2", 'SELECT 1 -- x\n; SELECT 2', 'SELECT 1 /* ; */ ; SELECT 2']) {
+        expect([sql, codeOf(() => checkStatement(sql))]).toEqual([sql, 62]);
+      }
+      expect(codeOf(() => checkStatement("SELECT ';' ;;"))).toBeUndefined();
+    });
+
+    it('refuses functions that reach files, URLs, servers, processes and other tables, however spelled (ACCESS_DENIED)', () => {
+      for (const sql of ["SELECT * FROM file('/etc/passwd', 'LineAsString')", "SELECT file('/etc/passwd')", "SELECT * FROM URL('http://x/')", 'SELECT * FROM `s3`(\'http://x/b/k\')',
+        "SELECT * FROM remote ('h', system.one)", "SELECT * FROM remoteSecure('h', system.one)", "SELECT * FROM mysql('h','d','t','u','p')", "SELECT * FROM postgresql('h','d','t','u','p')",
+        "SELECT * FROM executable('x.sh', 'CSV', 'a String')", "SELECT * FROM input('a String')", "SELECT * FROM jdbc('x','d','t')", "SELECT * FROM odbc('x','d','t')",
+        "SELECT * FROM hdfs('hdfs://h/x')", "SELECT * FROM azureBlobStorage('u','c','b')", "SELECT * FROM gcs('u')", "SELECT * FROM cluster('c', system.one)",
+        "SELECT * FROM merge('system', '.*')", "SELECT * FROM icebergS3('u')", "SELECT dictGetString('d', 'a', 1)", "SELECT joinGet(j, 'v', 1)", "SELECT * FROM sqlite('/x.db', 't')",
+        'SELECT * FROM "url"(\'http://x/\')', "SELECT * FROM file/* gap */('/etc/passwd')", "SELECT * FROM\nFILE\n('/etc/passwd')"]) {
+        expect([sql, codeOf(() => checkStatement(sql))]).toEqual([sql, 497]);
+      }
+    });
+
+    it('tokenizes strings and quoted names with backslash escapes and doubled quotes', () => {
+      expect(tokenize("SELECT 'a\\'b', 'c''d', `e``f` -- x").map((token) => token.text)).toEqual(['SELECT', "a'b", ',', "c'd", ',', 'e`f']);
+    });
+  });
+
+  describe('checkAst', () => {
+    const select = (tableLine: string) => `SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 2)\n   ExpressionList (children 1)\n    Asterisk\n   TablesInSelectQuery (children 1)\n    TablesInSelectQueryElement (children 1)\n     TableExpression (children 1)\n      ${tableLine}\n`;
+    const databases = ['INFORMATION_SCHEMA', 'default', 'fleetstream', 'information_schema', 'system'];
+
+    it('accepts the fleetstream tables, information_schema and the harmless system tables', () => {
+      for (const line of ['TableIdentifier telemetry', 'TableIdentifier fleetstream.telemetry', 'TableIdentifier system.tables', 'TableIdentifier information_schema.columns', 'Function numbers (alias n) (children 1)']) {
+        expect(codeOf(() => checkAst(select(line), 'fleetstream', databases))).toBeUndefined();
+      }
+    });
+
+    it('refuses other databases and the system tables that are not on the list (DATABASE_ACCESS_DENIED)', () => {
+      for (const line of ['TableIdentifier system.processes', 'TableIdentifier system.named_collections', 'TableIdentifier default.t', 'TableIdentifier other.t']) {
+        expect([line, codeOf(() => checkAst(select(line), 'fleetstream', databases))]).toEqual([line, 291]);
+      }
+      const inTable = 'SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   Function in (children 1)\n    ExpressionList (children 2)\n     Literal UInt64_1\n     Identifier system.users\n';
+      expect(codeOf(() => checkAst(inTable, 'fleetstream', databases))).toBe(291);
+      const column = 'SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Identifier t.device_id\n';
+      expect(codeOf(() => checkAst(column, 'fleetstream', databases))).toBeUndefined();
+    });
+
+    it('refuses table functions that are not known to make rows from their arguments', () => {
+      for (const name of ['merge', 'format', 'timeSeriesData', 'somethingNew']) {
+        expect([name, codeOf(() => checkAst(select(`Function ${name} (children 1)`), 'fleetstream', databases))]).toEqual([name, 497]);
+      }
+    });
+
+    it('refuses statements the parser names as writes or session changes', () => {
+      for (const ast of ['InsertQuery   (children 1)\n Identifier t\n', 'Set\n', 'ShowProcesslistQuery\n', 'ShowGrantsQuery\n', '']) {
+        expect([ast, codeOf(() => checkAst(ast, 'fleetstream', databases))]).toEqual([ast, 164]);
+      }
+    });
+  });
+});

@@ -1,0 +1,178 @@
+import { ClickHouseError, ErrorCode } from './clickhouse-error';
+
+/**
+ * What an analyst's SQL may do, judged twice before the engine runs it (which is read-only itself,
+ * readonly=1 fixed on its connection): here on the text, then on ClickHouse's own parse of it
+ * (EXPLAIN AST, see checkAst). Neither judgement alone is trusted: the text check is a guess at
+ * ClickHouse's grammar and the parse knows nothing of what a name reaches.
+ */
+
+interface Token {
+  kind: 'word' | 'quoted' | 'string' | 'symbol';
+  text: string;
+}
+
+/**
+ * ClickHouse's lexer, as far as these checks need it: words, quoted identifiers, string literals
+ * and single symbols; comments and whitespace dropped. Where its grammar is unsure the lexer errs
+ * towards seeing code: block comments do not nest and a `#` comments to the end of the line, so
+ * text ClickHouse runs is never skipped here (at worst text it would ignore is judged too).
+ */
+export function tokenize(sql: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (/\s/.test(c)) i++;
+    else if (sql.startsWith('--', i) || c === '#') i = lineEnd(sql, i);
+    else if (sql.startsWith('/*', i)) {
+      const end = sql.indexOf('*/', i + 2);
+      i = end < 0 ? sql.length : end + 2;
+    } else if (c === "'" || c === '`' || c === '"') {
+      const end = quotedEnd(sql, i);
+      tokens.push({ kind: c === "'" ? 'string' : 'quoted', text: unquote(sql.slice(i + 1, end - 1), c) });
+      i = end;
+    } else if (/[A-Za-z_$]/.test(c)) {
+      const match = /^[A-Za-z0-9_$]+/.exec(sql.slice(i))!;
+      tokens.push({ kind: 'word', text: match[0] });
+      i += match[0].length;
+    } else {
+      tokens.push({ kind: 'symbol', text: c });
+      i++;
+    }
+  }
+  return tokens;
+}
+
+function lineEnd(sql: string, from: number): number {
+  const end = sql.indexOf('\n', from);
+  return end < 0 ? sql.length : end + 1;
+}
+
+/** The index after the closing quote; a backslash escapes and a doubled quote stands for one. */
+function quotedEnd(sql: string, start: number): number {
+  const quote = sql[start];
+  let i = start + 1;
+  while (i < sql.length) {
+    if (sql[i] === '\\') i += 2;
+    else if (sql[i] === quote && sql[i + 1] === quote) i += 2;
+    else if (sql[i] === quote) return i + 1;
+    else i++;
+  }
+  return sql.length; // unterminated: the parser refuses it, nothing after it is hidden from the checks
+}
+
+function unquote(body: string, quote: string): string {
+  return body.replace(/\\([\s\S])/g, '$1').split(quote + quote).join(quote);
+}
+
+/** Statements that read: what a readonly=1 ClickHouse user may run, minus SET and USE, which change the session. */
+const READING_STATEMENTS = new Set(['SELECT', 'WITH', 'SHOW', 'DESCRIBE', 'DESC', 'EXPLAIN', 'EXISTS']);
+
+/**
+ * Functions, table or scalar, that reach outside the fleetstream tables: files, URLs, object
+ * stores, other servers, processes, dictionaries and Join tables (which may sit on other
+ * databases). Matched without regard to case wherever a name is called, whatever it is called on.
+ */
+const DENIED_FUNCTIONS = new Set(
+  [
+    'file', 'fileCluster', 'url', 'urlCluster', 's3', 's3Cluster', 'gcs', 'oss', 'cosn', 'hdfs', 'hdfsCluster',
+    'azureBlobStorage', 'azureBlobStorageCluster', 'remote', 'remoteSecure', 'cluster', 'clusterAllReplicas',
+    'mysql', 'postgresql', 'sqlite', 'mongodb', 'redis', 'jdbc', 'odbc', 'executable', 'executablePool', 'input',
+    'merge', 'dictionary', 'loop', 'ytsaurus', 'arrowFlight', 'arrowflight', 'prometheusQuery', 'prometheusQueryRange',
+    'mergeTreeIndex', 'mergeTreeProjection', 'mergeTreeAnalyzeIndexes', 'fuzzJSON', 'fuzzQuery',
+    'joinGet', 'joinGetOrNull', 'hasColumnInTable', 'getServerSetting', 'getMacro', 'catboostEvaluate', 'modelEvaluate',
+  ].map((name) => name.toLowerCase()),
+);
+/** Families of the above, by prefix: data lakes and object stores (iceberg, icebergS3, deltaLakeAzure, …) and dictionaries. */
+const DENIED_PREFIXES = ['iceberg', 'deltalake', 'hudi', 'paimon', 'datalake', 'azure', 's3', 'hdfs', 'dictget', 'dicthas', 'dictisin'];
+
+function deniedFunction(name: string): boolean {
+  const lower = name.toLowerCase();
+  return DENIED_FUNCTIONS.has(lower) || DENIED_PREFIXES.some((prefix) => lower.startsWith(prefix));
+}
+
+/** Refuses, before the engine sees it, SQL that is not one reading statement or calls a denied function. */
+export function checkStatement(sql: string): void {
+  const tokens = tokenize(sql);
+  if (tokens.length === 0) throw new ClickHouseError(ErrorCode.SYNTAX_ERROR, 'Empty query');
+  const semicolon = tokens.findIndex((token) => token.kind === 'symbol' && token.text === ';');
+  if (semicolon >= 0 && tokens.slice(semicolon + 1).some((token) => !(token.kind === 'symbol' && token.text === ';'))) {
+    throw new ClickHouseError(ErrorCode.SYNTAX_ERROR, 'Multi-statements are not allowed: send one statement per request');
+  }
+  const first = tokens.find((token) => !(token.kind === 'symbol' && token.text === '('));
+  const keyword = first?.kind === 'word' ? first.text.toUpperCase() : (first?.text ?? '');
+  if (!READING_STATEMENTS.has(keyword)) {
+    throw new ClickHouseError(
+      ErrorCode.READONLY,
+      `${keyword} is refused: this interface is read-only and runs SELECT, SHOW, DESCRIBE, EXPLAIN and EXISTS only (settings are fixed by the server)`,
+    );
+  }
+  tokens.forEach((token, index) => {
+    const next = tokens[index + 1];
+    if ((token.kind === 'word' || token.kind === 'quoted') && next?.text === '(' && next.kind === 'symbol' && deniedFunction(token.text)) {
+      throw new ClickHouseError(
+        ErrorCode.ACCESS_DENIED,
+        `${token.text}() is refused: functions that reach files, URLs, other servers, processes or other tables than the fleetstream database are not allowed here`,
+      );
+    }
+    if (token.kind === 'word' && token.text.toUpperCase() === 'OUTFILE') {
+      throw new ClickHouseError(ErrorCode.READONLY, 'INTO OUTFILE is refused: this interface writes no files (the result is the response)');
+    }
+  });
+}
+
+/** What the fleetstream database exposes besides its own tables: the parts of `system` that describe the schema and the engine. */
+export const VISIBLE_SYSTEM_TABLES = new Set([
+  'one', 'numbers', 'numbers_mt', 'zeros', 'zeros_mt', 'databases', 'tables', 'columns', 'functions', 'table_functions',
+  'table_engines', 'data_type_families', 'formats', 'settings', 'time_zones', 'collations', 'aggregate_function_combinators',
+  'keywords', 'build_options', 'contributors', 'licenses', 'parts', 'parts_columns', 'data_skipping_indices', 'projections',
+]);
+const SCHEMA_DATABASES = new Set(['information_schema', 'INFORMATION_SCHEMA']);
+/** Table functions that make rows from their arguments alone (or from a subquery, which is judged on its own). */
+const TABLE_FUNCTIONS = new Set(['numbers', 'numbers_mt', 'zeros', 'zeros_mt', 'generateRandom', 'generate_series', 'generateSeries', 'values', 'view', 'null']);
+/** The statement kinds ClickHouse's parser names (the first line of EXPLAIN AST) that only read. */
+const READING_ROOTS = new Set([
+  'SelectWithUnionQuery', 'SelectIntersectExceptQuery', 'SelectQuery', 'ShowTables', 'ShowColumns', 'ShowFunctions', 'ShowEngineQuery',
+  'DescribeQuery', 'Explain', 'ExistsTableQuery', 'ExistsDatabaseQuery', 'ExistsViewQuery', 'ExistsDictionaryQuery',
+  'ShowCreateTableQuery', 'ShowCreateViewQuery', 'ShowCreateDatabaseQuery', 'ShowCreateDictionaryQuery',
+]);
+
+/**
+ * Judges ClickHouse's own parse (EXPLAIN AST, one node a line, indented by depth): the statement
+ * kind, every table function, and every qualified name that could name a table in another
+ * database (`FROM db.t`, `x IN db.t`). `databases` are those the engine has. A column qualified by
+ * an alias that happens to be a database name is refused too; renaming the alias is the way out.
+ */
+export function checkAst(ast: string, ownDatabase: string, databases: readonly string[]): void {
+  const lines = ast.split('\n').filter((line) => line.trim().length > 0);
+  const root = /^(\S+)/.exec(lines[0] ?? '')?.[1] ?? '';
+  if (!READING_ROOTS.has(root)) throw new ClickHouseError(ErrorCode.READONLY, `${root || 'this statement'} is refused: this interface is read-only`);
+  const known = new Set(databases);
+  lines.forEach((line, index) => {
+    const depth = line.length - line.trimStart().length;
+    const node = /^\s*(\S+)\s+(\S+)/.exec(line);
+    if (!node) return;
+    const [, kind, name] = node as unknown as [string, string, string];
+    if (kind === 'Function' && /^\s*TableExpression\b/.test(lines[index - 1] ?? '') && depth > indentOf(lines[index - 1]!) && !TABLE_FUNCTIONS.has(name)) {
+      throw new ClickHouseError(ErrorCode.ACCESS_DENIED, `table function ${name}() is refused: only ${[...TABLE_FUNCTIONS].join(', ')} make rows here`);
+    }
+    if (kind !== 'TableIdentifier' && kind !== 'Identifier') return;
+    const dot = name.indexOf('.');
+    if (dot < 0) return;
+    const database = name.slice(0, dot);
+    const table = name.slice(dot + 1);
+    if (database === ownDatabase || SCHEMA_DATABASES.has(database)) return;
+    if (database === 'system' && VISIBLE_SYSTEM_TABLES.has(table)) return;
+    if (database === 'system' || known.has(database) || kind === 'TableIdentifier') {
+      throw new ClickHouseError(
+        ErrorCode.DATABASE_ACCESS_DENIED,
+        `${name} is not visible here: only the ${ownDatabase} database, information_schema and system.{${[...VISIBLE_SYSTEM_TABLES].join(',')}} are`,
+      );
+    }
+  });
+}
+
+function indentOf(line: string): number {
+  return line.length - line.trimStart().length;
+}

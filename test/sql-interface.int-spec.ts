@@ -1,0 +1,147 @@
+import { createClient } from '@clickhouse/client';
+import { INestApplication } from '@nestjs/common';
+import { createServer } from 'node:net';
+import { cliContext } from '../apps/cli/src/cli-context';
+import { createKey } from '../apps/cli/src/commands/keys.command';
+import { createApp } from '../apps/server/src/main';
+import { TEST_ADMIN_KEY } from './support/http';
+import { createTestStack, stackEnv, TestStack } from './support/test-stack';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The read-only ClickHouse HTTP interface over the embedded history (SQL_HTTP_PORT), with the real stack and chdb. */
+describe('SQL interface (ClickHouse HTTP over chdb)', () => {
+  let stack: TestStack;
+  let app: INestApplication;
+  let url: string;
+  let analyst: string;
+  let viewer: string;
+
+  beforeAll(async () => {
+    stack = await createTestStack();
+    const cli = cliContext('test', { ...process.env, ...stackEnv(stack) });
+    analyst = (await createKey(cli, 'analyst-1', 'analyst')).key;
+    viewer = (await createKey(cli, 'viewer-1', 'viewer')).key;
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    Object.assign(process.env, { ...stackEnv(stack), SQL_HTTP_PORT: String(port), SQL_MAX_CONCURRENT_QUERIES: '1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+    app = await createApp();
+    await app.init();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  const sql = (query: string, key: string | null = analyst, params = '') =>
+    fetch(`${url}/?${params}`, { method: 'POST', body: query, headers: key ? { 'X-ClickHouse-User': 'default', 'X-ClickHouse-Key': key } : {} });
+  const refusal = async (response: Response) => ({ status: response.status, code: response.headers.get('x-clickhouse-exception-code'), body: (await response.text()).slice(0, 300) });
+
+  it('answers /ping and / with Ok.', async () => {
+    expect(await (await fetch(`${url}/ping`)).text()).toBe('Ok.\n');
+    expect(await (await fetch(`${url}/`)).text()).toBe('Ok.\n');
+  });
+
+  describe('with @clickhouse/client and an analyst key', () => {
+    const client = () => createClient({ url, username: 'default', password: analyst, database: stack.config.CLICKHOUSE_DATABASE });
+
+    it('selects, binds {name:Type} parameters as values (an injection attempt stays a string) and streams a large result', async () => {
+      const ch = client();
+      try {
+        const rows = await (await ch.query({ query: 'SELECT {n:UInt32} * 2 AS v, {s:String} AS s, {a:Array(String)} AS a', query_params: { n: 21, s: "x' OR 1=1; DROP TABLE t --\\", a: ["p'q", 'r'] }, format: 'JSONEachRow' })).json();
+        expect(rows).toEqual([{ v: 42, s: "x' OR 1=1; DROP TABLE t --\\", a: ["p'q", 'r'] }]);
+        const tables = await (await ch.query({ query: 'SHOW TABLES', format: 'JSONEachRow' })).json<{ name: string }>();
+        expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['telemetry_raw']));
+        let count = 0;
+        const stream = (await ch.query({ query: 'SELECT number FROM numbers(2000000)', format: 'JSONEachRow' })).stream();
+        for await (const batch of stream) count += batch.length;
+        expect(count).toBe(2_000_000);
+      } finally {
+        await ch.close();
+      }
+    });
+
+    it('passes an engine error on with its code', async () => {
+      const ch = client();
+      try {
+        await expect(ch.query({ query: 'SELECT * FROM no_such_table', format: 'JSONEachRow' })).rejects.toMatchObject({ code: '60', message: expect.stringMatching(/no_such_table/) });
+      } finally {
+        await ch.close();
+      }
+    });
+  });
+
+  it('honours a FORMAT clause and sends the ClickHouse headers', async () => {
+    const response = await fetch(`${url}/?query_id=q-1&query=${encodeURIComponent('SELECT 1 AS x FORMAT JSONEachRow')}`, { headers: { authorization: `Basic ${Buffer.from(`anyone:${analyst}`).toString('base64')}` } });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('{"x":1}\n');
+    expect(response.headers.get('x-clickhouse-query-id')).toBe('q-1');
+    expect(response.headers.get('x-clickhouse-format')).toBe('JSONEachRow');
+    expect(response.headers.get('x-clickhouse-timezone')).toBeTruthy();
+    expect(JSON.parse(response.headers.get('x-clickhouse-summary')!)).toHaveProperty('read_rows');
+  });
+
+  it('refuses a missing, an unknown and a viewer key; the bootstrap admin may query', async () => {
+    expect(await refusal(await sql('SELECT 1', null))).toMatchObject({ status: 401, code: '194' });
+    expect(await refusal(await sql('SELECT 1', 'fsk_not_a_key'))).toMatchObject({ status: 403, code: '516', body: expect.stringMatching(/^Code: 516\. DB::Exception: /) });
+    expect(await refusal(await sql('SELECT 1', viewer))).toMatchObject({ status: 403, code: '497' });
+    expect((await sql('SELECT 1', TEST_ADMIN_KEY)).status).toBe(200);
+  });
+
+  it('refuses every statement that writes or changes the session', async () => {
+    for (const query of ['INSERT INTO telemetry_raw SELECT * FROM telemetry_raw', 'ALTER TABLE telemetry_raw DELETE WHERE 1', 'DROP TABLE telemetry_raw', 'CREATE TABLE x (a UInt8) ENGINE = Memory',
+      'SYSTEM DROP DNS CACHE', 'KILL QUERY WHERE 1', 'OPTIMIZE TABLE telemetry_raw FINAL', 'SET readonly = 0', 'TRUNCATE TABLE telemetry_raw', "SELECT 1 INTO OUTFILE '/tmp/fleetstream-sql-outfile'"]) {
+      expect([query, await refusal(await sql(query))]).toEqual([query, expect.objectContaining({ code: '164' })]);
+    }
+    expect(await refusal(await sql('SELECT 1; DROP TABLE telemetry_raw'))).toMatchObject({ code: '62', body: expect.stringMatching(/Multi-statements/) });
+    expect((await sql('SELECT count() FROM telemetry_raw')).status).toBe(200);
+  });
+
+  it('refuses every function that reaches files, URLs, servers or processes', async () => {
+    const reaching = ["file('/etc/hostname', 'LineAsString')", "url('http://127.0.0.1:1/', 'CSV', 'a String')", "s3('http://127.0.0.1:1/bucket/k.csv', 'CSV', 'a String')",
+      "hdfs('hdfs://127.0.0.1:1/x', 'CSV', 'a String')", "remote('127.0.0.1:1', system.one)", "remoteSecure('127.0.0.1:1', system.one)", "mysql('127.0.0.1:1', 'd', 't', 'u', 'p')",
+      "postgresql('127.0.0.1:1', 'd', 't', 'u', 'p')", "executable('x.sh', 'CSV', 'a String')", "input('a String')", "jdbc('x', 'd', 't')", "odbc('x', 'd', 't')",
+      "azureBlobStorage('http://127.0.0.1:1', 'c', 'b', 'CSV')", "gcs('http://127.0.0.1:1/bucket/k.csv', 'CSV', 'a String')", "cluster('default', system.one)", "merge('system', '^processes$')",
+      "sqlite('/tmp/x.db', 't')", "icebergS3('http://127.0.0.1:1/bucket/x')", "format(CSV, 'a String', 'x')"];
+    for (const call of reaching) {
+      expect([call, await refusal(await sql(`SELECT * FROM ${call}`))]).toEqual([call, expect.objectContaining({ code: expect.stringMatching(/^(497|164)$/) })]);
+    }
+    // the scalar file() reads a file even under readonly=1: only the name check stops it
+    expect(await refusal(await sql("SELECT file('/etc/hostname')"))).toMatchObject({ code: '497' });
+  });
+
+  it('keeps readonly=1 and the limits whatever the client sends: URL settings, a SETTINGS clause, SET', async () => {
+    const readFile = "SELECT * FROM file('/etc/hostname', 'LineAsString')";
+    for (const params of ['readonly=0', 'readonly=2', 'max_execution_time=0', 'max_result_rows=0']) {
+      expect([params, await refusal(await sql('SELECT 1', analyst, params))]).toEqual([params, expect.objectContaining({ code: '164' })]);
+    }
+    expect(await refusal(await sql('SELECT 1 SETTINGS readonly = 0'))).toMatchObject({ code: '164', body: expect.stringMatching(/Cannot modify 'readonly'/) });
+    expect(await refusal(await sql('SELECT 1 SETTINGS readonly = 2'))).toMatchObject({ code: '164' });
+    expect(await refusal(await sql('SELECT count() FROM numbers(10) SETTINGS max_result_rows = 0'))).toMatchObject({ code: '164' });
+    expect(await refusal(await sql(`${readFile} SETTINGS readonly = 2`))).toMatchObject({ code: expect.stringMatching(/^(497|164)$/) });
+    expect(await refusal(await sql('SET readonly = 2'))).toMatchObject({ code: '164' });
+    expect(await (await sql("SELECT getSetting('readonly'), getSetting('max_threads') FORMAT CSV")).text()).toBe('1,1\n');
+  });
+
+  it('shows the fleetstream database and the harmless system tables only', async () => {
+    expect((await sql('SELECT count() FROM system.tables')).status).toBe(200);
+    for (const query of ['SELECT * FROM system.processes', 'SELECT 1 WHERE 1 IN system.users', 'SELECT * FROM default.x', 'SELECT * FROM system.named_collections']) {
+      expect([query, await refusal(await sql(query))]).toEqual([query, expect.objectContaining({ code: '291' })]);
+    }
+    expect(await refusal(await sql('SELECT 1', analyst, 'database=system'))).toMatchObject({ code: '291' });
+  });
+
+  it('refuses a query over the concurrency cap with 429, and a too long one with its limit', async () => {
+    const slow = sql('SELECT sleepEachRow(0.5) FROM numbers(4) FORMAT Null');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await refusal(await sql('SELECT 1'))).toMatchObject({ status: 429, code: '202' });
+    expect((await slow).status).toBe(200);
+  });
+});
