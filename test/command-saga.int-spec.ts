@@ -1,12 +1,11 @@
 import type { CommandAck, DeviceTwin } from '@fleetstream/domain';
-import { AvroTopicProducer, DeviceCommandResponder, DeviceReaction, fleetGroups, readTopicsToEnd } from '@fleetstream/kafka';
-import { CommandAckRecord, CommandEventRecord, DeviceCommandRecord, DeviceEventRecord, readAvroSchema, RegistryCodec, toCommandAckRecord } from '@fleetstream/serde';
+import { AvroTopicProducer, DeviceCommandResponder, DeviceReaction, fleetGroups } from '@fleetstream/kafka';
+import { CommandAckRecord, DeviceCommandRecord, DeviceEventRecord, readAvroSchema, RegistryCodec, toCommandAckRecord } from '@fleetstream/serde';
 import type { CommandView } from '../apps/server/src/commands/command.view';
 import { ServerProcess } from './support/server-process';
 import { createTestStack, eventually, TestStack } from './support/test-stack';
 import { adminHeaders } from './support/http';
-
-const TERMINAL_EVENTS = ['succeeded', 'failed', 'rejected', 'timed_out', 'expired', 'cancelled'];
+import { commandEventsOnTopic, notEndedOnce } from './support/command-topic';
 
 /** How the test's devices answer, by device id; the first attempt of dev-lost gets lost. */
 function react(command: DeviceCommandRecord): DeviceReaction {
@@ -44,23 +43,6 @@ describe('command saga on the real stack', () => {
       () => server.request<{ connectivity: DeviceTwin['connectivity'] }>('GET', `/devices/${deviceId}/twin`),
       (twin) => twin.status === 200 && twin.body.connectivity.online === online,
     );
-  }
-
-  /** Every command's events as fleet.commands itself holds them (committed transactions only), in the order written. */
-  async function eventsOnTopic(): Promise<Map<string, string[]>> {
-    const codec = new RegistryCodec<CommandEventRecord>(stack.registry, readAvroSchema('command-event'));
-    const byCommand = new Map<string, string[]>();
-    const read = async (records: { value: Buffer | null; partition: number; offset: string }[]) => {
-      // one device's commands share a key, so a command's events are in one partition, in order
-      for (const record of records) {
-        const decoded = await codec.decode(record.value);
-        if (!decoded.ok) throw new Error(`${stack.topics.commands}/${record.partition}@${record.offset}: ${decoded.rejection.error}`);
-        const { commandId, type } = decoded.value;
-        byCommand.set(commandId, [...(byCommand.get(commandId) ?? []), type.toLowerCase()]);
-      }
-    };
-    await readTopicsToEnd(stack.kafka, [stack.topics.commands], read, { groupPrefix: `${stack.config.TOPIC_PREFIX}.check`, timeoutMs: 30_000 });
-    return byCommand;
   }
 
   /** A device's acknowledgment, as its gateway would send it; resolves once the saga has consumed it. */
@@ -225,11 +207,10 @@ describe('command saga on the real stack', () => {
       await acknowledge({ commandId: held.body.commandId, deviceId: 'dev-later', stage: 'succeeded', attempt: 1, detail: null, result: null });
 
       // the topic itself, not a view that stops at the first terminal event
-      const onTopic = await eventsOnTopic();
+      const onTopic = await commandEventsOnTopic(stack);
       expect(onTopic.get(stuck.body.commandId)).toEqual(['requested', 'sent', 'delivered', 'timed_out']);
       expect(onTopic.get(held.body.commandId)).toEqual(['requested', 'sent', 'delivered', 'accepted', 'succeeded']);
-      const notEndedOnce = [...onTopic].filter(([, types]) => types.filter((type) => TERMINAL_EVENTS.includes(type)).length !== 1 || !TERMINAL_EVENTS.includes(types.at(-1)!));
-      expect(notEndedOnce).toEqual([]);
+      expect(notEndedOnce(onTopic)).toEqual([]);
     });
   });
 
