@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { crc32 } from 'node:zlib';
 import { adminHeaders } from './support/http';
 import { ServerProcess } from './support/server-process';
+import { twinSnapshotsOnTopic } from './support/twin-fold';
 import { createTestStack, eventually, reading, TestStack } from './support/test-stack';
 
 const PARTITIONS = 3;
@@ -27,27 +28,6 @@ interface TwinBody {
   connectivity: { online: boolean };
 }
 
-/** Every twin snapshot on fleet.twins: per device, the partitions it was written to and its versions in order. */
-async function twinRecords(stack: TestStack): Promise<Map<string, { partitions: Set<number>; versions: number[] }>> {
-  const codec = new RegistryCodec<{ deviceId: string; version: number }>(stack.registry, readAvroSchema('device-twin'));
-  const byDevice = new Map<string, { partitions: Set<number>; versions: number[] }>();
-  await readTopicsToEnd(
-    stack.kafka,
-    [stack.topics.twins],
-    async (records) => {
-      for (const record of records) {
-        const decoded = await codec.decode(record.value);
-        if (!decoded.ok) throw new Error(`${record.topic}/${record.partition}@${record.offset}: ${decoded.rejection.error}`);
-        const seen = byDevice.get(decoded.value.deviceId) ?? { partitions: new Set(), versions: [] };
-        seen.partitions.add(record.partition);
-        seen.versions.push(decoded.value.version);
-        byDevice.set(decoded.value.deviceId, seen);
-      }
-    },
-    { groupPrefix: `${stack.config.TOPIC_PREFIX}.check-${Date.now()}`, timeoutMs: 30_000 },
-  );
-  return byDevice;
-}
 
 /**
  * Telemetry and gateway device events from a producer that places records as librdkafka does
@@ -181,7 +161,7 @@ describe('telemetry and device events placed by any partitioner (two instances)'
     }
 
     // fleet.twins: each device's snapshots all in its murmur2 partition, versions only going up, the last one the fold's
-    const records = await twinRecords(stack);
+    const records = await twinSnapshotsOnTopic(stack);
     const misfolded: string[] = [];
     for (const deviceId of expected.keys()) {
       const seen = records.get(deviceId);

@@ -41,15 +41,10 @@ export async function matchesFold(server: ServerProcess, expected: Map<string, D
   return wrong;
 }
 
-/**
- * fleet.twins itself, read committed: every device's snapshots in the order written. Each change is
- * written once (versions only go up) and the last one has the fold's version: an event applied twice
- * after a crash (say, offsets committed apart from the transaction) shows as extra versions, one lost
- * as a missing one.
- */
-export async function snapshotsAgreeWithFold(stack: TestStack, expected: Map<string, DeviceTwin>): Promise<string[]> {
+/** Every twin snapshot on fleet.twins, read committed: per device, the partitions it was written to and its versions in the order written. */
+export async function twinSnapshotsOnTopic(stack: TestStack): Promise<Map<string, { partitions: Set<number>; versions: number[] }>> {
   const codec = new RegistryCodec<{ deviceId: string; version: number }>(stack.registry, readAvroSchema('device-twin'));
-  const versions = new Map<string, number[]>();
+  const byDevice = new Map<string, { partitions: Set<number>; versions: number[] }>();
   await readTopicsToEnd(
     stack.kafka,
     [stack.topics.twins],
@@ -57,11 +52,25 @@ export async function snapshotsAgreeWithFold(stack: TestStack, expected: Map<str
       for (const record of records) {
         const decoded = await codec.decode(record.value);
         if (!decoded.ok) throw new Error(`${record.topic}/${record.partition}@${record.offset}: ${decoded.rejection.error}`);
-        versions.set(decoded.value.deviceId, [...(versions.get(decoded.value.deviceId) ?? []), decoded.value.version]);
+        const seen = byDevice.get(decoded.value.deviceId) ?? { partitions: new Set<number>(), versions: [] };
+        seen.partitions.add(record.partition);
+        seen.versions.push(decoded.value.version);
+        byDevice.set(decoded.value.deviceId, seen);
       }
     },
-    { groupPrefix: `${stack.config.TOPIC_PREFIX}.check`, timeoutMs: 30_000 },
+    { groupPrefix: `${stack.config.TOPIC_PREFIX}.check-${Date.now()}`, timeoutMs: 30_000 },
   );
+  return byDevice;
+}
+
+/**
+ * fleet.twins itself, read committed: every device's snapshots in the order written. Each change is
+ * written once (versions only go up) and the last one has the fold's version: an event applied twice
+ * after a crash (say, offsets committed apart from the transaction) shows as extra versions, one lost
+ * as a missing one.
+ */
+export async function snapshotsAgreeWithFold(stack: TestStack, expected: Map<string, DeviceTwin>): Promise<string[]> {
+  const versions = new Map([...(await twinSnapshotsOnTopic(stack))].map(([deviceId, written]) => [deviceId, written.versions]));
   const wrong: string[] = [];
   for (const [deviceId, twin] of expected) {
     const written = versions.get(deviceId) ?? [];

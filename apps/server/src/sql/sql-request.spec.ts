@@ -1,15 +1,8 @@
-import { ClickHouseError } from './clickhouse-error';
+import { thrownCode } from '../../../../test/support/thrown';
 import { bindable, credentialOf, parseSqlRequest, placeholderType, unescapeTsv } from './sql-request';
 
 const url = (query: string) => new URL(`http://localhost/?${query}`);
-const codeOf = (action: () => void): number | undefined => {
-  try {
-    action();
-    return undefined;
-  } catch (error) {
-    return (error as ClickHouseError).code;
-  }
-};
+const codeOf = thrownCode;
 
 describe('SQL request', () => {
   it('joins the query parameter and the body with a newline, parameter first, as ClickHouse does', () => {

@@ -1,14 +1,7 @@
-import { ClickHouseError } from './clickhouse-error';
+import { thrownCode } from '../../../../test/support/thrown';
 import { checkAst, checkStatement, tokenize } from './sql-statement';
 
-const codeOf = (action: () => void): number | undefined => {
-  try {
-    action();
-    return undefined;
-  } catch (error) {
-    return (error as ClickHouseError).code;
-  }
-};
+const codeOf = thrownCode;
 
 describe('SQL statement guard', () => {
   describe('checkStatement', () => {
