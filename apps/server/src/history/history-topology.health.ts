@@ -30,6 +30,8 @@ export class HistoryTopologyHealth implements OnApplicationBootstrap, BeforeAppl
   private readonly group: string;
   private admin: ConsumerGroupAdmin | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private looking: Promise<void> | undefined;
+  private stopping = false;
   private problem: string | null = null;
   private lookFailing = false;
 
@@ -51,7 +53,11 @@ export class HistoryTopologyHealth implements OnApplicationBootstrap, BeforeAppl
   onApplicationBootstrap(): void {
     if (!this.config.PROCESSORS.includes('history')) return;
     this.admin = new ConsumerGroupAdmin(this.kafka);
-    this.timer = setInterval(() => void this.look(), LOOK_EVERY_MS);
+    this.timer = setInterval(() => {
+      // one look at a time, and none after shutdown began: a look on a closed admin would connect it again
+      if (this.stopping || this.looking) return;
+      this.looking = this.look().finally(() => (this.looking = undefined));
+    }, LOOK_EVERY_MS);
     this.timer.unref();
   }
 
@@ -76,7 +82,9 @@ export class HistoryTopologyHealth implements OnApplicationBootstrap, BeforeAppl
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.timer);
+    await this.looking;
     await this.admin?.close();
   }
 }
