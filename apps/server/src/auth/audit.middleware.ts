@@ -3,8 +3,6 @@ import type { NextFunction, Request, Response } from 'express';
 import { PinoLogger } from 'nestjs-pino';
 import { principalOf } from './principal';
 
-const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
 /** One JSON audit line per write request: who, which route, which device and command, and the outcome. */
 export interface AuditLine {
   audit: true;
@@ -27,8 +25,8 @@ export class AuditMiddleware implements NestMiddleware {
     logger.setContext('audit');
   }
 
+  /** Mounted for the write methods only (AuthModule), so every request here is a write. */
   use(request: Request, response: Response, next: NextFunction): void {
-    if (READS.has(request.method)) return next();
     response.on('finish', () => this.logger.info(auditLine(request, response), 'audit'));
     next();
   }

@@ -37,11 +37,6 @@ export class StreamLimitInterceptor implements NestInterceptor {
       }),
     );
   }
-
-  /** Open streams per principal, for tests and metrics. */
-  openStreams(actor: string): number {
-    return this.open.get(actor) ?? 0;
-  }
 }
 
 /** An SSE route under the per-principal stream cap, and the 429 in its OpenAPI entry. */
