@@ -1,18 +1,19 @@
-import type { Telemetry, TwinCommand } from '@fleetstream/domain';
+import type { TwinCommand } from '@fleetstream/domain';
 import { chdbPath } from '@fleetstream/config';
 import { ChdbTransport } from '@fleetstream/history';
 import { DeviceCommandResponder, fleetGroups, TelemetryProducer } from '@fleetstream/kafka';
-import { Admin, AssignerProtocol } from 'kafkajs';
+import { Admin } from 'kafkajs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommandView } from '../apps/server/src/commands/command.view';
 import { adminHeaders } from './support/http';
+import { committedOffsets as committed, FleetLoad, groupAssignments as assignments } from './support/fleet-load';
 import { commandEventsOnTopic, notEndedOnce, TERMINAL_EVENTS } from './support/command-topic';
 import { rawRows, rollupsAndDistinctRaw } from './support/history-tables';
 import { ServerProcess } from './support/server-process';
-import { connectedTelemetryProducer, createTestStack, eventually, reading, TestStack } from './support/test-stack';
+import { connectedTelemetryProducer, createTestStack, eventually, TestStack } from './support/test-stack';
 import { expectedTwins, matchesFold, settledSnapshotsAgainstFold } from './support/twin-fold';
 
 const PARTITIONS = 6;
@@ -24,105 +25,13 @@ const ROUND_MS = 500;
 const COMMAND_EVERY_MS = 250;
 /** Rounds buffered by the fleet and sent at once just before the kill: 1,200 readings, 400 of them in the victim's partitions. */
 const BURST_ROUNDS = 20;
+/** Kill -9 and restart at once → the instance's partitions processed again (issue: within 5 s). */
+const TAKEOVER_LIMIT_MS = 5000;
 /** A fixed range that holds every reading, so that all instances are asked the same question. */
 const FROM = new Date(Date.now() - 600_000).toISOString();
 const TO = new Date(Date.now() + 3_600_000).toISOString();
 const readingsPath = (deviceId: string) => `/devices/${deviceId}/telemetry?from=${FROM}&to=${TO}&limit=10000`;
 const rollupPath = (deviceId: string) => `/devices/${deviceId}/telemetry/rollup?bucket=1m&from=${FROM}&to=${TO}`;
-
-/** The partitions of `topic` each member of a group holds, by the member's client id (KAFKA_CLIENT_ID). */
-async function assignments(admin: Admin, groupId: string, topic: string): Promise<{ state: string; byClient: Record<string, number[]> }> {
-  const { groups } = await admin.describeGroups([groupId]);
-  const byClient: Record<string, number[]> = {};
-  for (const member of groups[0]?.members ?? []) {
-    const assignment = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
-    byClient[member.clientId] = [...(byClient[member.clientId] ?? []), ...(assignment?.assignment[topic] ?? [])];
-  }
-  return { state: groups[0]?.state ?? 'Dead', byClient };
-}
-
-async function committed(admin: Admin, groupId: string, topic: string): Promise<Map<number, number>> {
-  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-  return new Map((offsets?.partitions ?? []).map(({ partition, offset }) => [partition, Number(offset)]));
-}
-
-/** Raw text: what one instance answers must be what every other answers, byte for byte. */
-async function getText(server: ServerProcess, path: string): Promise<string> {
-  const response = await fetch(`${server.url}${path}`, { headers: adminHeaders });
-  return `${response.status} ${await response.text()}`;
-}
-
-/**
- * The simulated fleet: every device reports on a steady beat and commands go to the instances over
- * REST, from start() to stop(); it can run again, its sequence numbers going on. What was sent is
- * kept, to check every table and topic against.
- */
-class FleetLoad {
-  readonly readings: Telemetry[] = [];
-  readonly commands: { commandId: string; deviceId: string; via: string }[] = [];
-  readonly refused: string[] = [];
-  private seq = 1;
-  private sentCommands = 0;
-  private running = false;
-  private loops: Promise<void>[] = [];
-  private pendingBurst: { rounds: number; sent: () => void } | undefined;
-
-  constructor(
-    private readonly producer: TelemetryProducer,
-    /** The instances commands may be sent to now; the test takes one out before it kills it. */
-    readonly live: Set<ServerProcess>,
-  ) {}
-
-  start(): this {
-    this.running = true;
-    this.loops = [this.report(), this.command()];
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await Promise.all(this.loops);
-  }
-
-  /**
-   * The next beat carries `rounds` rounds at once, as a fleet does when its gateways reconnect with
-   * what they buffered; resolves once the broker has them.
-   */
-  burst(rounds: number): Promise<void> {
-    return new Promise((resolve) => (this.pendingBurst = { rounds, sent: resolve }));
-  }
-
-  private async report(): Promise<void> {
-    while (this.running) {
-      const started = Date.now();
-      const burst = this.pendingBurst;
-      this.pendingBurst = undefined;
-      const rounds = burst?.rounds ?? 1;
-      // event times go up with seq for each device, a buffered round being older than the next live one
-      const beat = Array.from({ length: rounds }, (_, r) => this.seq + r).flatMap((n, r) =>
-        devices.map((deviceId, d) => reading(deviceId, n, started - (rounds - 1 - r) * ROUND_MS + d, { temperature: n * 100 + d, battery: 100 - (n % 100) })),
-      );
-      this.seq += rounds;
-      await this.producer.send(beat);
-      this.readings.push(...beat);
-      burst?.sent();
-      await sleep(Math.max(0, ROUND_MS - (Date.now() - started)));
-    }
-  }
-
-  private async command(): Promise<void> {
-    while (this.running) {
-      const i = this.sentCommands++;
-      const targets = [...this.live];
-      const via = targets[i % targets.length]!;
-      const deviceId = devices[(i * 7) % DEVICES]!;
-      const response = await via.request<CommandView>('POST', `/devices/${deviceId}/commands`, { name: 'sync', params: { i } });
-      if (response.status === 202) this.commands.push({ commandId: response.body.commandId, deviceId, via: via.url });
-      else this.refused.push(`${via.url} ${deviceId}: ${response.status} ${JSON.stringify(response.body)}`);
-      await sleep(COMMAND_EVERY_MS);
-    }
-  }
-}
 
 /**
  * What every instance must agree on once the load has stopped: each command ended once (fleet.commands),
@@ -185,6 +94,12 @@ async function expectAllAgree(stack: TestStack, servers: ServerProcess[], load: 
     }
   }
   expect(different).toEqual([]);
+}
+
+/** Raw text: what one instance answers must be what every other answers, byte for byte. */
+async function getText(server: ServerProcess, path: string): Promise<string> {
+  const response = await fetch(`${server.url}${path}`, { headers: adminHeaders });
+  return `${response.status} ${await response.text()}`;
 }
 
 const partitionsOf = (byClient: Record<string, number[]>) => Object.entries(byClient).map(([client, p]) => `${client}:${p.join(',')}`).join(' ');
@@ -250,11 +165,11 @@ describe('three instances under load, one killed and restarted', () => {
     admin = stack.kafka.admin();
     await admin.connect();
     const common = { COMMAND_BACKOFF_INITIAL_MS: '200', COMMAND_TICK_MS: '50', HISTORY_TRANSPORT: 'chdb' };
-    a = await ServerProcess.create(stack, { ...common, PROCESSORS: 'history,twins,commands', KAFKA_CLIENT_ID: 'scale-a', FLEETSTREAM_DATA_DIR: historyDataDir });
-    b = await ServerProcess.create(stack, { ...common, PROCESSORS: 'twins,commands', HISTORY_URL: a.url, KAFKA_CLIENT_ID: 'scale-b' });
-    c = await ServerProcess.create(stack, { ...common, PROCESSORS: 'twins,commands', HISTORY_URL: a.url, KAFKA_CLIENT_ID: 'scale-c' });
+    a = await ServerProcess.create(stack, { ...common, PROCESSORS: 'history,twins,commands', KAFKA_CLIENT_ID: 'scale-a', INSTANCE_ID: 'scale-a', FLEETSTREAM_DATA_DIR: historyDataDir });
+    b = await ServerProcess.create(stack, { ...common, PROCESSORS: 'twins,commands', HISTORY_URL: a.url, KAFKA_CLIENT_ID: 'scale-b', INSTANCE_ID: 'scale-b' });
+    c = await ServerProcess.create(stack, { ...common, PROCESSORS: 'twins,commands', HISTORY_URL: a.url, KAFKA_CLIENT_ID: 'scale-c', INSTANCE_ID: 'scale-c' });
     await Promise.all([a, b, c].map((server) => server.start()));
-    load = new FleetLoad(producer, new Set([a, b, c]));
+    load = new FleetLoad(producer, new Set([a, b, c]), devices, ROUND_MS, COMMAND_EVERY_MS);
   });
 
   afterAll(async () => {
@@ -293,6 +208,8 @@ describe('three instances under load, one killed and restarted', () => {
       `scale-out, A killed and restarted at once: its partitions processed again after ${kill.takeoverMs} ms (${kill.during}); /ready ${kill.readyMs} ms after the kill; ` +
         `${load.readings.length} readings, ${load.commands.length} commands in all`,
     );
+    // static membership: A restarted with its INSTANCE_ID gets its partitions back without waiting for its session
+    expect(kill.takeoverMs).toBeLessThanOrEqual(TAKEOVER_LIMIT_MS);
     await expectAllAgree(stack, [a, b, c], load);
 
     // the history tables themselves, once A has stopped (chdb: one process per data dir): no row stored twice, rollups equal the distinct readings

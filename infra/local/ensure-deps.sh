@@ -11,7 +11,10 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
 # `npm ci` refuses a lockfile without the other platforms' optional packages.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "[deps] installing npm packages (versions pinned by package-lock.json)"
-  npm install --no-audit --no-fund --loglevel=error
+  # @confluentinc/kafka-javascript: CKJS_LINKING=dynamic builds its bundled librdkafka here (about
+  # 1.5 min, against the system's OpenSSL and zlib) instead of downloading a prebuilt binary from
+  # GitHub, which is not always reachable; a variable set by the caller wins
+  CKJS_LINKING="${CKJS_LINKING:-dynamic}" npm install --no-audit --no-fund --loglevel=error
 fi
 echo "[deps] compiling TypeScript"
 npm run --silent build

@@ -69,6 +69,16 @@ export class ServerProcess {
     await this.signal('SIGKILL');
   }
 
+  /** SIGSTOP: the process freezes mid-whatever, as in a long GC pause or a paused VM; resume() wakes it. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after pause(). */
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** SIGTERM (graceful shutdown), SIGKILL after 15 s. */
   async stop(): Promise<void> {
     const killLater = setTimeout(() => this.child?.kill('SIGKILL'), 15_000);

@@ -63,6 +63,10 @@ export const fleetstreamConfigSchema = z.object({
   FLEETSTREAM_DATA_DIR: z.string().default(resolve(process.cwd(), '.data')),
   KAFKA_BROKERS: commaList.default('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: z.string().default('fleetstream'),
+  INSTANCE_ID: unsetWhenEmpty(z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" and "-" only, at most 100'))
+    .describe("this instance's stable name, different on every instance (a StatefulSet pod name, a host name): the processors' static group membership and transactional ids, so a restarted instance gets its partitions back at once; unset: dynamic membership"),
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(1_800_000).default(10_000)
+    .describe("how long the processors' consumer groups wait for a silent instance before its partitions move (within the brokers' group.min/max.session.timeout.ms, 6 s to 30 min by default)"),
   ...kafkaSecurityShape,
   SCHEMA_REGISTRY_URL: z.string().url().default('http://127.0.0.1:8081/apis/ccompat/v7'),
   TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only').default('fleet'),

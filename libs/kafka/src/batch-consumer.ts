@@ -16,8 +16,11 @@ export interface ConsumedRecord {
   timestamp: number;
 }
 
+/** A fetched message, as kafkajs and the Confluent client's KafkaJS API both give it. */
+export type FetchedMessage = Pick<KafkaMessage, 'offset' | 'key' | 'value' | 'headers' | 'timestamp'>;
+
 /** A fetched message as a ConsumedRecord. */
-export function consumedRecord(batch: Pick<Batch, 'topic' | 'partition'>, message: KafkaMessage): ConsumedRecord {
+export function consumedRecord(batch: Pick<Batch, 'topic' | 'partition'>, message: FetchedMessage): ConsumedRecord {
   return {
     topic: batch.topic,
     partition: batch.partition,

@@ -1,10 +1,10 @@
 import { Mutex } from 'async-mutex';
-import { Kafka, Message, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { Message, TopicMessages } from 'kafkajs';
+import { ConfluentConsumer, ConfluentKafka, ConfluentProducer } from './confluent-client';
 
 /**
  * `partitionsConsumedConcurrently` for a consumer whose batch handlers submit to a GroupCommitProducer:
- * batches of all its partitions at once, so they share transactions (kafkajs caps it at the partitions assigned).
+ * batches of all its partitions at once, so they share transactions (the client caps it at the partitions assigned).
  */
 export const GROUP_COMMIT_CONCURRENCY = 64;
 
@@ -43,40 +43,52 @@ interface Pending {
  * partitions share a transaction instead of queueing for one each (each costs five round trips and
  * the coordinator's markers). A write resolves once its transaction committed; if the transaction
  * fails, every write in it fails and its batch is re-delivered.
+ *
+ * The consumed offsets are committed with the consumer's group metadata (KIP-447: member id and
+ * generation): once a rebalance gave the partitions to another member, the broker refuses the commit
+ * of a member that stalled meanwhile, and the whole transaction is aborted — a zombie is fenced.
  */
 export class GroupCommitProducer {
-  private producer: Producer;
+  private producer: ConfluentProducer;
   private queue: Pending[] = [];
   private flushing: Promise<void> | undefined;
 
+  /**
+   * @param transactionalId stable across restarts of one instance where possible: a restarted producer
+   *   with the same id aborts what its crashed predecessor left open at once, instead of read-committed
+   *   readers waiting for TRANSACTION_TIMEOUT_MS.
+   * @param consumer the consumer whose offsets the transactions commit (its group metadata fences).
+   */
   constructor(
-    private readonly kafka: Kafka,
+    private readonly kafka: ConfluentKafka,
     private readonly transactionalId: string,
-    private readonly consumerGroupId: string,
+    private readonly consumer: () => ConfluentConsumer | undefined,
   ) {
     this.producer = this.newProducer();
   }
 
-  private newProducer(): Producer {
+  private newProducer(): ConfluentProducer {
     return this.kafka.producer({
-      transactionalId: this.transactionalId,
-      // a crashed instance's open transaction hides the records after it from every read-committed
-      // reader until the broker aborts it at this timeout (kafkajs' default is 60 s); ours take
-      // milliseconds, and one that overruns is aborted and retried like any failed transaction
-      transactionTimeout: TRANSACTION_TIMEOUT_MS,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      // the coordinator answers CONCURRENT_TRANSACTIONS for a few ms after each commit while it writes
-      // the markers; the client-wide 300 ms first retry would add that much to the next transaction
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 10, maxRetryTime: 10_000 },
+      kafkaJS: {
+        transactionalId: this.transactionalId,
+        // a crashed instance's open transaction hides the records after it from every read-committed
+        // reader until the broker aborts it at this timeout; ours take milliseconds, and one that
+        // overruns is aborted and retried like any failed transaction
+        transactionTimeout: TRANSACTION_TIMEOUT_MS,
+        idempotent: true,
+        acks: -1,
+      },
+      // the group commit is the batching: a send is flushed at once, not after librdkafka's 5 ms linger
+      'linger.ms': 1,
+      // a group commit of every partition's batch can hold tens of thousands of records
+      'queue.buffering.max.messages': 1_000_000,
     });
   }
 
   /**
-   * After a failed transaction the kafkajs producer can be left in a state it never leaves (say
-   * COMMITTING after the broker went away mid-commit: "Cannot call beginTransaction in state
-   * COMMITTING"). A new producer with the same transactional id bumps the epoch, which fences the
-   * old one and aborts whatever it left open, so the next try starts clean.
+   * After a failed transaction the producer may be fenced or in an error state it does not leave. A
+   * new producer with the same transactional id bumps the epoch, which fences the old one and aborts
+   * whatever it left open, so the next try starts clean.
    */
   private async replaceProducer(): Promise<void> {
     const broken = this.producer;
@@ -118,14 +130,6 @@ export class GroupCommitProducer {
   }
 
   private async commit(writes: TransactionalWrite[]): Promise<WrittenOffsets[]> {
-    const byTopic = new Map<string, TopicMessages['messages']>();
-    const writeOf = new Map<Message, number>();
-    writes.forEach(({ topicMessages }, index) => {
-      for (const { topic, messages } of topicMessages) {
-        if (messages.length > 0) byTopic.set(topic, [...(byTopic.get(topic) ?? []), ...messages]);
-        for (const message of messages) writeOf.set(message, index);
-      }
-    });
     const written: WrittenOffsets[] = writes.map(() => new Map());
     const offsets = new Map<string, { topic: string; partitions: { partition: number; offset: string }[] }>();
     for (const { consumed } of writes) {
@@ -134,20 +138,21 @@ export class GroupCommitProducer {
       entry.partitions.push({ partition: consumed.partition, offset: consumed.offset });
       offsets.set(consumed.topic, entry);
     }
+    const producer = this.producer;
     try {
-      const transaction = await this.producer.transaction();
+      await producer.transaction();
       try {
-        for (const topicMessages of requestsWithin([...byTopic].map(([topic, messages]) => ({ topic, messages })), MAX_REQUEST_BYTES)) {
-          const metadata = await transaction.sendBatch({ acks: -1, topicMessages });
-          noteOffsets(topicMessages, metadata, (message) => written[writeOf.get(message)!]!);
-        }
+        await Promise.all(writes.flatMap(({ topicMessages }, index) => topicMessages.flatMap(({ topic, messages }) =>
+          messages.map((message) => this.send(producer, topic, message, written[index]!)))));
         if (offsets.size > 0) {
-          await whileTransactionsConcurrent(() => transaction.sendOffsets({ consumerGroupId: this.consumerGroupId, topics: [...offsets.values()] }));
+          const consumer = this.consumer();
+          if (!consumer) throw new Error('no consumer to commit the consumed offsets with');
+          await producer.sendOffsets({ consumer, topics: [...offsets.values()] });
         }
-        await transaction.commit();
+        await producer.commit();
         return written;
       } catch (error) {
-        await transaction.abort();
+        await producer.abort();
         throw error;
       }
     } catch (error) {
@@ -155,74 +160,19 @@ export class GroupCommitProducer {
       throw error;
     }
   }
-}
 
-/**
- * The offset of each record that named its partition: kafkajs keeps a request's records of one
- * partition in order in one record batch, so the k-th of them is at the batch's base offset + k.
- */
-function noteOffsets(topicMessages: TopicMessages[], metadata: RecordMetadata[], writtenBy: (message: Message) => WrittenOffsets): void {
-  for (const { topicName, partition, baseOffset } of metadata) {
-    const ofTopic = topicMessages.filter(({ topic }) => topic === topicName).flatMap(({ messages }) => messages);
-    // a record placed by the partitioner could stand between them: then the positions are unknown
-    if (baseOffset === undefined || ofTopic.some((message) => message.partition === undefined)) continue;
-    const messages = ofTopic.filter((message) => message.partition === partition);
-    messages.forEach((message, k) => {
-      const byPartition = writtenBy(message);
-      const partitions = byPartition.get(topicName) ?? new Map<number, number[]>();
-      byPartition.set(topicName, partitions);
-      partitions.set(partition, [...(partitions.get(partition) ?? []), Number(baseOffset) + k]);
-    });
-  }
-}
-
-/**
- * Largest sum of record bytes in one produce request. kafkajs puts every record of a partition into
- * one record batch, and the broker refuses a batch over the topic's max.message.bytes (1 MiB by
- * default): a group commit of thousands of twins of one partition would fail for good.
- */
-const MAX_REQUEST_BYTES = 512 * 1024;
-
-/** Splits the messages into produce requests of at most `maxBytes` of keys and values each (a larger single record goes alone). */
-export function requestsWithin(topicMessages: TopicMessages[], maxBytes: number): TopicMessages[][] {
-  const requests: TopicMessages[][] = [];
-  let current: TopicMessages[] = [];
-  let bytes = 0;
-  for (const { topic, messages } of topicMessages) {
-    for (const message of messages) {
-      const size = byteLength(message.key) + byteLength(message.value) + 64;
-      if (bytes + size > maxBytes && bytes > 0) {
-        requests.push(current);
-        current = [];
-        bytes = 0;
-      }
-      const last = current[current.length - 1];
-      if (last?.topic === topic) last.messages.push(message);
-      else current.push({ topic, messages: [message] });
-      bytes += size;
-    }
-  }
-  if (current.length > 0) requests.push(current);
-  return requests;
-}
-
-function byteLength(data: Buffer | string | null | undefined): number {
-  if (data === null || data === undefined) return 0;
-  return typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-}
-
-/**
- * Retries AddOffsetsToTxn while the coordinator still finishes the previous transaction: kafkajs
- * does not retry it, and failing the batch for it would cost a consumer retry (300 ms and more).
- */
-async function whileTransactionsConcurrent(send: () => Promise<void>): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await send();
-    } catch (error) {
-      if ((error as { type?: string }).type !== 'CONCURRENT_TRANSACTIONS' || attempt >= 50) throw error;
-      await sleep(Math.min(5 * attempt, 50));
-    }
+  /**
+   * One record, on its own so that its delivery report gives its exact offset (librdkafka batches the
+   * records sent together anyway); noted when the record named its partition.
+   */
+  private async send(producer: ConfluentProducer, topic: string, message: Message, written: WrittenOffsets): Promise<void> {
+    const { partition } = message;
+    // a copy: the client rewrites the record it is given (partition -1 for "the partitioner's choice", headers)
+    const [metadata] = await producer.send({ topic, messages: [{ ...message }] });
+    if (partition === undefined || partition === null || metadata?.baseOffset === undefined) return;
+    const partitions = written.get(topic) ?? new Map<number, number[]>();
+    written.set(topic, partitions);
+    partitions.set(partition, [...(partitions.get(partition) ?? []), Number(metadata.baseOffset)]);
   }
 }
 

@@ -1,6 +1,7 @@
 export * from './batch-consumer';
 export * from './dead-letter.producer';
 export * from './kafka-client';
+export * from './confluent-client';
 export * from './kafka-settings';
 export * from './topic-admin';
 export * from './topics';

@@ -2,6 +2,7 @@ import { FleetstreamConfig } from '@fleetstream/config';
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { KafkaSettings } from './kafka-client';
+import type { GroupMembership } from './transactional-processor';
 
 /**
  * The Kafka client settings of the configuration (KAFKA_BROKERS, KAFKA_SASL_*, KAFKA_SSL_*), for every
@@ -25,6 +26,11 @@ export function kafkaSettings(config: FleetstreamConfig, clientId: string): Kafk
     settings.ssl = tls;
   }
   return settings;
+}
+
+/** How this instance's processors join their consumer groups (INSTANCE_ID, KAFKA_SESSION_TIMEOUT_MS). */
+export function groupMembership(config: FleetstreamConfig): GroupMembership {
+  return { ...(config.INSTANCE_ID ? { instanceId: config.INSTANCE_ID } : {}), sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS };
 }
 
 function secretFile(variable: string, path: string): string {

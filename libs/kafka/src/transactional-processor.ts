@@ -1,9 +1,10 @@
-import { Consumer, EachBatchPayload, Kafka, Message, TopicMessages } from 'kafkajs';
+import { KafkaJS } from '@confluentinc/kafka-javascript';
+import type { Kafka, Message, TopicMessages } from 'kafkajs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConsumedRecord, consumedRecord } from './batch-consumer';
+import { ConsumedRecord, consumedRecord, FetchedMessage } from './batch-consumer';
+import { ConfluentConsumer, ConfluentKafka } from './confluent-client';
 import { ConsumerLiveness, restartBackoffMs } from './consumer-liveness';
-import { coPartitionedAssigner } from './co-partitioned.assigner';
 import { deadLetterMessage, RecordFault } from './dead-letter.producer';
 import { FailureStreak, FailureStreaks } from './failure-streaks';
 import { ConsumedOffset, GROUP_COMMIT_CONCURRENCY, GroupCommitProducer, PartitionTurns, WrittenOffsets } from './group-commit.producer';
@@ -47,6 +48,7 @@ export interface TransactionalProcessorOptions<BatchState> {
   deadLetterTopic: string;
   replayBoundsTopic: string;
   maxWaitTimeInMs: number;
+  membership: GroupMembership;
   logic: ProcessorLogic<BatchState>;
   log: { warn(message: string): void; error(message: string): void; log(message: string): void };
   /**
@@ -55,6 +57,18 @@ export interface TransactionalProcessorOptions<BatchState> {
    * otherwise one record with an unforeseen shape would stop its partition for good.
    */
   isTransient: (error: unknown) => boolean;
+}
+
+/** How the processor's consumer is a member of its group (INSTANCE_ID, KAFKA_SESSION_TIMEOUT_MS). */
+export interface GroupMembership {
+  /**
+   * Static membership (`group.instance.id`, KIP-345) when set: a restarted instance gets its own
+   * partitions back at once, without a rebalance, instead of after the session timeout. Also names the
+   * transactional id, so the restarted producer aborts what the dead one left open.
+   */
+  instanceId?: string;
+  /** How long the group waits for a silent member (a static one that does not come back) before its partitions move. */
+  sessionTimeoutMs: number;
 }
 
 /** A processor is not running: its consumer crashed, or it is waiting to be restarted. */
@@ -75,13 +89,12 @@ export interface StalledPartition extends FailureStreak {
   partition: number;
 }
 
+/** Records per eachBatch call; the client's default of 32 would cost a transaction share per 32 records. */
+const MAX_BATCH_RECORDS = 2000;
 
-/** Thrown to kafkajs for a failed batch: marked retriable so the consumer re-fetches instead of crashing for good. */
-class BatchRetry extends Error {
-  readonly retriable = true;
-  constructor(message: string, override readonly cause: unknown) {
-    super(message);
-  }
+/** The wait before a failed batch is fetched and tried again, by failed attempt (1-based): 100 ms doubling to 5 s. */
+function batchRetryBackoffMs(attempts: number): number {
+  return Math.min(5000, 100 * 2 ** Math.max(0, attempts - 1));
 }
 
 /**
@@ -90,11 +103,15 @@ class BatchRetry extends Error {
  * outputs, dead letters and consumed offsets — in one Kafka transaction shared with the batches
  * of every other partition in flight (group commit). A record fault goes to the dead-letter topic in
  * that same transaction, so the partition moves on exactly when the dead letter is durable. A
- * transient fault retries the batch; a consumer that kafkajs gives up on is restarted with backoff,
- * and the status says so meanwhile (/ready).
+ * transient fault retries the batch with backoff, and the status says so meanwhile (/ready).
+ *
+ * The consumer and the transactions run on the Confluent client (librdkafka): the offsets are
+ * committed with the group generation (KIP-447), so a member that stalled past its session and lost
+ * its partitions cannot commit for them any more; and with INSTANCE_ID the member is static, so a
+ * restart gets its partitions back in about a second. Replay bounds still come through kafkajs.
  */
 export class TransactionalProcessor<BatchState> {
-  private consumer: Consumer | undefined;
+  private consumer: ConfluentConsumer | undefined;
   private committer: GroupCommitProducer | undefined;
   private readonly turns = new PartitionTurns();
   private replayBounds = ReplayBounds.none;
@@ -109,6 +126,7 @@ export class TransactionalProcessor<BatchState> {
 
   constructor(
     private readonly kafka: Kafka,
+    private readonly confluent: ConfluentKafka,
     private readonly options: TransactionalProcessorOptions<BatchState>,
   ) {
     const prefixed = (message: string) => `[${options.name}] ${message}`;
@@ -150,7 +168,8 @@ export class TransactionalProcessor<BatchState> {
   async start(): Promise<void> {
     const { groupId, replayBoundsTopic } = this.options;
     this.replayBounds = await loadReplayBounds(this.kafka, replayBoundsTopic, groupId);
-    this.committer = new GroupCommitProducer(this.kafka, `${groupId}.${hostname()}.${process.pid}`, groupId);
+    const { instanceId } = this.options.membership;
+    this.committer = new GroupCommitProducer(this.confluent, `${groupId}.${instanceId ?? `${hostname()}.${process.pid}`}`, () => this.consumer);
     await this.committer.connect();
     await this.startConsumer();
   }
@@ -194,15 +213,32 @@ export class TransactionalProcessor<BatchState> {
   }
 
   private async startConsumer(): Promise<void> {
-    const { groupId, topics, maxWaitTimeInMs } = this.options;
-    const consumer = this.kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs, partitionAssigners: [coPartitionedAssigner] });
+    const { groupId, topics, maxWaitTimeInMs, membership } = this.options;
+    const consumer = this.confluent.consumer({
+      kafkaJS: {
+        groupId,
+        fromBeginning: true,
+        autoCommit: false,
+        maxWaitTimeInMs,
+        sessionTimeout: membership.sessionTimeoutMs,
+        heartbeatInterval: Math.max(100, Math.floor(membership.sessionTimeoutMs / 5)),
+        // the range assignor gives partition p of every input topic to one member (equal partition
+        // counts, checked at start): the co-partitioning that Kafka Streams relies on too
+        partitionAssigners: [KafkaJS.PartitionAssigners.range],
+      },
+      'isolation.level': 'read_committed',
+      'js.consumer.max.batch.size': MAX_BATCH_RECORDS,
+      ...(membership.instanceId ? { 'group.instance.id': membership.instanceId } : {}),
+      // eager rebalance: every partition is revoked, then the new assignment arrives
+      rebalance_cb: (error: { code: number }, assignment: { partition: number }[]) => {
+        if (error.code === KafkaJS.ErrorCodes.ERR__ASSIGN_PARTITIONS) this.onAssigned([...new Set(assignment.map(({ partition }) => partition))]);
+        else this.onAssigned([]);
+      },
+    });
     this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.onAssigned([...new Set(Object.values(payload.memberAssignment).flat())]));
-    this.liveness.watch(consumer);
     await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.subscribe({ topics });
     await consumer.run({
-      autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: GROUP_COMMIT_CONCURRENCY,
       eachBatch: (payload) => this.onBatch(payload),
@@ -235,7 +271,7 @@ export class TransactionalProcessor<BatchState> {
     }
   }
 
-  private async onBatch({ batch, isStale, isRunning, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> {
+  private async onBatch({ batch, isStale, isRunning, resolveOffset }: KafkaJS.EachBatchPayload): Promise<void> {
     if (isStale() || !isRunning() || batch.messages.length === 0) return;
     this.liveness.up();
     await (this.restoring.get(batch.partition) ?? this.restoreUntilDone([batch.partition], this.generation));
@@ -246,7 +282,7 @@ export class TransactionalProcessor<BatchState> {
         const deadLetters: Message[] = [];
         for (const message of batch.messages) {
           if (this.replayBounds.skips(batch.topic, batch.partition, message.offset)) continue;
-          const record = consumedRecord(batch, message);
+          const record = consumedRecord(batch, message as FetchedMessage);
           const fault = await this.handleIsolated(record, state);
           if (fault) deadLetters.push(deadLetterMessage({ record, rejection: fault }, Date.now(), name));
         }
@@ -257,12 +293,15 @@ export class TransactionalProcessor<BatchState> {
       });
     } catch (error) {
       this.failures.failed(batch.partition, error);
-      await heartbeat().catch(() => undefined);
-      // kafkajs re-fetches the batch from its first offset (it was not resolved) after its retry backoff
-      throw new BatchRetry(`[${name}] batch of ${batch.topic}[${batch.partition}] at ${batch.firstOffset()} failed, retrying: ${(error as Error).message}`, error);
+      const [streak] = this.failures.failing().filter(({ key }) => key === batch.partition);
+      const backoff = batchRetryBackoffMs(streak?.attempts ?? 1);
+      this.options.log.warn(`[${name}] batch of ${batch.topic}[${batch.partition}] at ${batch.firstOffset()} failed, retrying in ${backoff} ms: ${(error as Error).message}`);
+      await sleep(backoff);
+      // not resolved: the client seeks back and fetches the batch again from its first offset
+      return;
     }
     this.failures.succeeded(batch.partition);
-    // without it kafkajs fetches from the batch's first offset again
+    // without it the client seeks back and fetches from the batch's first offset again
     resolveOffset(batch.lastOffset());
   }
 

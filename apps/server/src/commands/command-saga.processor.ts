@@ -2,7 +2,7 @@ import { twinSettings } from '@fleetstream/config';
 import {
   CommandSagaInput, commandRequestError, commandSagaStep, CommandState, connectivityAt, DeviceMessage, deviceMessageFor, deviceRecordFault, dueAt, isTerminal, sendableWhenOnline,
 } from '@fleetstream/domain';
-import { ConsumedRecord, coPartitionCount, fleetGroups, FleetTopics, partitionOf, ProcessorOutput, ProcessorStatus, RecordFault, TransactionalProcessor } from '@fleetstream/kafka';
+import { ConfluentKafka, ConsumedRecord, coPartitionCount, fleetGroups, groupMembership, FleetTopics, partitionOf, ProcessorOutput, ProcessorStatus, RecordFault, TransactionalProcessor } from '@fleetstream/kafka';
 import {
   CommandAckRecord, CommandEventRecord, fromCommandAckRecord, fromCommandEventRecord, readAvroSchema, RegistryCodec, toCommandEventRecord,
   toCommandStateSnapshot, toDeviceCommandRecord, DeviceCommandRecord,
@@ -11,7 +11,7 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Kafka, Message } from 'kafkajs';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
-import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
+import { CONFLUENT_KAFKA, KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
 import { isTransient } from '../infrastructure/transient-errors';
 import { TwinReadModel } from '../twins/twin-read-model';
 import { CommandRetentionIndex, EndedCommand, requestOutlivedRetention } from './command-retention';
@@ -68,6 +68,7 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
   constructor(
     @Inject(fleetstreamConfig.KEY) private readonly config: AppConfig,
     @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(CONFLUENT_KAFKA) private readonly confluent: ConfluentKafka,
     @Inject(SCHEMA_REGISTRY) registry: SchemaRegistry,
     @Inject(TOPICS) private readonly topics: FleetTopics,
     private readonly commands: CommandStateReadModel,
@@ -82,12 +83,13 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
 
   onApplicationBootstrap(): void {
     if (!this.config.PROCESSORS.includes('commands')) return;
-    this.processor = new TransactionalProcessor<SagaBatch>(this.kafka, {
+    this.processor = new TransactionalProcessor<SagaBatch>(this.kafka, this.confluent, {
       name: 'commands',
       groupId: fleetGroups(this.config.TOPIC_PREFIX).commandSaga,
       topics: [this.topics.commands, this.topics.deviceAcks],
       deadLetterTopic: this.topics.telemetryDlq,
       replayBoundsTopic: this.topics.replayBounds,
+      membership: groupMembership(this.config),
       maxWaitTimeInMs: 20,
       log: this.logger,
       isTransient,

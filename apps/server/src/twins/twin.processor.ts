@@ -1,13 +1,13 @@
 import { telemetryRules, twinSettings } from '@fleetstream/config';
 import { applyCommand, desiredStateDue, DeviceTwin, initialTwin, rejectionReason, TwinCommand, TwinSettings } from '@fleetstream/domain';
-import { ConsumedRecord, coPartitionCount, fleetGroups, topicMaxMessageBytes, FleetTopics, ProcessorOutput, ProcessorStatus, RecordFault, RepartitionForwarder, TransactionalProcessor } from '@fleetstream/kafka';
+import { ConfluentKafka, ConsumedRecord, coPartitionCount, fleetGroups, groupMembership, topicMaxMessageBytes, FleetTopics, ProcessorOutput, ProcessorStatus, RecordFault, RepartitionForwarder, TransactionalProcessor } from '@fleetstream/kafka';
 import { DeviceCommandRecord, readAvroSchema, RegistryCodec, toDesiredStateRecord, toTwinSnapshot, TwinCommandReader, TwinPatchOutcomeRecord } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Kafka, Message } from 'kafkajs';
 import { isTransient } from '../infrastructure/transient-errors';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
-import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
+import { CONFLUENT_KAFKA, KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
 import { ProcessorMonitor } from '../metrics/processor.metrics';
 import { TwinPatchOutcomes } from './twin-patch-outcomes';
 import { TwinReadModel } from './twin-read-model';
@@ -57,6 +57,7 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
   constructor(
     @Inject(fleetstreamConfig.KEY) private readonly config: AppConfig,
     @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(CONFLUENT_KAFKA) private readonly confluent: ConfluentKafka,
     @Inject(SCHEMA_REGISTRY) registry: SchemaRegistry,
     @Inject(TOPICS) private readonly topics: FleetTopics,
     private readonly twins: TwinReadModel,
@@ -75,13 +76,14 @@ export class TwinProcessor implements OnApplicationBootstrap, BeforeApplicationS
 
   onApplicationBootstrap(): void {
     if (!this.config.PROCESSORS.includes('twins')) return;
-    this.processor = new TransactionalProcessor<TwinBatch>(this.kafka, {
+    this.processor = new TransactionalProcessor<TwinBatch>(this.kafka, this.confluent, {
       name: 'twins',
       groupId: fleetGroups(this.config.TOPIC_PREFIX).twinProcessor,
       // partition p of each holds the same devices: one member gets all four
       topics: this.inputTopics(),
       deadLetterTopic: this.topics.telemetryDlq,
       replayBoundsTopic: this.topics.replayBounds,
+      membership: groupMembership(this.config),
       maxWaitTimeInMs: 50,
       log: this.logger,
       isTransient,
