@@ -8,6 +8,9 @@ import { ConfluentConsumer, ConfluentKafka, ConfluentProducer } from './confluen
  */
 export const GROUP_COMMIT_CONCURRENCY = 64;
 
+/** The producer's cap on one record: far above any topic's max.message.bytes, so the broker decides. */
+const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
 /** How long the broker lets a transaction stay open before it aborts it. */
 export const TRANSACTION_TIMEOUT_MS = 15_000;
 
@@ -82,6 +85,10 @@ export class GroupCommitProducer {
       'linger.ms': 1,
       // a group commit of every partition's batch can hold tens of thousands of records
       'queue.buffering.max.messages': 1_000_000,
+      // the topic's max.message.bytes judges a record, as the broker does (1 MiB by default); librdkafka's
+      // own cap (1,000,000 bytes) would refuse a dead letter of a record that the broker took, and the
+      // transaction would fail on it forever
+      'message.max.bytes': MAX_RECORD_BYTES,
     });
   }
 

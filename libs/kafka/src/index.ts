@@ -19,6 +19,6 @@ export * from './group-commit.producer';
 export * from './replay-bounds';
 export * from './transactional-processor';
 export * from './repartition.forwarder';
-export * from './consumer-liveness';
+export * from './consumer-startup';
 export * from './transient-errors';
 export * from './failure-streaks';

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConsumedRecord, consumedRecord, FetchedMessage } from './batch-consumer';
 import { ConfluentConsumer, ConfluentKafka } from './confluent-client';
-import { ConsumerLiveness, restartBackoffMs } from './consumer-liveness';
+import { ConsumerStartup, restartBackoffMs } from './consumer-startup';
 import { deadLetterMessage, RecordFault } from './dead-letter.producer';
 import { FailureStreak, FailureStreaks } from './failure-streaks';
 import { ConsumedOffset, GROUP_COMMIT_CONCURRENCY, GroupCommitProducer, PartitionTurns, WrittenOffsets } from './group-commit.producer';
@@ -121,7 +121,7 @@ export class TransactionalProcessor<BatchState> {
   private restoring = new Map<number, Promise<void>>();
   private generation = 0;
   private stopping = false;
-  private readonly liveness: ConsumerLiveness;
+  private readonly startup: ConsumerStartup;
   private readonly failures = new FailureStreaks<number>();
 
   constructor(
@@ -129,15 +129,7 @@ export class TransactionalProcessor<BatchState> {
     private readonly confluent: ConfluentKafka,
     private readonly options: TransactionalProcessorOptions<BatchState>,
   ) {
-    const prefixed = (message: string) => `[${options.name}] ${message}`;
-    this.liveness = new ConsumerLiveness({
-      log: { warn: (message) => options.log.warn(prefixed(message)), error: (message) => options.log.error(prefixed(message)) },
-      stopping: () => this.stopping,
-      restart: async () => {
-        await this.consumer?.disconnect().catch(() => undefined);
-        await this.startConsumer();
-      },
-    });
+    this.startup = new ConsumerStartup(options.name, options.log);
   }
 
   /**
@@ -147,25 +139,20 @@ export class TransactionalProcessor<BatchState> {
    * the whole service waiting to listen.
    */
   launch(prepare: () => Promise<void>): void {
-    this.liveness.problem = 'starting';
-    void (async () => {
-      for (let attempt = 0; !this.stopping; attempt++) {
-        try {
-          await prepare();
-          await this.start();
-          return;
-        } catch (error) {
-          const backoff = restartBackoffMs(attempt);
-          this.liveness.problem = `starting failed, retrying in ${backoff} ms: ${(error as Error).message}`;
-          this.options.log.warn(`[${this.options.name}] ${this.liveness.problem}`);
-          await this.committer?.disconnect().catch(() => undefined);
-          await sleep(backoff);
-        }
-      }
-    })();
+    this.startup.launch(
+      async () => {
+        await prepare();
+        await this.start();
+      },
+      () => this.stopping,
+      async () => {
+        await this.consumer?.disconnect();
+        await this.committer?.disconnect();
+      },
+    );
   }
 
-  async start(): Promise<void> {
+  private async start(): Promise<void> {
     const { groupId, replayBoundsTopic } = this.options;
     this.replayBounds = await loadReplayBounds(this.kafka, replayBoundsTopic, groupId);
     const { instanceId } = this.options.membership;
@@ -183,8 +170,8 @@ export class TransactionalProcessor<BatchState> {
   status(): ProcessorStatus {
     return {
       name: this.options.name,
-      running: this.liveness.running,
-      ...(this.liveness.problem ? { problem: this.liveness.problem } : {}),
+      running: this.startup.running,
+      ...(this.startup.problem ? { problem: this.startup.problem } : {}),
       assigned: this.assigned,
       restored: this.assigned.filter((partition) => this.restored.has(partition)),
       stalled: this.failures.failing().map(({ key, ...streak }) => ({ partition: key, ...streak })),
@@ -243,7 +230,6 @@ export class TransactionalProcessor<BatchState> {
       partitionsConsumedConcurrently: GROUP_COMMIT_CONCURRENCY,
       eachBatch: (payload) => this.onBatch(payload),
     });
-    this.liveness.up();
   }
 
   private onAssigned(partitions: number[]): void {
@@ -273,7 +259,6 @@ export class TransactionalProcessor<BatchState> {
 
   private async onBatch({ batch, isStale, isRunning, resolveOffset }: KafkaJS.EachBatchPayload): Promise<void> {
     if (isStale() || !isRunning() || batch.messages.length === 0) return;
-    this.liveness.up();
     await (this.restoring.get(batch.partition) ?? this.restoreUntilDone([batch.partition], this.generation));
     const { logic, name } = this.options;
     try {

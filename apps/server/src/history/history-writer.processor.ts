@@ -1,13 +1,13 @@
 import { telemetryRules } from '@fleetstream/config';
 import { Telemetry } from '@fleetstream/domain';
 import { applyRetention, HistoryRepository, HistoryWriter, migrate, PreparedBatch } from '@fleetstream/history';
-import { BatchConsumer, BatchConsumerStatus, DeadLetterProducer, fleetGroups, FleetTopics, loadReplayBounds } from '@fleetstream/kafka';
+import { BatchConsumer, BatchConsumerStatus, ConfluentKafka, DeadLetterProducer, fleetGroups, FleetTopics, groupMembership, loadReplayBounds, ReplayBounds } from '@fleetstream/kafka';
 import { readAvroSchema, RegistryCodec } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
-import { CLICKHOUSE, KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
+import { CLICKHOUSE, CONFLUENT_KAFKA, KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
 import { IngestMetrics } from '../metrics/ingest.metrics';
 import type { ClickHouseTransport } from '@fleetstream/history';
 
@@ -22,6 +22,7 @@ export class HistoryWriterProcessor implements OnModuleInit, OnApplicationBootst
   constructor(
     @Inject(fleetstreamConfig.KEY) private readonly config: AppConfig,
     @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(CONFLUENT_KAFKA) private readonly confluent: ConfluentKafka,
     @Inject(SCHEMA_REGISTRY) private readonly registry: SchemaRegistry,
     @Inject(TOPICS) private readonly topics: FleetTopics,
     @Inject(CLICKHOUSE) private readonly clickhouse: ClickHouseTransport,
@@ -40,10 +41,10 @@ export class HistoryWriterProcessor implements OnModuleInit, OnApplicationBootst
     );
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  /** Starts the writer in the background (retried until the broker and the registry answer); /ready says meanwhile. */
+  onApplicationBootstrap(): void {
     if (!this.config.PROCESSORS.includes('history')) return;
     this.deadLetters = new DeadLetterProducer(this.kafka, this.topics.telemetryDlq);
-    await this.deadLetters.connect();
     const writer = new HistoryWriter(
       new RegistryCodec<Telemetry>(this.registry, readAvroSchema('telemetry')),
       this.repository,
@@ -53,14 +54,15 @@ export class HistoryWriterProcessor implements OnModuleInit, OnApplicationBootst
     this.writer = writer;
     const pattern = this.config.TELEMETRY_TOPIC_PATTERN;
     const groupId = fleetGroups(this.config.TOPIC_PREFIX).history;
-    const bounds = await loadReplayBounds(this.kafka, this.topics.replayBounds, groupId);
-    this.consumer = new BatchConsumer(this.kafka, {
+    let bounds = ReplayBounds.none;
+    this.consumer = new BatchConsumer(this.kafka, this.confluent, {
       groupId,
       name: 'history',
       skip: (record) => bounds.skips(record.topic, record.partition, record.offset),
       topics: pattern ? [this.topics.telemetry, new RegExp(pattern)] : [this.topics.telemetry],
       maxRows: this.config.HISTORY_BATCH_ROWS,
       maxWaitMs: this.config.HISTORY_BATCH_MS,
+      membership: groupMembership(this.config),
       prepare: (records) => writer.prepare(records),
       write: async (batch, records) => {
         const started = performance.now();
@@ -75,8 +77,11 @@ export class HistoryWriterProcessor implements OnModuleInit, OnApplicationBootst
       onRebalance: () => writer.onRebalance(),
       log: (message) => this.logger.warn(message),
     });
-    await this.consumer.start();
-    this.logger.log(`history writer consuming ${this.topics.telemetry}${pattern ? ` and /${pattern}/` : ''}`);
+    this.consumer.launch(async () => {
+      await this.deadLetters!.connect();
+      bounds = await loadReplayBounds(this.kafka, this.topics.replayBounds, groupId);
+      this.logger.log(`history writer consuming ${this.topics.telemetry}${pattern ? ` and the topics matching /${pattern}/` : ''}`);
+    });
   }
 
   /** Undefined where this instance does not run the history writer (PROCESSORS). */
