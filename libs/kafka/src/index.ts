@@ -8,7 +8,6 @@ export * from './topics';
 export * from './telemetry.producer';
 export * from './compacted-topic-view';
 export * from './avro-topic.producer';
-export * from './co-partitioned.assigner';
 export * from './keyed-changes';
 export * from './device-command.responder';
 export * from './key-value-store';
