@@ -71,7 +71,7 @@ export interface GroupMembership {
   sessionTimeoutMs: number;
 }
 
-/** A processor is not running: its consumer crashed, or it is waiting to be restarted. */
+/** Whether a processor runs, what it owns, and what keeps failing. */
 export interface ProcessorStatus {
   name: string;
   running: boolean;
