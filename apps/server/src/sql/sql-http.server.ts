@@ -8,7 +8,7 @@ import { AddressInfo } from 'node:net';
 import { ApiKeysReadModel } from '../auth/api-keys.read-model';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { ClickHouseError, ErrorCode, fromEngineError, httpStatusOf } from './clickhouse-error';
-import { credentialOf, parseSqlRequest } from './sql-request';
+import { checkUncompressed, credentialOf, parseSqlRequest } from './sql-request';
 import { checkAst, checkStatement } from './sql-statement';
 
 /** ClickHouse's default max_query_size: a longer query is a syntax error there too. */
@@ -86,6 +86,7 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
         return;
       }
       this.authorize(request, url);
+      checkUncompressed(request.headers, url);
       const body = await readBody(request);
       const sql = parseSqlRequest(url, body, this.config.CLICKHOUSE_DATABASE);
       if (Buffer.byteLength(sql.sql) > MAX_QUERY_BYTES) throw new ClickHouseError(ErrorCode.SYNTAX_ERROR, `Max query size exceeded: ${MAX_QUERY_BYTES} bytes`);

@@ -1,5 +1,5 @@
 import { thrownCode } from '../../../../test/support/thrown';
-import { bindable, credentialOf, parseSqlRequest, placeholderType, unescapeTsv } from './sql-request';
+import { bindable, checkUncompressed, credentialOf, parseSqlRequest, placeholderType, unescapeTsv } from './sql-request';
 
 const url = (query: string) => new URL(`http://localhost/?${query}`);
 const codeOf = thrownCode;
@@ -39,6 +39,14 @@ describe('SQL request', () => {
   it('refuses another database and a format name that is not a name', () => {
     expect(codeOf(() => parseSqlRequest(url('database=system'), 'SELECT 1', 'fleetstream'))).toBe(291);
     expect(codeOf(() => parseSqlRequest(url('default_format=JSON%20SETTINGS%20x%3D1'), 'SELECT 1', 'fleetstream'))).toBe(73);
+  });
+
+  it('refuses a compressed body (READONLY: clients compress the rows of an INSERT), not an identity one', () => {
+    expect(codeOf(() => checkUncompressed({ 'content-encoding': 'lz4' }, url('')))).toBe(164);
+    expect(codeOf(() => checkUncompressed({ 'content-encoding': 'GZIP ' }, url('')))).toBe(164);
+    expect(codeOf(() => checkUncompressed({}, url('decompress=1')))).toBe(164);
+    expect(codeOf(() => checkUncompressed({ 'content-encoding': 'identity' }, url('decompress=0')))).toBeUndefined();
+    expect(codeOf(() => checkUncompressed({}, url('')))).toBeUndefined();
   });
 
   it('finds the API key in X-ClickHouse-Key, basic auth (any user), a bearer token or the password parameter', () => {

@@ -78,6 +78,19 @@ export function unescapeTsv(value: string): string {
   return value.replace(/\\([\s\S])/g, (_match, char: string) => TSV_ESCAPES[char] ?? char);
 }
 
+/**
+ * Refuses a compressed request body (a Content-Encoding, or ClickHouse's own `decompress=1`) instead
+ * of judging its bytes as SQL. Clients compress only the rows of an INSERT (clickhouse-connect sends
+ * them lz4), which a readonly=1 ClickHouse refuses with READONLY too: the code says that, the message why.
+ */
+export function checkUncompressed(headers: Record<string, string | string[] | undefined>, url: URL): void {
+  const encoding = first(headers['content-encoding'])?.trim().toLowerCase();
+  const compressed = encoding && encoding !== 'identity' ? `Content-Encoding: ${encoding}` : url.searchParams.get('decompress') === '1' ? 'decompress=1' : undefined;
+  if (compressed) {
+    throw new ClickHouseError(ErrorCode.READONLY, `a compressed request body (${compressed}) is refused: clients compress the rows of an INSERT, and this interface is read-only; send queries uncompressed`);
+  }
+}
+
 /** A credential as ClickHouse clients send it: X-ClickHouse-Key, the password of HTTP basic auth, a bearer token, or `password` in the URL. */
 export function credentialOf(headers: Record<string, string | string[] | undefined>, url: URL): string | undefined {
   const key = first(headers['x-clickhouse-key']);
