@@ -25,8 +25,6 @@ import type { Telemetry } from '@fleetstream/domain';
 import { ChdbTransport, ClickHouseTransport, HistoryRepository, HistoryWriter, migrate, telemetryRow } from '@fleetstream/history';
 import {
   BatchConsumer,
-  ConfluentKafka,
-  createConfluentKafka,
   createKafka,
   DeadLetterProducer,
   ensureTopics,
@@ -202,8 +200,6 @@ interface Context {
   prefix: string;
   topic: string;
   kafka: Kafka;
-  /** The client of the service's consumer groups (the history writer's). */
-  confluent: ConfluentKafka;
   brokers: string[];
   registryUrl: string;
   registry: SchemaRegistry;
@@ -443,10 +439,10 @@ async function ours(ctx: Context, timed: TimedTransport): Promise<{ stop: () => 
   let firstFlushAt = 0;
   const groupId = fleetGroups(ctx.prefix).history;
   ctx.groups.push(groupId);
-  const consumer = new BatchConsumer(ctx.kafka, ctx.confluent, {
+  const consumer = new BatchConsumer(ctx.kafka, {
     groupId,
     topics: [ctx.topic],
-    membership: { sessionTimeoutMs: 10_000 },
+    sessionTimeoutMs: 10_000,
     maxRows: settings.batchRows,
     maxWaitMs: settings.batchMs,
     prepare: async (records) => {
@@ -712,7 +708,6 @@ async function main(): Promise<void> {
     prefix,
     topic: topics.telemetry,
     kafka,
-    confluent: createConfluentKafka(kafkaSettings(config, `bench-${id}`)),
     brokers: config.KAFKA_BROKERS,
     registryUrl: config.SCHEMA_REGISTRY_URL,
     registry: new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL }),

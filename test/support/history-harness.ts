@@ -33,9 +33,9 @@ export class HistoryHarness {
       maxRecordBytes,
     });
     const bounds = await loadReplayBounds(this.stack.kafka, this.stack.topics.replayBounds, groupId);
-    const consumer = new BatchConsumer(this.stack.kafka, this.stack.confluent, {
+    const consumer = new BatchConsumer(this.stack.kafka, {
       groupId,
-      membership: { sessionTimeoutMs: 10_000 },
+      sessionTimeoutMs: 10_000,
       skip: (record) => bounds.skips(record.topic, record.partition, record.offset),
       topics: [this.stack.topics.telemetry],
       maxRows: 1000,

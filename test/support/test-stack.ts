@@ -1,6 +1,6 @@
 import { FleetstreamConfig, loadConfig } from '@fleetstream/config';
 import type { Telemetry } from '@fleetstream/domain';
-import { ConfluentKafka, ConsumedRecord, createConfluentKafka, createKafka, ensureTopics, kafkaSettings, fleetTopicDefinitions, fleetTopics, FleetTopics, TelemetryProducer } from '@fleetstream/kafka';
+import { ConsumedRecord, createKafka, ensureTopics, kafkaSettings, fleetTopicDefinitions, fleetTopics, FleetTopics, TelemetryProducer } from '@fleetstream/kafka';
 import { readAvroSchema, RegistryCodec } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Kafka } from 'kafkajs';
@@ -21,8 +21,6 @@ export interface TestStack {
   config: FleetstreamConfig;
   topics: FleetTopics;
   kafka: Kafka;
-  /** The Confluent client on the same settings: the processors' consumer groups. */
-  confluent: ConfluentKafka;
   registry: SchemaRegistry;
   telemetryCodec: RegistryCodec<Telemetry>;
 }
@@ -42,8 +40,7 @@ export async function createTestStack(overrides: Record<string, string> = {}): P
   const kafka = createKafka(kafkaSettings(config, `it-${id}`));
   await ensureTopics(kafka, fleetTopicDefinitions(topics, config.TELEMETRY_PARTITIONS));
   const registry = new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL });
-  const confluent = createConfluentKafka(kafkaSettings(config, `it-${id}`));
-  return { config, topics, kafka, confluent, registry, telemetryCodec: new RegistryCodec<Telemetry>(registry, readAvroSchema('telemetry')) };
+  return { config, topics, kafka, registry, telemetryCodec: new RegistryCodec<Telemetry>(registry, readAvroSchema('telemetry')) };
 }
 
 /** The environment that points the service at this stack's private topics, database and data dir. */

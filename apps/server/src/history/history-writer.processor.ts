@@ -1,13 +1,13 @@
 import { telemetryRules } from '@fleetstream/config';
 import { Telemetry } from '@fleetstream/domain';
 import { applyRetention, HistoryRepository, HistoryWriter, migrate, PreparedBatch } from '@fleetstream/history';
-import { BatchConsumer, BatchConsumerStatus, ConfluentKafka, DeadLetterProducer, fleetGroups, FleetTopics, groupMembership, loadReplayBounds, ReplayBounds } from '@fleetstream/kafka';
+import { BatchConsumer, BatchConsumerStatus, DeadLetterProducer, fleetGroups, FleetTopics, loadReplayBounds, ReplayBounds } from '@fleetstream/kafka';
 import { readAvroSchema, RegistryCodec } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
-import { CLICKHOUSE, CONFLUENT_KAFKA, KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
+import { CLICKHOUSE, KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
 import { IngestMetrics } from '../metrics/ingest.metrics';
 import type { ClickHouseTransport } from '@fleetstream/history';
 
@@ -22,7 +22,6 @@ export class HistoryWriterProcessor implements OnModuleInit, OnApplicationBootst
   constructor(
     @Inject(fleetstreamConfig.KEY) private readonly config: AppConfig,
     @Inject(KAFKA) private readonly kafka: Kafka,
-    @Inject(CONFLUENT_KAFKA) private readonly confluent: ConfluentKafka,
     @Inject(SCHEMA_REGISTRY) private readonly registry: SchemaRegistry,
     @Inject(TOPICS) private readonly topics: FleetTopics,
     @Inject(CLICKHOUSE) private readonly clickhouse: ClickHouseTransport,
@@ -55,14 +54,14 @@ export class HistoryWriterProcessor implements OnModuleInit, OnApplicationBootst
     const pattern = this.config.TELEMETRY_TOPIC_PATTERN;
     const groupId = fleetGroups(this.config.TOPIC_PREFIX).history;
     let bounds = ReplayBounds.none;
-    this.consumer = new BatchConsumer(this.kafka, this.confluent, {
+    this.consumer = new BatchConsumer(this.kafka, {
       groupId,
       name: 'history',
       skip: (record) => bounds.skips(record.topic, record.partition, record.offset),
       topics: pattern ? [this.topics.telemetry, new RegExp(pattern)] : [this.topics.telemetry],
       maxRows: this.config.HISTORY_BATCH_ROWS,
       maxWaitMs: this.config.HISTORY_BATCH_MS,
-      membership: groupMembership(this.config),
+      sessionTimeoutMs: this.config.KAFKA_SESSION_TIMEOUT_MS,
       prepare: (records) => writer.prepare(records),
       write: async (batch, records) => {
         const started = performance.now();
