@@ -5,17 +5,19 @@ import { lagCommand } from './commands/lag.command';
 import { rebuildCommand } from './commands/rebuild.command';
 import { replayCommand } from './commands/replay.command';
 import { simulateCommand } from './commands/simulate.command';
+import { sqlCommand } from './commands/sql.command';
 import { topicsCommand } from './commands/topics.command';
 
 const program = new Command('fleetstream')
-  .description('fleetstream operations: topics, replay, rebuild, dead letters, lag, fleet simulation, API keys')
+  .description('fleetstream operations: topics, replay, rebuild, dead letters, lag, fleet simulation, API keys, SQL')
   .addCommand(simulateCommand)
   .addCommand(topicsCommand)
   .addCommand(replayCommand)
   .addCommand(rebuildCommand)
   .addCommand(dlqCommand)
   .addCommand(lagCommand)
-  .addCommand(keysCommand);
+  .addCommand(keysCommand)
+  .addCommand(sqlCommand);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`fleetstream: ${error instanceof Error ? error.message : String(error)}`);
