@@ -147,7 +147,7 @@ describe('fleetstream sql (CLI over the SQL interface)', () => {
     expect(await sql(['SELECT 1', '--url', nowhere])).toMatchObject({ code: 1, stderr: `fleetstream: cannot reach the SQL interface at ${nowhere} (ECONNREFUSED): is the server up, with SQL_HTTP_PORT set? (--url, FLEETSTREAM_SQL_URL)\n` });
   });
 
-  it('streams a large result to --output: every row there, a summary, progress lines, bounded memory', async () => {
+  it('streams a large result to --output: every row there, a summary, bounded memory', async () => {
     const file = join(dir, 'numbers.json');
     const run = await sql(['SELECT number FROM system.numbers LIMIT 10000000', '-f', 'json', '-o', file], analyst, ['--require', REPORT_MAX_RSS]);
     expect(run.code).toBe(0);
@@ -155,11 +155,34 @@ describe('fleetstream sql (CLI over the SQL interface)', () => {
     expect(lines.length).toBe(10_000_001);
     expect([lines[0], lines[9_999_999], lines[10_000_000]]).toEqual(['{"number":0}', '{"number":9999999}', '']);
     expect(run.stderr).toMatch(/fleetstream sql: 10000000 rows, \d+\.\d MiB in \d+\.\d s to .*numbers\.json\n/);
-    // a line a second while it runs: stderr is a pipe here, --output given
-    expect(run.stderr).toMatch(/^fleetstream sql: \d+ rows, [\d.]+ \w+ in 1\.\d s\n/);
     // the result is about 190 MiB; streamed, the CLI stays far below that
     const maxRss = Number(/max-rss-kib (\d+)/.exec(run.stderr)?.[1]);
     expect(maxRss / 1024).toBeLessThan(150);
+  });
+
+  it('shows progress a second while a long export runs to --output, and none when the result goes to stdout', async () => {
+    const slow = 'SELECT number, sleepEachRow(0.5) AS slept FROM numbers(5)';
+    const toFile = await sql([slow, '-f', 'csv', '-o', join(dir, 'slow.csv')]);
+    expect(toFile.code).toBe(0);
+    const lines = toFile.stderr.trimEnd().split('\n');
+    expect(lines.slice(0, -1)).toEqual([expect.stringMatching(/^fleetstream sql: \d+ rows, [\d.]+ \w+ in 1\.\d s$/), expect.stringMatching(/^fleetstream sql: \d+ rows, [\d.]+ \w+ in 2\.\d s$/)]);
+    expect(lines.at(-1)).toMatch(/^fleetstream sql: 5 rows, 37 bytes in 2\.\d s to .*slow\.csv$/);
+    // stdout and stderr both pipes: the result is the output, nothing else is said
+    expect(await sql([slow, '-f', 'csv'])).toMatchObject({ code: 0, stderr: '' });
+  });
+
+  it('stops quietly when its reader goes away (| head)', async () => {
+    const command = [process.execPath, CLI_MAIN, 'sql', 'SELECT number FROM system.numbers LIMIT 50000000', '-f', 'csv'].map((arg) => `'${arg}'`).join(' ');
+    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun, reject) => {
+      const child = spawn('bash', ['-o', 'pipefail', '-c', `${command} | head -n 3`], { env: { ...process.env, FLEETSTREAM_SQL_URL: sqlUrl, FLEETSTREAM_API_KEY: analyst } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolveRun({ code, stdout, stderr }));
+    });
+    expect(run).toEqual({ code: 0, stdout: '"number"\n0\n1\n', stderr: '' });
   });
 
   it('leaves no file when the query fails mid-result, and keeps an older file at that name', async () => {
