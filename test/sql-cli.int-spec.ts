@@ -1,6 +1,6 @@
 import { query as chdbQuery } from 'chdb';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from '../bench/support/free-port';
@@ -82,6 +82,8 @@ describe('fleetstream sql (CLI over the SQL interface)', () => {
 
   afterAll(async () => {
     await server?.stop();
+    // the large exports are hundreds of MiB
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const perDevice = 'SELECT device_id, count() AS readings, sum(seq) AS seqs FROM telemetry_raw FINAL WHERE startsWith(device_id, {prefix:String}) GROUP BY device_id ORDER BY device_id';
@@ -103,9 +105,12 @@ describe('fleetstream sql (CLI over the SQL interface)', () => {
   });
 
   it('binds every --param as typed: a String verbatim (=, quotes, backslashes), others as their literal', async () => {
-    const run = await sql(['SELECT {text:String} AS text, {n:UInt8} + 1 AS next, {ids:Array(UInt16)} AS ids', '-f', 'json', '-p', "text=a=b'c\\d\tOR 1=1", '-p', 'n=41', '-p', 'ids=[1,2,3]']);
+    const run = await sql([
+      "SELECT {text:String} AS text, {n:UInt8} + 1 AS next, {ids:Array(UInt16)} AS ids, {since:DateTime64(3, 'UTC')} AS since",
+      '-f', 'json', '-p', "text=a=b'c\\d\tOR 1=1", '-p', 'n=41', '-p', 'ids=[1,2,3]', '-p', 'since=2026-11-26 00:00:00.250',
+    ]);
     expect(run).toMatchObject({ code: 0, stderr: '' });
-    expect(JSON.parse(run.stdout.toString())).toEqual({ text: "a=b'c\\d\tOR 1=1", next: 42, ids: [1, 2, 3] });
+    expect(JSON.parse(run.stdout.toString())).toEqual({ text: "a=b'c\\d\tOR 1=1", next: 42, ids: [1, 2, 3], since: '2026-11-26 00:00:00.250' });
   });
 
   it('writes Parquet to --output, whole (ClickHouse reads it back), with a summary line; to a pipe too, never to a terminal', async () => {
@@ -171,20 +176,6 @@ describe('fleetstream sql (CLI over the SQL interface)', () => {
     expect(await sql([slow, '-f', 'csv'])).toMatchObject({ code: 0, stderr: '' });
   });
 
-  it('stops quietly when its reader goes away (| head)', async () => {
-    const command = [process.execPath, CLI_MAIN, 'sql', 'SELECT number FROM system.numbers LIMIT 50000000', '-f', 'csv'].map((arg) => `'${arg}'`).join(' ');
-    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun, reject) => {
-      const child = spawn('bash', ['-o', 'pipefail', '-c', `${command} | head -n 3`], { env: { ...process.env, FLEETSTREAM_SQL_URL: sqlUrl, FLEETSTREAM_API_KEY: analyst } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolveRun({ code, stdout, stderr }));
-    });
-    expect(run).toEqual({ code: 0, stdout: '"number"\n0\n1\n', stderr: '' });
-  });
-
   it('leaves no file when the query fails mid-result, and keeps an older file at that name', async () => {
     const failing = "SELECT number, throwIf(number = 300000, 'boom') AS x FROM numbers(1000000)";
     for (const format of ['json', 'csv', 'parquet']) {
@@ -215,5 +206,40 @@ describe('fleetstream sql (CLI over the SQL interface)', () => {
     const file = join(dir, 'numbers.parquet');
     expect((await sql(['SELECT number FROM numbers(200000)', '-f', 'parquet', '-o', file])).code).toBe(0);
     expect(chdbQuery(`SELECT count() FROM file('${file}', Parquet)`, 'CSV')).toBe('200000\n');
+  });
+
+  // Last: each of these hangs up mid-result, which (server bug) keeps its query slot taken
+  // (sql-http.server.ts waits for a 'drain' that a closed response never emits).
+  it('removes the file it was writing when interrupted (Ctrl-C)', async () => {
+    const file = join(dir, 'interrupted.json');
+    const child = spawn(process.execPath, [CLI_MAIN, 'sql', 'SELECT number FROM system.numbers LIMIT 100000000', '-f', 'json', '-o', file], {
+      env: { ...process.env, FLEETSTREAM_SQL_URL: sqlUrl, FLEETSTREAM_API_KEY: analyst },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    // the first progress line: the export is under way
+    await new Promise<void>((resolveStarted) => child.stderr.on('data', (chunk: Buffer) => ((stderr += chunk.toString()), resolveStarted())));
+    child.kill('SIGINT');
+    const code = await new Promise((resolveExit) => child.on('close', resolveExit));
+    expect([code, stderr.trimEnd().split('\n').at(-1)]).toEqual([1, expect.stringMatching(/^fleetstream: interrupted after \d+ bytes$/)]);
+    expect(readdirSync(dir).filter((name) => name.startsWith('interrupted.json'))).toEqual([]);
+  });
+
+  it('stops quietly when its reader goes away (| head)', async () => {
+    const command = [process.execPath, CLI_MAIN, 'sql', 'SELECT number FROM system.numbers LIMIT 50000000', '-f', 'csv'].map((arg) => `'${arg}'`).join(' ');
+    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun, reject) => {
+      const child = spawn('bash', ['-o', 'pipefail', '-c', `${command} | head -n 3`], { env: { ...process.env, FLEETSTREAM_SQL_URL: sqlUrl, FLEETSTREAM_API_KEY: analyst } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolveRun({ code, stdout, stderr }));
+    });
+    expect(run).toEqual({ code: 0, stdout: '"number"\n0\n1\n', stderr: '' });
+  });
+
+  it.failing('a client that hangs up mid-result frees its query slot (server bug: the slot stays taken)', async () => {
+    await eventually(async () => (await sql(['SELECT 1'])).code, (code) => code === 0, 10_000, 500);
   });
 });
