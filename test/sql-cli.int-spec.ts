@@ -193,23 +193,22 @@ describe('fleetstream sql (CLI over the SQL interface)', () => {
     expect(piped.stdout.toString()).not.toContain('DB::Exception');
   });
 
-  // The server formats each streamed block on its own (chdb's queryStreamBind): a CSVWithNames
-  // result repeats its header per block and a Parquet result is one file per block, of which a
-  // reader sees the last. These pass once the SQL interface writes one result per query.
-  it.failing('a large CSV export has one header (server bug: a header per streamed block)', async () => {
+  // chdb formats each streamed block on its own: the server streams only formats that concatenate
+  // (a header kept once), and makes the others (Parquet) whole first.
+  it('a large CSV export has one header', async () => {
     const file = join(dir, 'numbers.csv');
     expect((await sql(['SELECT number FROM numbers(200000)', '-f', 'csv', '-o', file])).code).toBe(0);
     expect(readFileSync(file, 'latin1').split('\n').filter((line) => line === '"number"')).toHaveLength(1);
   });
 
-  it.failing('a large Parquet export is one file with every row (server bug: a Parquet file per streamed block)', async () => {
+  it('a large Parquet export is one file with every row', async () => {
     const file = join(dir, 'numbers.parquet');
     expect((await sql(['SELECT number FROM numbers(200000)', '-f', 'parquet', '-o', file])).code).toBe(0);
     expect(chdbQuery(`SELECT count() FROM file('${file}', Parquet)`, 'CSV')).toBe('200000\n');
   });
 
-  // Last: each of these hangs up mid-result, which (server bug) keeps its query slot taken
-  // (sql-http.server.ts waits for a 'drain' that a closed response never emits).
+  // Last: each of these hangs up mid-result, which once kept the query's slot taken (the server
+  // waited for a 'drain' that a closed response never emits).
   it('removes the file it was writing when interrupted (Ctrl-C)', async () => {
     const file = join(dir, 'interrupted.json');
     const child = spawn(process.execPath, [CLI_MAIN, 'sql', 'SELECT number FROM system.numbers LIMIT 100000000', '-f', 'json', '-o', file], {
@@ -239,7 +238,7 @@ describe('fleetstream sql (CLI over the SQL interface)', () => {
     expect(run).toEqual({ code: 0, stdout: '"number"\n0\n1\n', stderr: '' });
   });
 
-  it.failing('a client that hangs up mid-result frees its query slot (server bug: the slot stays taken)', async () => {
+  it('a client that hangs up mid-result frees its query slot', async () => {
     await eventually(async () => (await sql(['SELECT 1'])).code, (code) => code === 0, 10_000, 500);
   });
 });

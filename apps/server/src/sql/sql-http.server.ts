@@ -8,6 +8,7 @@ import { AddressInfo } from 'node:net';
 import { ApiKeysReadModel } from '../auth/api-keys.read-model';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { ClickHouseError, ErrorCode, fromEngineError, httpStatusOf } from './clickhouse-error';
+import { HeaderOnce, resultStreaming } from './result-streaming';
 import { checkUncompressed, credentialOf, parseSqlRequest } from './sql-request';
 import { checkAst, checkStatement } from './sql-statement';
 
@@ -125,23 +126,26 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     // a client that hangs up stops the query between chunks
     response.on('close', () => controller.abort());
     const started = process.hrtime.bigint();
+    const { streamed, headerLines } = resultStreaming(format);
+    const headerOnce = new HeaderOnce(headerLines);
     let rows = 0;
     let bytes = 0;
     try {
-      for await (const chunk of session.query(sql.sql, sql.params, sql.defaultFormat, controller.signal, /^Select/.test(ast))) {
+      for await (const chunk of session.query(sql.sql, sql.params, sql.defaultFormat, controller.signal, streamed && /^Select/.test(ast))) {
         if (!response.headersSent) response.writeHead(200, this.headers(queryId, format, { result_rows: 0, result_bytes: 0, elapsed_ns: process.hrtime.bigint() - started }));
         rows += chunk.numRows;
         bytes += chunk.numBytes;
-        if (!response.write(chunk.raw())) await new Promise((resolve) => response.once('drain', resolve));
+        // a client that hung up never drains: 'close' ends the wait (and the abort the query)
+        if (!response.write(headerOnce.pass(asBuffer(chunk.raw())))) await new Promise((resolve) => (response.once('drain', resolve), response.once('close', resolve)));
         if (controller.signal.aborted) return;
       }
       if (!response.headersSent) response.writeHead(200, this.headers(queryId, format, { result_rows: rows, result_bytes: bytes, elapsed_ns: process.hrtime.bigint() - started }));
       response.end();
     } catch (error) {
       if (!response.headersSent) throw error;
-      // the status is gone: ClickHouse writes the error into the body and breaks the connection, so the client cannot take a cut result for a whole one
-      response.end(fromEngineError(error).body());
-      response.destroy();
+      // the status is gone: ClickHouse writes the error into the body and breaks the connection, so the
+      // client cannot take a cut result for a whole one (no end(): its last chunk would say "complete")
+      response.write(fromEngineError(error).body(), () => response.destroy());
     } finally {
       this.running.delete(controller);
       this.logger.log({ msg: 'sql query', queryId, rows, bytes, ms: Number((process.hrtime.bigint() - started) / 1_000_000n), query: sql.sql.slice(0, 2000) });
@@ -175,6 +179,11 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
       })
       .end(error.body());
   }
+}
+
+/** A view of the engine's bytes (no copy). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** The FORMAT clause as ClickHouse parsed it: the statement's last direct child, an Identifier. */
