@@ -3,7 +3,7 @@ import { DeviceCommandResponder, fleetGroups, TelemetryProducer } from '@fleetst
 import { Admin } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { commandEventsOnTopic, notEndedOnce } from './support/command-topic';
-import { committedOffsets, FleetLoad, groupAssignments } from './support/fleet-load';
+import { answeringDevices, committedOffsets, FleetLoad, groupAssignments } from './support/fleet-load';
 import { ServerProcess } from './support/server-process';
 import { connectedTelemetryProducer, createTestStack, eventually, TestStack } from './support/test-stack';
 import { expectedTwins, settledSnapshotsAgainstFold } from './support/twin-fold';
@@ -70,12 +70,7 @@ describe('an instance frozen past its session and woken up again', () => {
   beforeAll(async () => {
     stack = await createTestStack({ TELEMETRY_PARTITIONS: String(PARTITIONS) });
     producer = await connectedTelemetryProducer(stack);
-    responder = new DeviceCommandResponder(stack.kafka, stack.registry, stack.topics, {
-      groupId: `${stack.config.TOPIC_PREFIX}.devices`,
-      react: () => ({ answer: true, stages: ['delivered', 'accepted', 'succeeded'], result: { ok: true } }),
-      stageDelayMs: 20,
-    });
-    await responder.start();
+    responder = await answeringDevices(stack);
     admin = stack.kafka.admin();
     await admin.connect();
     const common = { COMMAND_BACKOFF_INITIAL_MS: '200', COMMAND_TICK_MS: '50', KAFKA_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS) };

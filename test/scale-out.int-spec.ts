@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommandView } from '../apps/server/src/commands/command.view';
 import { adminHeaders } from './support/http';
-import { committedOffsets as committed, FleetLoad, groupAssignments as assignments } from './support/fleet-load';
+import { answeringDevices, committedOffsets as committed, FleetLoad, groupAssignments as assignments } from './support/fleet-load';
 import { commandEventsOnTopic, notEndedOnce, TERMINAL_EVENTS } from './support/command-topic';
 import { rawRows, rollupsAndDistinctRaw } from './support/history-tables';
 import { ServerProcess } from './support/server-process';
@@ -155,13 +155,7 @@ describe('three instances under load, one killed and restarted', () => {
   beforeAll(async () => {
     stack = await createTestStack({ TELEMETRY_PARTITIONS: String(PARTITIONS) });
     producer = await connectedTelemetryProducer(stack);
-    // the devices answer every command: delivered, accepted, succeeded
-    responder = new DeviceCommandResponder(stack.kafka, stack.registry, stack.topics, {
-      groupId: `${stack.config.TOPIC_PREFIX}.devices`,
-      react: () => ({ answer: true, stages: ['delivered', 'accepted', 'succeeded'], result: { ok: true } }),
-      stageDelayMs: 20,
-    });
-    await responder.start();
+    responder = await answeringDevices(stack);
     admin = stack.kafka.admin();
     await admin.connect();
     const common = { COMMAND_BACKOFF_INITIAL_MS: '200', COMMAND_TICK_MS: '50', HISTORY_TRANSPORT: 'chdb' };

@@ -1,10 +1,10 @@
 import type { Telemetry } from '@fleetstream/domain';
-import type { TelemetryProducer } from '@fleetstream/kafka';
+import { DeviceCommandResponder, TelemetryProducer } from '@fleetstream/kafka';
 import { Admin, AssignerProtocol } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommandView } from '../../apps/server/src/commands/command.view';
 import type { ServerProcess } from './server-process';
-import { reading } from './test-stack';
+import { reading, TestStack } from './test-stack';
 
 /** The partitions of `topic` each member of a group holds, by the member's client id (KAFKA_CLIENT_ID). */
 export async function groupAssignments(admin: Admin, groupId: string, topic: string): Promise<{ state: string; byClient: Record<string, number[]> }> {
@@ -97,4 +97,15 @@ export class FleetLoad {
       await sleep(this.commandEveryMs);
     }
   }
+}
+
+/** Devices that answer every command at once: delivered, accepted, succeeded (started). */
+export async function answeringDevices(stack: TestStack): Promise<DeviceCommandResponder> {
+  const responder = new DeviceCommandResponder(stack.kafka, stack.registry, stack.topics, {
+    groupId: `${stack.config.TOPIC_PREFIX}.devices`,
+    react: () => ({ answer: true, stages: ['delivered', 'accepted', 'succeeded'], result: { ok: true } }),
+    stageDelayMs: 20,
+  });
+  await responder.start();
+  return responder;
 }
