@@ -21,5 +21,6 @@ const program = new Command('fleetstream')
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`fleetstream: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
+  // after what is still queued for stdout (a pipe is written asynchronously): exit() would cut it off
+  process.stdout.write('', () => process.exit(1));
 });

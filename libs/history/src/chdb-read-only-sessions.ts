@@ -24,9 +24,16 @@ export class ChdbReadOnlySessions {
   private readonly idle: ReadOnlySession[] = [];
   private readonly all: ReadOnlySession[] = [];
 
-  constructor(dataPath: string, database: string, size: number, limits: ReadOnlyLimits) {
+  private readonly connectionArgs: string[];
+
+  constructor(
+    private readonly dataPath: string,
+    private readonly database: string,
+    size: number,
+    limits: ReadOnlyLimits,
+  ) {
     mkdirSync(dataPath, { recursive: true });
-    const connectionArgs = [
+    this.connectionArgs = [
       '--readonly=1',
       `--max_execution_time=${limits.maxExecutionTimeS}`,
       `--max_result_rows=${limits.maxResultRows}`,
@@ -35,11 +42,13 @@ export class ChdbReadOnlySessions {
       `--max_memory_usage=${limits.maxMemoryBytes}`,
       `--max_threads=${limits.maxThreads}`,
     ];
-    for (let i = 0; i < size; i++) {
-      const session = new ReadOnlySession(new Session(dataPath, { connectionArgs }), database);
-      this.idle.push(session);
-      this.all.push(session);
-    }
+    for (let i = 0; i < size; i++) this.open();
+  }
+
+  private open(): void {
+    const session = new ReadOnlySession(new Session(this.dataPath, { connectionArgs: this.connectionArgs }), this.database);
+    this.idle.push(session);
+    this.all.push(session);
   }
 
   /** A free session, or undefined when `size` queries already run. Give it back with release(). */
@@ -47,8 +56,15 @@ export class ChdbReadOnlySessions {
     return this.idle.pop();
   }
 
+  /** Gives a session back; one that a failed whole query left unusable is closed and replaced. */
   release(session: ReadOnlySession): void {
-    this.idle.push(session);
+    if (!session.broken) {
+      this.idle.push(session);
+      return;
+    }
+    this.all.splice(this.all.indexOf(session), 1);
+    session.close();
+    this.open();
   }
 
   close(): void {
@@ -60,6 +76,11 @@ export class ChdbReadOnlySessions {
 export class ReadOnlySession {
   private inDatabase = false;
   private stream: ChdbQueryStream | undefined;
+  /**
+   * A whole (not streamed) query failed: chdb 26.7's session then answers the next query with bytes
+   * of the failed one (seen: a failed Parquet export's bytes came back as the next EXPLAIN AST).
+   */
+  broken = false;
 
   constructor(
     private readonly session: Session,
@@ -87,7 +108,10 @@ export class ReadOnlySession {
   async *query(sql: string, params: Record<string, string | null>, format: string, signal: AbortSignal, streamed: boolean): AsyncGenerator<Pick<StreamChunk, 'numRows' | 'numBytes' | 'raw'>> {
     await this.useDatabase();
     if (!streamed) {
-      const result = await this.session.queryBindAsync(sql, params, { format, signal });
+      const result = await this.session.queryBindAsync(sql, params, { format, signal }).catch((error: unknown) => {
+        this.broken = true;
+        throw error;
+      });
       const bytes = result.bytes();
       yield { numRows: result.rowsRead, numBytes: bytes.length, raw: () => bytes };
       return;

@@ -135,17 +135,16 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
         if (!response.headersSent) response.writeHead(200, this.headers(queryId, format, { result_rows: 0, result_bytes: 0, elapsed_ns: process.hrtime.bigint() - started }));
         rows += chunk.numRows;
         bytes += chunk.numBytes;
-        // a client that hung up never drains: 'close' ends the wait (and the abort the query)
-        if (!response.write(headerOnce.pass(asBuffer(chunk.raw())))) await new Promise((resolve) => (response.once('drain', resolve), response.once('close', resolve)));
+        if (!response.write(headerOnce.pass(asBuffer(chunk.raw()))) && !controller.signal.aborted) await drainedOrClosed(response);
         if (controller.signal.aborted) return;
       }
       if (!response.headersSent) response.writeHead(200, this.headers(queryId, format, { result_rows: rows, result_bytes: bytes, elapsed_ns: process.hrtime.bigint() - started }));
       response.end();
     } catch (error) {
       if (!response.headersSent) throw error;
-      // the status is gone: ClickHouse writes the error into the body and breaks the connection, so the
-      // client cannot take a cut result for a whole one (no end(): its last chunk would say "complete")
-      response.write(fromEngineError(error).body(), () => response.destroy());
+      // the status is gone: ClickHouse writes the error into the body and breaks the connection, so the client cannot take a cut result for a whole one
+      response.end(fromEngineError(error).body());
+      response.destroy();
     } finally {
       this.running.delete(controller);
       this.logger.log({ msg: 'sql query', queryId, rows, bytes, ms: Number((process.hrtime.bigint() - started) / 1_000_000n), query: sql.sql.slice(0, 2000) });
@@ -179,6 +178,22 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
       })
       .end(error.body());
   }
+}
+
+/**
+ * Resolves when the response can take more, or when the client hung up (a closed response never
+ * drains: waiting for 'drain' alone kept the query's slot taken for good).
+ */
+function drainedOrClosed(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
 }
 
 /** A view of the engine's bytes (no copy). */
