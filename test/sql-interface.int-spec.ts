@@ -86,6 +86,10 @@ describe('SQL interface (ClickHouse HTTP over chdb)', () => {
     expect(response.headers.get('x-clickhouse-format')).toBe('JSONEachRow');
     expect(response.headers.get('x-clickhouse-timezone')).toBeTruthy();
     expect(JSON.parse(response.headers.get('x-clickhouse-summary')!)).toHaveProperty('read_rows');
+    // a result made whole (JSON) is sent with its final size
+    const whole = await fetch(`${url}/?query=${encodeURIComponent('SELECT number FROM numbers(5) FORMAT JSON')}`, { headers: { 'x-clickhouse-key': analyst } });
+    const body = await whole.text();
+    expect(JSON.parse(whole.headers.get('x-clickhouse-summary')!)).toMatchObject({ result_bytes: String(Buffer.byteLength(body)) });
   });
 
   it('refuses a missing, an unknown and a viewer key; the bootstrap admin may query', async () => {

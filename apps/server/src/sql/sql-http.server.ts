@@ -132,9 +132,10 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     let bytes = 0;
     try {
       for await (const chunk of session.query(sql.sql, sql.params, sql.defaultFormat, controller.signal, streamed && /^Select/.test(ast))) {
-        if (!response.headersSent) response.writeHead(200, this.headers(queryId, format, { result_rows: 0, result_bytes: 0, elapsed_ns: process.hrtime.bigint() - started }));
         rows += chunk.numRows;
         bytes += chunk.numBytes;
+        // the headers go with the first chunk: a whole result's summary is final, a streamed one's says "so far", as ClickHouse's does
+        if (!response.headersSent) response.writeHead(200, this.headers(queryId, format, { result_rows: rows, result_bytes: bytes, elapsed_ns: process.hrtime.bigint() - started }));
         if (!response.write(headerOnce.pass(asBuffer(chunk.raw()))) && !controller.signal.aborted) await drainedOrClosed(response);
         if (controller.signal.aborted) return;
       }
