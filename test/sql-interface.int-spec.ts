@@ -1,6 +1,9 @@
 import { createClient } from '@clickhouse/client';
 import { INestApplication } from '@nestjs/common';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cliContext } from '../apps/cli/src/cli-context';
 import { createKey } from '../apps/cli/src/commands/keys.command';
 import { createApp } from '../apps/server/src/main';
@@ -119,6 +122,28 @@ describe('SQL interface (ClickHouse HTTP over chdb)', () => {
     }
     // the scalar file() reads a file even under readonly=1: only the name check stops it
     expect(await refusal(await sql("SELECT file('/etc/hostname')"))).toMatchObject({ code: '497' });
+  });
+
+  it('judges what ClickHouse parses, not how the text spells it: heredocs, escapes, odd whitespace, nested SETTINGS, a second statement', async () => {
+    // each of these read /proc/self/environ, wrote a file or lowered readonly in a probe of the first version
+    const outfile = join(tmpdir(), `fleetstream-sql-probe-${Date.now()}`);
+    const escapes: [string, string][] = [
+      ["SELECT $$'$$, file('/etc/hostname') -- '", '497'],
+      ["SELECT `\\x66ile`('/etc/hostname')", '497'],
+      ["SELECT \"\\x66ile\"('/etc/hostname')", '497'],
+      ["SELECT file\u0085('/etc/hostname')", '497'],
+      ["SELECT file\u200b('/etc/hostname')", '497'],
+      [`SELECT $$pwned'$$ INTO OUTFILE '${outfile}' FORMAT TSVRaw -- '`, '164'],
+      ["SELECT * FROM (SELECT getSetting('readonly') SETTINGS readonly = 0)", '164'],
+      ["SELECT * FROM (SELECT 1 SETTINGS max_threads = 16)", '164'],
+      ["SELECT $$'$$; USE system -- '", '62'],
+    ];
+    for (const [query, code] of escapes) {
+      expect([query, await refusal(await sql(query))]).toEqual([query, expect.objectContaining({ code })]);
+    }
+    expect(existsSync(outfile)).toBe(false);
+    // the second statement did not run during the parse: every session still reads the fleetstream database
+    for (let i = 0; i < 3; i++) expect(await (await sql('SELECT currentDatabase()')).text()).toBe(`${stack.config.CLICKHOUSE_DATABASE}\n`);
   });
 
   it('keeps readonly=1 and the limits whatever the client sends: URL settings, a SETTINGS clause, SET', async () => {

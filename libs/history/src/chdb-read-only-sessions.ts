@@ -90,6 +90,10 @@ export class ReadOnlySession {
   /** ClickHouse's own parse of the statement, one node a line (EXPLAIN AST), with the parameters substituted. */
   async explainAst(sql: string, params: Record<string, string | null>): Promise<string> {
     await this.useDatabase();
+    // one statement only, judged as data (formatQuery parses its argument and refuses a second
+    // statement with code 62): the EXPLAIN below runs every statement of its text, so `…; USE system`
+    // would otherwise have run during the parse
+    await this.session.queryBindAsync('SELECT formatQuery({statement:String})', { statement: sql }, { format: 'TSVRaw' });
     return (await this.session.queryBindAsync(`EXPLAIN AST ${sql}`, params, { format: 'TSVRaw' })).text();
   }
 

@@ -41,6 +41,15 @@ describe('SQL statement guard', () => {
     it('tokenizes strings and quoted names with backslash escapes and doubled quotes', () => {
       expect(tokenize("SELECT 'a\\'b', 'c''d', `e``f` -- x").map((token) => token.text)).toEqual(['SELECT', "a'b", ',', "c'd", ',', 'e`f']);
     });
+
+    it('reads heredocs, \\x escapes and ClickHouse whitespace as ClickHouse does', () => {
+      expect(tokenize("SELECT $$'$$, $tag$a$$b$tag$, `\\x66ile`").map((token) => token.text)).toEqual(['SELECT', "'", ',', 'a$$b', ',', 'file']);
+      for (const hidden of ["SELECT $$'$$, file('/etc/hostname') -- '", 'SELECT `\\x66ile`(1)', 'SELECT file\u0085(1)', 'SELECT file\u200b(1)']) {
+        expect([hidden, codeOf(() => checkStatement(hidden))]).toEqual([hidden, 497]);
+      }
+      expect(codeOf(() => checkStatement("SELECT $$x'$$ INTO OUTFILE '/tmp/x' -- '"))).toBe(164);
+      expect(codeOf(() => checkStatement("SELECT $$'$$; USE system -- '"))).toBe(62);
+    });
   });
 
   describe('checkAst', () => {
@@ -67,6 +76,17 @@ describe('SQL statement guard', () => {
       for (const name of ['merge', 'format', 'timeSeriesData', 'somethingNew']) {
         expect([name, codeOf(() => checkAst(select(`Function ${name} (children 1)`), 'fleetstream', databases))]).toEqual([name, 497]);
       }
+    });
+
+    it('refuses a denied function anywhere in the tree, a SETTINGS clause at any depth and an INTO OUTFILE literal', () => {
+      const scalar = 'SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Function file (children 1)\n';
+      expect(codeOf(() => checkAst(scalar, 'fleetstream', databases))).toBe(497);
+      const nestedSet = 'SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 2)\n   ExpressionList (children 1)\n    Asterisk\n   TablesInSelectQuery (children 1)\n    TablesInSelectQueryElement (children 1)\n     TableExpression (children 1)\n      Subquery (children 1)\n       SelectWithUnionQuery (children 1)\n        ExpressionList (children 1)\n         SelectQuery (children 2)\n          ExpressionList (children 1)\n           Literal UInt64_1\n          Set\n';
+      expect(codeOf(() => checkAst(nestedSet, 'fleetstream', databases))).toBe(164);
+      const outfile = "SelectWithUnionQuery (children 2)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Literal UInt64_1\n Literal '/tmp/x'\n";
+      expect(codeOf(() => checkAst(outfile, 'fleetstream', databases))).toBe(164);
+      const format = 'SelectWithUnionQuery (children 2)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Literal UInt64_1\n Identifier JSON\n';
+      expect(codeOf(() => checkAst(format, 'fleetstream', databases))).toBeUndefined();
     });
 
     it('refuses statements the parser names as writes or session changes', () => {

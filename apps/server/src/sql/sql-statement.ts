@@ -14,20 +14,28 @@ interface Token {
 
 /**
  * ClickHouse's lexer, as far as these checks need it: words, quoted identifiers, string literals
- * and single symbols; comments and whitespace dropped. Where its grammar is unsure the lexer errs
- * towards seeing code: block comments do not nest and a `#` comments to the end of the line, so
- * text ClickHouse runs is never skipped here (at worst text it would ignore is judged too).
+ * (heredocs too) and single symbols; comments and whitespace dropped. Where its grammar is unsure
+ * the lexer errs towards seeing code: block comments do not nest and a `#` comments to the end of
+ * the line. This is the first of the two judgements only: a probe got a heredoc, a `\x66` escape and
+ * U+0085 past an earlier version, which is why checkAst judges the parse's own names again.
  */
 export function tokenize(sql: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   while (i < sql.length) {
     const c = sql[i]!;
-    if (/\s/.test(c)) i++;
+    if (isWhitespace(c)) i++;
     else if (sql.startsWith('--', i) || c === '#') i = lineEnd(sql, i);
     else if (sql.startsWith('/*', i)) {
       const end = sql.indexOf('*/', i + 2);
       i = end < 0 ? sql.length : end + 2;
+    } else if (c === '$' && HEREDOC_OPEN.test(sql.slice(i, i + 64))) {
+      // a heredoc, $$…$$ or $tag$…$tag$: a string literal whose quotes inside are plain text
+      const open = HEREDOC_OPEN.exec(sql.slice(i, i + 64))![0];
+      const close = sql.indexOf(open, i + open.length);
+      const end = close < 0 ? sql.length : close + open.length;
+      tokens.push({ kind: 'string', text: sql.slice(i + open.length, close < 0 ? sql.length : close) });
+      i = end;
     } else if (c === "'" || c === '`' || c === '"') {
       const end = quotedEnd(sql, i);
       tokens.push({ kind: c === "'" ? 'string' : 'quoted', text: unquote(sql.slice(i + 1, end - 1), c) });
@@ -42,6 +50,13 @@ export function tokenize(sql: string): Token[] {
     }
   }
   return tokens;
+}
+
+const HEREDOC_OPEN = /^\$[A-Za-z0-9_]*\$/;
+
+/** JavaScript's whitespace and the characters ClickHouse's lexer also skips (NEL, zero-width space). */
+function isWhitespace(c: string): boolean {
+  return /\s/.test(c) || c === '\u0085' || c === '\u200b';
 }
 
 function lineEnd(sql: string, from: number): number {
@@ -62,8 +77,12 @@ function quotedEnd(sql: string, start: number): number {
   return sql.length; // unterminated: the parser refuses it, nothing after it is hidden from the checks
 }
 
+/** The name or text as ClickHouse reads it: `\xHH` is that byte, another escaped character itself, a doubled quote one. */
 function unquote(body: string, quote: string): string {
-  return body.replace(/\\([\s\S])/g, '$1').split(quote + quote).join(quote);
+  return body
+    .replace(/\\(?:x([0-9A-Fa-f]{2})|([\s\S]))/g, (_match, hex: string | undefined, char: string) => (hex ? String.fromCharCode(parseInt(hex, 16)) : char))
+    .split(quote + quote)
+    .join(quote);
 }
 
 /** Statements that read: what a readonly=1 ClickHouse user may run, minus SET and USE, which change the session. */
@@ -138,6 +157,9 @@ const READING_ROOTS = new Set([
   'ShowCreateTableQuery', 'ShowCreateViewQuery', 'ShowCreateDatabaseQuery', 'ShowCreateDictionaryQuery',
 ]);
 
+/** Statement kinds whose direct Literal child is an INTO OUTFILE target. */
+const OUTFILE_ROOTS = new Set(['SelectWithUnionQuery', 'SelectIntersectExceptQuery', 'SelectQuery', 'Explain']);
+
 /**
  * Judges ClickHouse's own parse (EXPLAIN AST, one node a line, indented by depth): the statement
  * kind, every table function, and every qualified name that could name a table in another
@@ -150,10 +172,18 @@ export function checkAst(ast: string, ownDatabase: string, databases: readonly s
   if (!READING_ROOTS.has(root)) throw new ClickHouseError(ErrorCode.READONLY, `${root || 'this statement'} is refused: this interface is read-only`);
   const known = new Set(databases);
   lines.forEach((line, index) => {
-    const depth = line.length - line.trimStart().length;
-    const node = /^\s*(\S+)\s+(\S+)/.exec(line);
+    const depth = indentOf(line);
+    const node = /^\s*(\S+)(?:\s+(\S+))?/.exec(line);
     if (!node) return;
-    const [, kind, name] = node as unknown as [string, string, string];
+    const [, kind, name = ''] = node as unknown as [string, string, string | undefined];
+    // the parse names what the text may hide (a heredoc, `\x66ile`, an odd whitespace): judged here again, anywhere in the tree
+    if (kind === 'Function' && deniedFunction(name)) {
+      throw new ClickHouseError(ErrorCode.ACCESS_DENIED, `${name}() is refused: functions that reach files, URLs, other servers, processes or other tables than the fleetstream database are not allowed here`);
+    }
+    // a SETTINGS clause at any depth: chDB 26.7 lets one in a subquery lower readonly (ClickHouse issue 116028)
+    if (kind === 'Set') throw new ClickHouseError(ErrorCode.READONLY, 'a SETTINGS clause is refused: settings are fixed by the server');
+    // a literal right under the statement is its INTO OUTFILE file, which readonly=1 does not stop in chDB
+    if (kind === 'Literal' && depth === 1 && OUTFILE_ROOTS.has(root)) throw new ClickHouseError(ErrorCode.READONLY, 'INTO OUTFILE is refused: this interface writes no files (the result is the response)');
     if (kind === 'Function' && /^\s*TableExpression\b/.test(lines[index - 1] ?? '') && depth > indentOf(lines[index - 1]!) && !TABLE_FUNCTIONS.has(name)) {
       throw new ClickHouseError(ErrorCode.ACCESS_DENIED, `table function ${name}() is refused: only ${[...TABLE_FUNCTIONS].join(', ')} make rows here`);
     }
