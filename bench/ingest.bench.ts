@@ -14,15 +14,35 @@
  * BENCH_NAIVE_RECORDS (20000) / BENCH_NAIVE_SECONDS (20), BENCH_FRESH_RATE (1000/s) /
  * BENCH_FRESH_SECONDS (12), BENCH_ENGINE_CONFIGS (1x65536,2x65536: kafka_num_consumers x
  * kafka_max_block_size, one engine run each), BENCH_PHASE_TIMEOUT_S (240), BENCH_PHASES
- * (raw,engine,ours,fresh,naive), BENCH_KCAT (kcat), BENCH_DATA_DIR (a new temporary directory),
+ * (raw,engine,ours,fresh,naive; also ours-sql, below), BENCH_KCAT (kcat), BENCH_DATA_DIR (a new temporary directory),
  * BENCH_CPU_PROFILE (write a .cpuprofile of the fleetstream phase there), KAFKA_BROKERS,
  * SCHEMA_REGISTRY_URL.
  *
+ * BENCH_PHASES may also name `ours-sql` (not in the default list: it adds a second full ingest of
+ * the topic, about as long as `ours`): the same ingest again, into its own database, while heavy
+ * analyst queries run back to back on the SQL interface's read-only chdb sessions
+ * (ChdbReadOnlySessions, the service's default SQL_MAX_* limits, as many at once as
+ * SQL_MAX_CONCURRENT_QUERIES allows) over the same data directory. With `ours` in the same run the
+ * queries read the table `ours` filled; the report gives both ingest rates, their ratio and each
+ * query's outcome (finished, or which limit refused it); the queries still running when the ingest
+ * is done are let end on their own, which can take up to SQL_MAX_EXECUTION_TIME_S more. With `fresh`
+ * as well, freshness is measured again with the queries still running.
+ *   BENCH_PHASES=ours,ours-sql BENCH_RECORDS=1000000 node dist/bench/ingest.bench.js
+ *
  * A benchmark never fails a run: a phase that cannot run prints why, and the others go on.
  */
-import { loadConfig } from '@fleetstream/config';
+import { fleetstreamConfigSchema, loadConfig } from '@fleetstream/config';
 import type { Telemetry } from '@fleetstream/domain';
-import { ChdbTransport, ClickHouseTransport, HistoryRepository, HistoryWriter, migrate, telemetryRow } from '@fleetstream/history';
+import {
+  ChdbReadOnlySessions,
+  ChdbTransport,
+  ClickHouseTransport,
+  HistoryRepository,
+  HistoryWriter,
+  migrate,
+  ReadOnlySession,
+  telemetryRow,
+} from '@fleetstream/history';
 import {
   BatchConsumer,
   createKafka,
@@ -40,12 +60,12 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { Session as InspectorSession } from 'node:inspector/promises';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CompressionTypes, Kafka, Message } from 'kafkajs';
 import { SimulatedFleet } from '../apps/cli/src/commands/simulated-fleet';
-import { describeError, envInt, log, machine, table } from './support/bench-report';
+import { describeError, envInt, log, machine, percentile, table } from './support/bench-report';
 
 // ---------------------------------------------------------------------------------------------
 // settings
@@ -109,8 +129,14 @@ const results: {
   engines: { label: string; result: Throughput }[];
   ours?: Throughput;
   oursSteady?: Throughput;
+  oursSql?: Throughput;
+  oursSqlSteady?: Throughput;
+  ingestRuns?: { plain: IngestRun; underSql: IngestRun };
+  heavyQueries?: HeavyQueryRun[];
+  heavyQueriesUnavailable?: string;
   naive?: Throughput;
   freshness?: Freshness;
+  freshnessUnderSql?: Freshness;
 } = { engines: [] };
 
 function rate(records: number, ms: number): number {
@@ -147,6 +173,11 @@ async function startCpuProfile(path: string): Promise<() => Promise<void>> {
     session.disconnect();
     log(`CPU profile of the fleetstream phase written to ${path}`);
   };
+}
+
+/** CPU time all cores have spent busy since boot, in ms: with this process's own, what else loaded the machine. */
+function machineBusyMs(): number {
+  return cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0);
 }
 
 /** A transport that times every INSERT: where the writer's time goes. */
@@ -419,9 +450,21 @@ async function engineWorker(paramsJson: string): Promise<void> {
   }
 }
 
+/** One fleetstream ingest run: its own database and consumer group, its figures. */
+interface IngestRun {
+  name: string;
+  database: string;
+  groupId: string;
+  result?: Throughput;
+  steady?: Throughput;
+  /** How long one batch's INSERT took, p50 / p99 ms: the writer's latency. */
+  insertP50Ms?: number;
+  insertP99Ms?: number;
+}
+
 /** 2d. fleetstream: BatchConsumer + HistoryWriter as the service wires them, from a cold start. */
-async function ours(ctx: Context, timed: TimedTransport): Promise<{ stop: () => Promise<void>; repository: HistoryRepository; database: string } | undefined> {
-  const database = `bench_${ctx.id}_ours`;
+async function ours(ctx: Context, timed: TimedTransport, run: IngestRun): Promise<{ stop: () => Promise<void>; repository: HistoryRepository; database: string } | undefined> {
+  const { database, groupId } = run;
   await migrate(timed, { database, ttlDays: 365 });
   const repository = new HistoryRepository(timed, database);
   const topics = fleetTopics(ctx.prefix);
@@ -437,7 +480,6 @@ async function ours(ctx: Context, timed: TimedTransport): Promise<{ stop: () => 
   let prepareMs = 0;
   let writeMs = 0;
   let firstFlushAt = 0;
-  const groupId = fleetGroups(ctx.prefix).history;
   ctx.groups.push(groupId);
   const consumer = new BatchConsumer(ctx.kafka, {
     groupId,
@@ -467,6 +509,7 @@ async function ours(ctx: Context, timed: TimedTransport): Promise<{ stop: () => 
   timed.reset();
   const stopProfile = settings.cpuProfile ? await startCpuProfile(settings.cpuProfile) : undefined;
   const cpu0 = process.cpuUsage();
+  const machineBusy0 = machineBusyMs();
   const t0 = Date.now();
   try {
     await consumer.start();
@@ -475,42 +518,144 @@ async function ours(ctx: Context, timed: TimedTransport): Promise<{ stop: () => 
     while (consumer.stats.flushedRecords < settings.records && Date.now() - t0 < settings.phaseTimeoutMs) {
       await sleep(20);
       if (Date.now() - lastReport > 5000) {
-        log(`fleetstream: ${consumer.stats.flushedRecords.toLocaleString('en-US')} committed`);
+        log(`${run.name}: ${consumer.stats.flushedRecords.toLocaleString('en-US')} committed`);
         lastReport = Date.now();
       }
     }
   } catch (error) {
-    results.ours = { unavailable: describeError(error) };
+    run.result = { unavailable: describeError(error) };
     await stop();
     return undefined;
   }
   const doneAt = Date.now();
   const ms = doneAt - t0;
   const cpu = process.cpuUsage(cpu0);
+  const othersCores = (machineBusyMs() - machineBusy0 - (cpu.user + cpu.system) / 1e3) / ms;
   await stopProfile?.();
   const stored = consumer.stats.flushedRecords;
   const clickhouseMs = timed.insertMs;
+  const insertMs = timed.inserts.map((i) => i.ms);
+  [run.insertP50Ms, run.insertP99Ms] = [percentile(insertMs, 50), percentile(insertMs, 99)];
   const breakdown =
     `${writer.stats.batches} batches (~${Math.round(stored / Math.max(1, writer.stats.batches))} rows), ` +
     `dead-lettered ${writer.stats.deadLettered}; of ${(ms / 1000).toFixed(1)} s: ` +
     `prepare (decode+validate) ${(prepareMs / 1000).toFixed(1)} s overlapping write ${(writeMs / 1000).toFixed(1)} s ` +
     `(ClickHouse INSERT ${(clickhouseMs / 1000).toFixed(1)} s incl. JSON serialization); ` +
-    `process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s = ${((cpu.user + cpu.system) / 1e3 / ms).toFixed(2)} cores on average (JS thread + chdb threads)`;
+    `process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s = ${((cpu.user + cpu.system) / 1e3 / ms).toFixed(2)} cores on average (JS thread + chdb threads); other processes (Kafka, registry, anything else) ${Math.max(0, othersCores).toFixed(2)} cores`;
   if (stored < settings.records) {
-    results.ours = { unavailable: `only ${stored} of ${settings.records} committed after ${(ms / 1000).toFixed(0)} s; ${breakdown}`, records: stored, seconds: ms / 1000, rate: rate(stored, ms) };
+    run.result = { unavailable: `only ${stored} of ${settings.records} committed after ${(ms / 1000).toFixed(0)} s; ${breakdown}`, records: stored, seconds: ms / 1000, rate: rate(stored, ms) };
   } else {
-    results.ours = { records: stored, seconds: ms / 1000, rate: rate(stored, ms), note: breakdown };
-    results.oursSteady = {
+    run.result = { records: stored, seconds: ms / 1000, rate: rate(stored, ms), note: breakdown };
+    run.steady = {
       records: stored,
       seconds: (doneAt - firstFlushAt) / 1000,
       rate: rate(stored, doneAt - firstFlushAt),
       note: `from the first committed batch (${((firstFlushAt - t0) / 1000).toFixed(1)} s after start) to the last`,
     };
   }
-  log(`fleetstream: ${stored.toLocaleString('en-US')} committed in ${(ms / 1000).toFixed(1)} s (${fmtRate(results.ours.rate)}/s); ${breakdown}`);
+  log(`${run.name}: ${stored.toLocaleString('en-US')} committed in ${(ms / 1000).toFixed(1)} s (${fmtRate(run.result.rate)}/s); ${breakdown}`);
   const counted = await repository.count().catch(() => -1);
-  log(`fleetstream: ${counted.toLocaleString('en-US')} rows in ${database}.telemetry_raw FINAL`);
+  log(`${run.name}: ${counted.toLocaleString('en-US')} rows in ${database}.telemetry_raw FINAL`);
   return { stop, repository, database };
+}
+
+/** Analyst queries that no ingest-minded person would run: what the SQL interface's limits are for. */
+const HEAVY_QUERIES = [
+  // 10¹² pairs, each compared, in little memory: only max_execution_time ends it
+  { name: 'cross join, pairs compared, count()', sql: "SELECT count() FROM telemetry_raw AS a CROSS JOIN telemetry_raw AS b WHERE a.metrics['temperature'] < b.metrics['temperature']" },
+  // ClickHouse turns the WHERE into a hash join: ~(rows / devices)² × devices matches to count, on one thread
+  { name: 'self join on seq, count()', sql: 'SELECT count() FROM telemetry_raw AS a CROSS JOIN telemetry_raw AS b WHERE a.seq = b.seq' },
+  { name: 'quantiles per device', sql: "SELECT device_id, quantiles(0.5, 0.9, 0.99)(metrics['temperature']) FROM telemetry_raw GROUP BY device_id FORMAT Null" },
+  // a true cross join that keeps every pair's data: grows until the memory limit stops it
+  { name: 'cross join, pairs grouped', sql: 'SELECT a.device_id, groupArray(b.metrics) FROM telemetry_raw AS a CROSS JOIN telemetry_raw AS b GROUP BY a.device_id FORMAT Null' },
+] as const;
+
+/** What one heavy query came to. */
+interface HeavyQueryRun {
+  name: string;
+  ms: number;
+  /** 'finished', the engine's refusal (`<code> <NAME>`), or 'cancelled' when it outlived its own time limit. */
+  outcome: string;
+  message?: string;
+}
+
+/** ClickHouse error codes a read-only session's limits raise. */
+const LIMIT_CODES = new Map([
+  [159, 'TIMEOUT_EXCEEDED'],
+  [241, 'MEMORY_LIMIT_EXCEEDED'],
+  [396, 'TOO_MANY_ROWS_OR_BYTES'],
+  [158, 'TOO_MANY_ROWS'],
+  [307, 'TOO_MANY_BYTES'],
+  [164, 'READONLY'],
+]);
+
+function outcomeOf(error: unknown): { outcome: string; message: string } {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = Number(/Code: (\d+)\./.exec(message)?.[1] ?? NaN);
+  const outcome = Number.isNaN(code) ? 'error' : `${code} ${LIMIT_CODES.get(code) ?? 'other'}`;
+  return { outcome, message: message.split('\n')[0]!.slice(0, 300) };
+}
+
+/**
+ * The SQL interface's engine as the service runs it: its read-only session pool on the writer's
+ * chdb data directory, with the service's default limits (SQL_MAX_*, read from the config schema),
+ * every session kept busy with HEAVY_QUERIES in turn until stop() is called. The queries running
+ * then are let finish (or be stopped by their limits), so that each has its real outcome.
+ */
+function startHeavyQueries(dataPath: string, database: string): { stop: () => Promise<HeavyQueryRun[]>; describe: string } {
+  const defaults = fleetstreamConfigSchema.parse({});
+  const limits = {
+    maxExecutionTimeS: defaults.SQL_MAX_EXECUTION_TIME_S,
+    maxResultRows: defaults.SQL_MAX_RESULT_ROWS,
+    maxResultBytes: defaults.SQL_MAX_RESULT_BYTES,
+    maxMemoryBytes: defaults.SQL_MAX_MEMORY_BYTES,
+    maxThreads: defaults.SQL_MAX_THREADS,
+  };
+  const sessions = new ChdbReadOnlySessions(dataPath, database, defaults.SQL_MAX_CONCURRENT_QUERIES, limits);
+  let stopping = false;
+  const controller = new AbortController();
+  const runs: HeavyQueryRun[] = [];
+  const runOne = async (session: ReadOnlySession, query: (typeof HEAVY_QUERIES)[number]): Promise<void> => {
+    const t0 = performance.now();
+    try {
+      // streamed, as the interface runs a SELECT; the rows themselves are dropped
+      for await (const _chunk of session.query(query.sql, {}, 'TSV', controller.signal, true));
+      runs.push({ name: query.name, ms: performance.now() - t0, outcome: controller.signal.aborted ? 'cancelled' : 'finished' });
+    } catch (error) {
+      const ms = performance.now() - t0;
+      runs.push({ name: query.name, ms, ...(controller.signal.aborted ? { outcome: 'cancelled' } : outcomeOf(error)) });
+    }
+    const last = runs[runs.length - 1]!;
+    log(`sql: ${last.name}: ${last.outcome} after ${(last.ms / 1000).toFixed(1)} s${last.message ? ` (${last.message})` : ''}`);
+  };
+  const worker = async (first: number): Promise<void> => {
+    for (let i = first; !stopping; i++) {
+      const session = sessions.tryAcquire();
+      if (!session) throw new Error('no free read-only session: more workers than SQL_MAX_CONCURRENT_QUERIES');
+      try {
+        await runOne(session, HEAVY_QUERIES[i % HEAVY_QUERIES.length]!);
+      } finally {
+        sessions.release(session);
+      }
+    }
+  };
+  const workers = Array.from({ length: defaults.SQL_MAX_CONCURRENT_QUERIES }, (_, i) => worker(i).catch((error: unknown) => log(`sql worker: ${describeError(error)}`)));
+  return {
+    describe:
+      `${defaults.SQL_MAX_CONCURRENT_QUERIES} at once on ChdbReadOnlySessions over ${database}, limits max_execution_time ${limits.maxExecutionTimeS} s, ` +
+      `max_memory_usage ${(limits.maxMemoryBytes / 2 ** 30).toFixed(1)} GiB, max_threads ${limits.maxThreads}, max_result_rows ${limits.maxResultRows.toLocaleString('en-US')}, ` +
+      `max_result_bytes ${(limits.maxResultBytes / 2 ** 30).toFixed(0)} GiB`,
+    stop: async () => {
+      stopping = true;
+      log('sql: no new queries; waiting for the running ones to end');
+      await withTimeout(Promise.all(workers), (limits.maxExecutionTimeS + 30) * 1000, 'the heavy queries').catch((error: unknown) => {
+        log(`${describeError(error)}: cancelling them`);
+        controller.abort();
+      });
+      sessions.close();
+      return runs;
+    },
+  };
 }
 
 /** 2f. Produce → queryable latency while the writer is caught up and idle. */
@@ -650,6 +795,9 @@ function printReport(context: { topic: string }): void {
       throughputRow('c. naive: eachMessage + 1 INSERT/record', results.naive),
       throughputRow('d. fleetstream end to end (cold start)', results.ours),
       throughputRow('d. fleetstream, first→last batch', results.oursSteady),
+      ...(settings.phases.has('ours-sql')
+        ? [throughputRow('g. fleetstream under heavy SQL (cold start)', results.oursSql), throughputRow('g. fleetstream under heavy SQL, first→last batch', results.oursSqlSteady)]
+        : []),
     ]),
   );
   const o = results.ours?.unavailable ? undefined : results.ours?.rate;
@@ -675,6 +823,7 @@ function printReport(context: { topic: string }): void {
           ],
     ]),
   );
+  if (settings.phases.has('ours-sql')) printHeavyQueries();
   console.log('\nnotes:');
   const notes: [string, { note?: string; unavailable?: string } | undefined][] = [
     ['produce', results.produce],
@@ -684,12 +833,54 @@ function printReport(context: { topic: string }): void {
     ['fleetstream', results.ours],
     ['fleetstream steady', results.oursSteady],
     ['freshness', results.freshness],
+    ['fleetstream under SQL', results.oursSql],
+    ['freshness under SQL', results.freshnessUnderSql],
   ];
   for (const [name, r] of notes) {
     if (r?.unavailable) console.log(`- ${name}: UNAVAILABLE: ${r.unavailable}`);
     if (r?.note) console.log(`- ${name}: ${r.note}`);
   }
   console.log('- the stack (Kafka, registry) and this process share the machine; other load on it lowers every figure');
+}
+
+/** Ingest with and without the heavy queries, and what became of each query. */
+function printHeavyQueries(): void {
+  const plain = results.ours?.unavailable ? undefined : results.ours?.rate;
+  const loaded = results.oursSql?.unavailable ? undefined : results.oursSql?.rate;
+  const fresh = (f: Freshness | undefined) => (f?.p99Ms === undefined ? 'n/a' : `${f.p50Ms} / ${f.p99Ms} ms`);
+  const insertLatency = (run: IngestRun | undefined) =>
+    run?.insertP99Ms === undefined || Number.isNaN(run.insertP99Ms) ? 'n/a' : `${run.insertP50Ms!.toFixed(0)} / ${run.insertP99Ms.toFixed(0)} ms`;
+  console.log('');
+  console.log(
+    table([
+      ['ingest under heavy SQL', 'plain', 'with queries', 'ratio'],
+      ['records/s (cold start)', fmtRate(plain), fmtRate(loaded), plain && loaded ? (loaded / plain).toFixed(2) : 'n/a'],
+      ['records/s (first→last batch)', fmtRate(results.oursSteady?.rate), fmtRate(results.oursSqlSteady?.rate),
+        results.oursSteady?.rate && results.oursSqlSteady?.rate ? (results.oursSqlSteady.rate / results.oursSteady.rate).toFixed(2) : 'n/a'],
+      ['one batch INSERT p50 / p99', insertLatency(results.ingestRuns?.plain), insertLatency(results.ingestRuns?.underSql), ''],
+      ...(results.freshness || results.freshnessUnderSql ? [['freshness p50 / p99 (produce → stored)', fresh(results.freshness), fresh(results.freshnessUnderSql), '']] : []),
+    ]),
+  );
+  if (results.heavyQueriesUnavailable) console.log(`\nheavy queries: UNAVAILABLE: ${results.heavyQueriesUnavailable}`);
+  const runs = results.heavyQueries ?? [];
+  const groups = new Map<string, number[]>();
+  for (const run of runs) {
+    const key = `${run.name}\u0000${run.outcome}`;
+    groups.set(key, [...(groups.get(key) ?? []), run.ms]);
+  }
+  console.log('');
+  console.log(
+    table([
+      ['heavy query', 'outcome', 'runs', 'seconds each (min / max)'],
+      ...[...groups].map(([key, ms]) => {
+        const [name, outcome] = key.split('\u0000');
+        return [name!, outcome!, String(ms.length), `${(Math.min(...ms) / 1000).toFixed(1)} / ${(Math.max(...ms) / 1000).toFixed(1)}`];
+      }),
+    ]),
+  );
+  const messages = new Map(runs.filter((r) => r.message).map((r) => [r.outcome, r.message!]));
+  for (const [outcome, message] of messages) console.log(`- ${outcome}: ${message}`);
+  console.log(`- peak resident memory of this process (writer + queries): ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -745,18 +936,46 @@ async function main(): Promise<void> {
     ctx.chdb = chdb;
     const timed = new TimedTransport(chdb);
     try {
+      const plain: IngestRun = { name: 'fleetstream', database: `bench_${id}_ours`, groupId: fleetGroups(prefix).history };
       if (settings.phases.has('ours')) {
         log(`2d. fleetstream: BatchConsumer + HistoryWriter, batches of ${settings.batchRows} rows / ${settings.batchMs} ms`);
-        const running = await ours(ctx, timed).catch((error: unknown) => {
-          results.ours = { unavailable: describeError(error) };
+        const running = await ours(ctx, timed, plain).catch((error: unknown) => {
+          plain.result = { unavailable: describeError(error) };
           return undefined;
         });
+        [results.ours, results.oursSteady] = [plain.result, plain.steady];
         if (running && settings.phases.has('fresh')) {
           log(`2f. freshness: ${settings.freshRate} readings/s for ${settings.freshSeconds} s with the writer caught up`);
           results.freshness = await freshness(ctx, timed, running.database).catch((error: unknown) => ({ unavailable: describeError(error) }));
           log(`freshness: ${results.freshness.unavailable ?? `p50 ${results.freshness.p50Ms} ms, p99 ${results.freshness.p99Ms} ms`}`);
         }
         await running?.stop();
+      }
+      if (settings.phases.has('ours-sql')) {
+        const underSql: IngestRun = { name: 'fleetstream under SQL', database: `bench_${id}_ours_sql`, groupId: `${fleetGroups(prefix).history}-sql` };
+        // the queries read the history `ours` loaded, else the table this phase fills as it goes
+        const queried = results.ours?.records ? plain.database : underSql.database;
+        log(`2g. fleetstream again, into ${underSql.database}, with heavy SQL-interface queries over ${queried}.telemetry_raw`);
+        try {
+          const heavy = startHeavyQueries(join(dataDir, 'main'), queried);
+          log(`sql: ${heavy.describe}`);
+          const running = await ours(ctx, timed, underSql).catch((error: unknown) => {
+            underSql.result = { unavailable: describeError(error) };
+            return undefined;
+          });
+          [results.oursSql, results.oursSqlSteady] = [underSql.result, underSql.steady];
+          results.ingestRuns = { plain, underSql };
+          if (running && settings.phases.has('fresh')) {
+            log(`2h. freshness with the heavy queries still running`);
+            results.freshnessUnderSql = await freshness(ctx, timed, running.database).catch((error: unknown) => ({ unavailable: describeError(error) }));
+            log(`freshness under SQL: ${results.freshnessUnderSql.unavailable ?? `p50 ${results.freshnessUnderSql.p50Ms} ms, p99 ${results.freshnessUnderSql.p99Ms} ms`}`);
+          }
+          results.heavyQueries = await heavy.stop();
+          await running?.stop();
+        } catch (error) {
+          results.heavyQueriesUnavailable = describeError(error);
+          log(`ours-sql: ${results.heavyQueriesUnavailable}`);
+        }
       }
       if (settings.phases.has('naive')) {
         log(`2c. naive: eachMessage + one INSERT per record, first ${settings.naiveRecords} records or ${settings.naiveSeconds} s`);
