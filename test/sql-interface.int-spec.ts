@@ -137,11 +137,17 @@ describe('SQL interface (ClickHouse HTTP over chdb)', () => {
       ["SELECT * FROM (SELECT getSetting('readonly') SETTINGS readonly = 0)", '164'],
       ["SELECT * FROM (SELECT 1 SETTINGS max_threads = 16)", '164'],
       ["SELECT $$'$$; USE system -- '", '62'],
+      // a second probe, of the fixed version: APPLY hides the function from the parse; a long heredoc tag, and OUTFILE under DESCRIBE and SHOW
+      ["SELECT * APPLY(file) FROM (SELECT '/etc/hostname' AS p)", '497'],
+      [`DESCRIBE (SELECT $${'a'.repeat(70)}$'$${'a'.repeat(70)}$ AS x) INTO OUTFILE '${outfile}' APPEND FORMAT TSVRaw -- '`, '164'],
+      [`SHOW TABLES INTO OUTFILE '${outfile}'`, '164'],
     ];
     for (const [query, code] of escapes) {
       expect([query, await refusal(await sql(query))]).toEqual([query, expect.objectContaining({ code })]);
     }
     expect(existsSync(outfile)).toBe(false);
+    // EXPLAIN's own options are not settings
+    expect((await sql('EXPLAIN indexes = 1 SELECT count() FROM telemetry_raw')).status).toBe(200);
     // the second statement did not run during the parse: every session still reads the fleetstream database
     for (let i = 0; i < 3; i++) expect(await (await sql('SELECT currentDatabase()')).text()).toBe(`${stack.config.CLICKHOUSE_DATABASE}\n`);
   });

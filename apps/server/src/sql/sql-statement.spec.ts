@@ -87,6 +87,11 @@ describe('SQL statement guard', () => {
       expect(codeOf(() => checkAst(outfile, 'fleetstream', databases))).toBe(164);
       const format = 'SelectWithUnionQuery (children 2)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Literal UInt64_1\n Identifier JSON\n';
       expect(codeOf(() => checkAst(format, 'fleetstream', databases))).toBeUndefined();
+      expect(codeOf(() => checkAst("ShowTables (children 1)\n Literal 'x'\n", 'fleetstream', databases))).toBe(164);
+      expect(codeOf(() => checkAst('Explain EXPLAIN (children 2)\n Set\n SelectWithUnionQuery (children 1)\n', 'fleetstream', databases))).toBeUndefined();
+      expect(codeOf(() => checkAst('SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Asterisk (children 1)\n     ColumnsTransformerList (children 1)\n      ColumnsApplyTransformer\n', 'fleetstream', databases))).toBe(497);
+      const long = 'a'.repeat(70);
+      expect(tokenize(`SELECT $${long}$'$${long}$, 1`).map((token) => token.text)).toEqual(['SELECT', "'", ',', '1']);
     });
 
     it('refuses statements the parser names as writes or session changes', () => {

@@ -29,9 +29,9 @@ export function tokenize(sql: string): Token[] {
     else if (sql.startsWith('/*', i)) {
       const end = sql.indexOf('*/', i + 2);
       i = end < 0 ? sql.length : end + 2;
-    } else if (c === '$' && HEREDOC_OPEN.test(sql.slice(i, i + 64))) {
-      // a heredoc, $$…$$ or $tag$…$tag$: a string literal whose quotes inside are plain text
-      const open = HEREDOC_OPEN.exec(sql.slice(i, i + 64))![0];
+    } else if (c === '$' && HEREDOC_OPEN.test(sql.slice(i))) {
+      // a heredoc, $$…$$ or $tag$…$tag$ (a tag of any length): a string literal whose quotes inside are plain text
+      const open = HEREDOC_OPEN.exec(sql.slice(i))![0];
       const close = sql.indexOf(open, i + open.length);
       const end = close < 0 ? sql.length : close + open.length;
       tokens.push({ kind: 'string', text: sql.slice(i + open.length, close < 0 ? sql.length : close) });
@@ -157,9 +157,6 @@ const READING_ROOTS = new Set([
   'ShowCreateTableQuery', 'ShowCreateViewQuery', 'ShowCreateDatabaseQuery', 'ShowCreateDictionaryQuery',
 ]);
 
-/** Statement kinds whose direct Literal child is an INTO OUTFILE target. */
-const OUTFILE_ROOTS = new Set(['SelectWithUnionQuery', 'SelectIntersectExceptQuery', 'SelectQuery', 'Explain']);
-
 /**
  * Judges ClickHouse's own parse (EXPLAIN AST, one node a line, indented by depth): the statement
  * kind, every table function, and every qualified name that could name a table in another
@@ -180,10 +177,14 @@ export function checkAst(ast: string, ownDatabase: string, databases: readonly s
     if (kind === 'Function' && deniedFunction(name)) {
       throw new ClickHouseError(ErrorCode.ACCESS_DENIED, `${name}() is refused: functions that reach files, URLs, other servers, processes or other tables than the fleetstream database are not allowed here`);
     }
-    // a SETTINGS clause at any depth: chDB 26.7 lets one in a subquery lower readonly (ClickHouse issue 116028)
-    if (kind === 'Set') throw new ClickHouseError(ErrorCode.READONLY, 'a SETTINGS clause is refused: settings are fixed by the server');
-    // a literal right under the statement is its INTO OUTFILE file, which readonly=1 does not stop in chDB
-    if (kind === 'Literal' && depth === 1 && OUTFILE_ROOTS.has(root)) throw new ClickHouseError(ErrorCode.READONLY, 'INTO OUTFILE is refused: this interface writes no files (the result is the response)');
+    // a SETTINGS clause at any depth: chDB 26.7 lets one in a subquery lower readonly (ClickHouse issue
+    // 116028); right under EXPLAIN it is the EXPLAIN's own options (indexes=1, graph=1)
+    if (kind === 'Set' && !(depth === 1 && root === 'Explain')) throw new ClickHouseError(ErrorCode.READONLY, 'a SETTINGS clause is refused: settings are fixed by the server');
+    // a literal right under the statement, whatever its kind (SELECT, DESCRIBE, SHOW, EXISTS…), is its
+    // INTO OUTFILE file, which readonly=1 does not stop in chDB
+    if (kind === 'Literal' && depth === 1) throw new ClickHouseError(ErrorCode.READONLY, 'INTO OUTFILE is refused: this interface writes no files (the result is the response)');
+    // APPLY(f) calls f on every column, and the parse does not name f (APPLY(file) read files)
+    if (kind === 'ColumnsApplyTransformer') throw new ClickHouseError(ErrorCode.ACCESS_DENIED, 'APPLY is refused here: the parse does not show which function it calls');
     if (kind === 'Function' && /^\s*TableExpression\b/.test(lines[index - 1] ?? '') && depth > indentOf(lines[index - 1]!) && !TABLE_FUNCTIONS.has(name)) {
       throw new ClickHouseError(ErrorCode.ACCESS_DENIED, `table function ${name}() is refused: only ${[...TABLE_FUNCTIONS].join(', ')} make rows here`);
     }
