@@ -99,7 +99,7 @@ describe('SQL interface (ClickHouse HTTP over chdb)', () => {
     expect(await refusal(await sql('SELECT 1', null))).toMatchObject({ status: 401, code: '194' });
     expect(await refusal(await sql('SELECT 1', 'fsk_not_a_key'))).toMatchObject({ status: 403, code: '516', body: expect.stringMatching(/^Code: 516\. DB::Exception: /) });
     expect(await refusal(await sql('SELECT 1', viewer))).toMatchObject({ status: 403, code: '497' });
-    expect((await sql('SELECT 1', TEST_ADMIN_KEY)).status).toBe(200);
+    expect(await (await sql('SELECT 1', TEST_ADMIN_KEY)).text()).toBe('1\n');
   });
 
   it('refuses every statement that writes or changes the session', async () => {
@@ -108,7 +108,7 @@ describe('SQL interface (ClickHouse HTTP over chdb)', () => {
       expect([query, await refusal(await sql(query))]).toEqual([query, expect.objectContaining({ code: '164' })]);
     }
     expect(await refusal(await sql('SELECT 1; DROP TABLE telemetry_raw'))).toMatchObject({ code: '62', body: expect.stringMatching(/Multi-statements/) });
-    expect((await sql('SELECT count() FROM telemetry_raw')).status).toBe(200);
+    expect(await (await sql('SELECT count() >= 0 FROM telemetry_raw')).text()).toBe('1\n');
   });
 
   it('refuses every function that reaches files, URLs, servers or processes', async () => {
@@ -147,7 +147,8 @@ describe('SQL interface (ClickHouse HTTP over chdb)', () => {
     }
     expect(existsSync(outfile)).toBe(false);
     // EXPLAIN's own options are not settings
-    expect((await sql('EXPLAIN indexes = 1 SELECT count() FROM telemetry_raw')).status).toBe(200);
+    const explained = await sql('EXPLAIN indexes = 1 SELECT count() FROM telemetry_raw');
+    expect([explained.status, (await explained.text()).length > 0]).toEqual([200, true]);
     // the second statement did not run during the parse: every session still reads the fleetstream database
     for (let i = 0; i < 3; i++) expect(await (await sql('SELECT currentDatabase()')).text()).toBe(`${stack.config.CLICKHOUSE_DATABASE}\n`);
   });
@@ -166,7 +167,9 @@ describe('SQL interface (ClickHouse HTTP over chdb)', () => {
   });
 
   it('shows the fleetstream database and the harmless system tables only', async () => {
-    expect((await sql('SELECT count() FROM system.tables')).status).toBe(200);
+    // the body is read: the query holds its slot until its response ends (the cap here is 1)
+    const tables = await sql('SELECT count() FROM system.tables');
+    expect([tables.status, Number(await tables.text()) > 0]).toEqual([200, true]);
     for (const query of ['SELECT * FROM system.processes', 'SELECT 1 WHERE 1 IN system.users', 'SELECT * FROM default.x', 'SELECT * FROM system.named_collections']) {
       expect([query, await refusal(await sql(query))]).toEqual([query, expect.objectContaining({ code: '291' })]);
     }
