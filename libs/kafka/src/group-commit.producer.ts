@@ -14,6 +14,13 @@ const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 /** How long the broker lets a transaction stay open before it aborts it. */
 export const TRANSACTION_TIMEOUT_MS = 15_000;
 
+/**
+ * A group commit still unsettled after this is given up: the broker has aborted its transaction by
+ * then, and a client call that never settles (a broker killed mid-transaction) must not hold every
+ * partition's batch for good without an error that /ready would show.
+ */
+const COMMIT_DEADLINE_MS = 2 * TRANSACTION_TIMEOUT_MS;
+
 /** A consumed position to commit with the output: the next offset to read. */
 export interface ConsumedOffset {
   topic: string;
@@ -53,6 +60,8 @@ interface Pending {
  */
 export class GroupCommitProducer {
   private producer: ConfluentProducer;
+  /** The current producer's connect (initTransactions). */
+  private connecting: Promise<void> = Promise.resolve();
   private queue: Pending[] = [];
   private flushing: Promise<void> | undefined;
 
@@ -97,15 +106,19 @@ export class GroupCommitProducer {
    * new producer with the same transactional id bumps the epoch, which fences the old one and aborts
    * whatever it left open, so the next try starts clean.
    */
-  private async replaceProducer(): Promise<void> {
-    const broken = this.producer;
+  private replaceProducer(broken: ConfluentProducer): void {
+    // another failure of the same producer replaced it already
+    if (this.producer !== broken) return;
     this.producer = this.newProducer();
-    await broken.disconnect().catch(() => undefined);
-    await this.producer.connect();
+    void broken.disconnect().catch(() => undefined);
+    // not awaited here: with the broker away it may take long; the next commit waits for it
+    this.connecting = this.producer.connect();
+    this.connecting.catch(() => undefined);
   }
 
   connect(): Promise<void> {
-    return this.producer.connect();
+    this.connecting = this.producer.connect();
+    return this.connecting;
   }
 
   async disconnect(): Promise<void> {
@@ -127,7 +140,7 @@ export class GroupCommitProducer {
       const group = this.queue;
       this.queue = [];
       try {
-        const written = await this.commit(group.map(({ write }) => write));
+        const written = await this.withinDeadline(this.commit(group.map(({ write }) => write)));
         group.forEach(({ resolve }, index) => resolve(written[index]!));
       } catch (error) {
         for (const { reject } of group) reject(error);
@@ -147,6 +160,7 @@ export class GroupCommitProducer {
     }
     const producer = this.producer;
     try {
+      await this.connecting;
       await producer.transaction();
       try {
         await Promise.all(writes.flatMap(({ topicMessages }, index) => topicMessages.flatMap(({ topic, messages }) =>
@@ -163,8 +177,26 @@ export class GroupCommitProducer {
         throw error;
       }
     } catch (error) {
-      await this.replaceProducer().catch(() => undefined);
+      this.replaceProducer(producer);
       throw error;
+    }
+  }
+
+  /** The commit, or a failure once COMMIT_DEADLINE_MS passed; then its producer is replaced (which fences it). */
+  private async withinDeadline<T>(commit: Promise<T>): Promise<T> {
+    const producer = this.producer;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`the transaction did not settle within ${COMMIT_DEADLINE_MS} ms; its producer is replaced`)), COMMIT_DEADLINE_MS);
+    });
+    try {
+      return await Promise.race([commit, deadline]);
+    } catch (error) {
+      this.replaceProducer(producer);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      commit.catch(() => undefined); // settles later, if ever: already answered
     }
   }
 
