@@ -4,10 +4,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from '../bench/support/free-port';
-import { cliContext } from '../apps/cli/src/cli-context';
-import { createKey } from '../apps/cli/src/commands/keys.command';
+import { apiKeyFor } from './support/api-keys';
 import { ServerProcess } from './support/server-process';
-import { connectedTelemetryProducer, createTestStack, eventually, reading, stackEnv, TestStack } from './support/test-stack';
+import { connectedTelemetryProducer, createTestStack, eventually, reading, TestStack } from './support/test-stack';
 
 const CLI_MAIN = resolve(__dirname, '../dist/apps/cli/src/main.js');
 /** Prints the child's peak resident memory on exit, to see that a large export is streamed, not held. */
@@ -57,9 +56,8 @@ describe('fleetstream sql (CLI over the SQL interface)', () => {
 
   beforeAll(async () => {
     stack = await createTestStack();
-    const cli = cliContext('test', { ...process.env, ...stackEnv(stack) });
-    analyst = (await createKey(cli, 'analyst-1', 'analyst')).key;
-    viewer = (await createKey(cli, 'viewer-1', 'viewer')).key;
+    analyst = await apiKeyFor(stack, 'analyst-1', 'analyst');
+    viewer = await apiKeyFor(stack, 'viewer-1', 'viewer');
     const port = await freePort();
     sqlUrl = `http://127.0.0.1:${port}`;
     server = await ServerProcess.create(stack, { SQL_HTTP_PORT: String(port), LOG_LEVEL: 'warn' });

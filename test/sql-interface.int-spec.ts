@@ -1,23 +1,14 @@
 import { createClient } from '@clickhouse/client';
 import { INestApplication } from '@nestjs/common';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cliContext } from '../apps/cli/src/cli-context';
-import { createKey } from '../apps/cli/src/commands/keys.command';
+import { freePort } from '../bench/support/free-port';
 import { createApp } from '../apps/server/src/main';
+import { apiKeyFor } from './support/api-keys';
 import { TEST_ADMIN_KEY } from './support/http';
 import { createTestStack, stackEnv, TestStack } from './support/test-stack';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The read-only ClickHouse HTTP interface over the embedded history (SQL_HTTP_PORT), with the real stack and chdb. */
 describe('SQL interface (ClickHouse HTTP over chdb)', () => {
@@ -29,9 +20,8 @@ describe('SQL interface (ClickHouse HTTP over chdb)', () => {
 
   beforeAll(async () => {
     stack = await createTestStack();
-    const cli = cliContext('test', { ...process.env, ...stackEnv(stack) });
-    analyst = (await createKey(cli, 'analyst-1', 'analyst')).key;
-    viewer = (await createKey(cli, 'viewer-1', 'viewer')).key;
+    analyst = await apiKeyFor(stack, 'analyst-1', 'analyst');
+    viewer = await apiKeyFor(stack, 'viewer-1', 'viewer');
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     Object.assign(process.env, { ...stackEnv(stack), SQL_HTTP_PORT: String(port), SQL_MAX_CONCURRENT_QUERIES: '1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });

@@ -1,25 +1,16 @@
 import { TelemetryProducer } from '@fleetstream/kafka';
 import { INestApplication } from '@nestjs/common';
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { cliContext } from '../apps/cli/src/cli-context';
-import { createKey } from '../apps/cli/src/commands/keys.command';
+import { freePort } from '../bench/support/free-port';
 import { createApp } from '../apps/server/src/main';
+import { apiKeyFor } from './support/api-keys';
 import { connectedTelemetryProducer, createTestStack, eventually, reading, stackEnv, TestStack } from './support/test-stack';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** What test/clients/clickhouse_connect_check.py prints. */
 interface PythonReport {
@@ -52,7 +43,7 @@ describe('SQL interface from Python (clickhouse-connect)', () => {
   beforeAll(async () => {
     const python = (await run('bash', [join(ROOT, 'infra/local/ensure-python-client.sh')], { cwd: ROOT })).stdout.trim();
     stack = await createTestStack();
-    const analyst = (await createKey(cliContext('test', { ...process.env, ...stackEnv(stack) }), 'py-analyst', 'analyst')).key;
+    const analyst = await apiKeyFor(stack, 'py-analyst', 'analyst');
     const port = await freePort();
     Object.assign(process.env, { ...stackEnv(stack), SQL_HTTP_PORT: String(port), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
     app = await createApp();
