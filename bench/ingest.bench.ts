@@ -603,13 +603,16 @@ function outcomeOf(error: unknown): { outcome: string; message: string } {
  * then are let finish (or be stopped by their limits), so that each has its real outcome.
  */
 function startHeavyQueries(dataPath: string, database: string): { stop: () => Promise<HeavyQueryRun[]>; describe: string } {
-  const defaults = fleetstreamConfigSchema.parse({});
+  // the service's defaults, or SQL_* from the environment (to compare settings)
+  const defaults = fleetstreamConfigSchema.parse(Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('SQL_'))));
   const limits = {
     maxExecutionTimeS: defaults.SQL_MAX_EXECUTION_TIME_S,
     maxResultRows: defaults.SQL_MAX_RESULT_ROWS,
     maxResultBytes: defaults.SQL_MAX_RESULT_BYTES,
+    maxWholeResultBytes: defaults.SQL_MAX_WHOLE_RESULT_BYTES,
     maxMemoryBytes: defaults.SQL_MAX_MEMORY_BYTES,
     maxThreads: defaults.SQL_MAX_THREADS,
+    osThreadPriority: defaults.SQL_OS_THREAD_PRIORITY,
   };
   const sessions = new ChdbReadOnlySessions(dataPath, database, defaults.SQL_MAX_CONCURRENT_QUERIES, limits);
   let stopping = false;
@@ -643,7 +646,7 @@ function startHeavyQueries(dataPath: string, database: string): { stop: () => Pr
   return {
     describe:
       `${defaults.SQL_MAX_CONCURRENT_QUERIES} at once on ChdbReadOnlySessions over ${database}, limits max_execution_time ${limits.maxExecutionTimeS} s, ` +
-      `max_memory_usage ${(limits.maxMemoryBytes / 2 ** 30).toFixed(1)} GiB, max_threads ${limits.maxThreads}, max_result_rows ${limits.maxResultRows.toLocaleString('en-US')}, ` +
+      `max_memory_usage ${(limits.maxMemoryBytes / 2 ** 30).toFixed(1)} GiB, max_threads ${limits.maxThreads}, os_thread_priority ${limits.osThreadPriority}, max_result_rows ${limits.maxResultRows.toLocaleString('en-US')}, ` +
       `max_result_bytes ${(limits.maxResultBytes / 2 ** 30).toFixed(0)} GiB`,
     stop: async () => {
       stopping = true;

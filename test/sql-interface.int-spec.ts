@@ -24,7 +24,7 @@ describe('SQL interface (ClickHouse HTTP over chdb)', () => {
     viewer = await apiKeyFor(stack, 'viewer-1', 'viewer');
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    Object.assign(process.env, { ...stackEnv(stack), SQL_HTTP_PORT: String(port), SQL_MAX_CONCURRENT_QUERIES: '1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+    Object.assign(process.env, { ...stackEnv(stack), SQL_HTTP_PORT: String(port), SQL_MAX_CONCURRENT_QUERIES: '1', SQL_MAX_WHOLE_RESULT_BYTES: String(4 * 1024 ** 2), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
     app = await createApp();
     await app.init();
   });
@@ -164,6 +164,26 @@ describe('SQL interface (ClickHouse HTTP over chdb)', () => {
       expect([query, await refusal(await sql(query))]).toEqual([query, expect.objectContaining({ code: '291' })]);
     }
     expect(await refusal(await sql('SELECT 1', analyst, 'database=system'))).toMatchObject({ code: '291' });
+  });
+
+  it('caps a result made whole in memory (Parquet, JSON) lower than a streamed one, which holds nothing', async () => {
+    // about 10 MB: over SQL_MAX_WHOLE_RESULT_BYTES (4 MiB here) as JSON or Parquet, fine as streamed CSV
+    const big = "SELECT repeat('x', 1000 + number % 2) AS s FROM numbers(10000)";
+    for (const format of ['JSON', 'Parquet']) {
+      expect([format, await refusal(await sql(`${big} FORMAT ${format}`))]).toEqual([format, expect.objectContaining({ code: '396', body: expect.stringMatching(/Limit for result exceeded/) })]);
+    }
+    const streamed = await sql(`${big} FORMAT CSV`);
+    expect([streamed.status, (await streamed.arrayBuffer()).byteLength]).toEqual([200, 10_000 * 1_003 + 5_000]);
+  });
+
+  it('counts a constant column at its real size: a constant string repeated over rows is not a way past the limits', async () => {
+    // unmaterialized, this JSON result (100 MB) went past the 4 MiB max_result_bytes: the limit counted each block's constant as one value
+    expect(await refusal(await sql("SELECT repeat('x', 1000) AS s FROM numbers(100000) FORMAT JSON"))).toMatchObject({ code: '396', body: expect.stringMatching(/Limit for result exceeded/) });
+    // the result is the query's own: names, order, a FORMAT clause, totals, parameters
+    const own = await sql("SELECT {n:UInt8} AS `odd \\`name`, 'c' AS c, number FROM numbers(3) ORDER BY number DESC FORMAT JSONCompactEachRowWithNames", analyst, 'param_n=7');
+    expect(await own.text()).toBe('["odd `name", "c", "number"]\n[7, "c", 2]\n[7, "c", 1]\n[7, "c", 0]\n');
+    const totals = await sql('SELECT number % 2 AS odd, count() AS n FROM numbers(5) GROUP BY odd WITH TOTALS ORDER BY odd FORMAT JSONCompact');
+    expect(JSON.parse(await totals.text())).toMatchObject({ data: [[0, 3], [1, 2]], totals: [0, 5] });
   });
 
   it('refuses a query over the concurrency cap with 429, and a too long one with its limit', async () => {

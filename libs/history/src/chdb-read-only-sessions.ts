@@ -6,8 +6,12 @@ export interface ReadOnlyLimits {
   maxExecutionTimeS: number;
   maxResultRows: number;
   maxResultBytes: number;
+  /** the cap of a result made whole in memory (Parquet, JSON, …): max_memory_usage does not count it */
+  maxWholeResultBytes: number;
   maxMemoryBytes: number;
   maxThreads: number;
+  /** nice value of the query's threads: analysts' queries yield the cores to ingest */
+  osThreadPriority: number;
 }
 
 /**
@@ -24,7 +28,8 @@ export class ChdbReadOnlySessions {
   private readonly idle: ReadOnlySession[] = [];
   private readonly all: ReadOnlySession[] = [];
 
-  private readonly connectionArgs: string[];
+  private readonly streamingArgs: string[];
+  private readonly wholeArgs: string[];
 
   constructor(
     private readonly dataPath: string,
@@ -33,20 +38,26 @@ export class ChdbReadOnlySessions {
     limits: ReadOnlyLimits,
   ) {
     mkdirSync(dataPath, { recursive: true });
-    this.connectionArgs = [
+    const common = [
       '--readonly=1',
       `--max_execution_time=${limits.maxExecutionTimeS}`,
       `--max_result_rows=${limits.maxResultRows}`,
-      `--max_result_bytes=${limits.maxResultBytes}`,
       '--result_overflow_mode=throw',
       `--max_memory_usage=${limits.maxMemoryBytes}`,
       `--max_threads=${limits.maxThreads}`,
+      `--os_thread_priority=${limits.osThreadPriority}`,
     ];
+    this.streamingArgs = [...common, `--max_result_bytes=${limits.maxResultBytes}`];
+    this.wholeArgs = [...common, `--max_result_bytes=${Math.min(limits.maxResultBytes, limits.maxWholeResultBytes)}`];
     for (let i = 0; i < size; i++) this.open();
   }
 
   private open(): void {
-    const session = new ReadOnlySession(new Session(this.dataPath, { connectionArgs: this.connectionArgs }), this.database);
+    const session = new ReadOnlySession(
+      new Session(this.dataPath, { connectionArgs: this.streamingArgs }),
+      new Session(this.dataPath, { connectionArgs: this.wholeArgs }),
+      this.database,
+    );
     this.idle.push(session);
     this.all.push(session);
   }
@@ -72,9 +83,14 @@ export class ChdbReadOnlySessions {
   }
 }
 
-/** One read-only connection: the statement's parse, the engine's databases and a streamed result. */
+/**
+ * One query slot: the statement's parse, the engine's databases and its result. A streamed result
+ * runs on one connection; a result made whole runs on another whose max_result_bytes is lower, since
+ * the whole result is held in memory (twice, briefly: chdb's buffer and its copy), outside
+ * max_memory_usage (measured: a 1.5 GB JSON result took the process to 4 GB RSS under a 1 GiB limit).
+ */
 export class ReadOnlySession {
-  private inDatabase = false;
+  private readonly inDatabase = new WeakSet<Session>();
   private stream: ChdbQueryStream | undefined;
   /**
    * A whole (not streamed) query failed: chdb 26.7's session then answers the next query with bytes
@@ -84,17 +100,30 @@ export class ReadOnlySession {
 
   constructor(
     private readonly session: Session,
+    private readonly wholeSession: Session,
     private readonly database: string,
   ) {}
 
-  /** ClickHouse's own parse of the statement, one node a line (EXPLAIN AST), with the parameters substituted. */
-  async explainAst(sql: string, params: Record<string, string | null>): Promise<string> {
-    await this.useDatabase();
+  /**
+   * ClickHouse's own parse of the statement, one node a line (EXPLAIN AST), with the parameters
+   * substituted, and the statement as ClickHouse prints it back on one line (comments gone, every
+   * literal and name in one spelling).
+   */
+  async parse(sql: string, params: Record<string, string | null>): Promise<{ ast: string; canonical: string }> {
+    await this.useDatabase(this.session);
     // one statement only, judged as data (formatQuery parses its argument and refuses a second
     // statement with code 62): the EXPLAIN below runs every statement of its text, so `…; USE system`
     // would otherwise have run during the parse
-    await this.session.queryBindAsync('SELECT formatQuery({statement:String})', { statement: sql }, { format: 'TSVRaw' });
-    return (await this.session.queryBindAsync(`EXPLAIN AST ${sql}`, params, { format: 'TSVRaw' })).text();
+    const canonical = (await this.session.queryBindAsync('SELECT formatQuerySingleLine({statement:String})', { statement: sql }, { format: 'TSVRaw' })).text();
+    const ast = (await this.session.queryBindAsync(`EXPLAIN AST ${sql}`, params, { format: 'TSVRaw' })).text();
+    return { ast, canonical };
+  }
+
+  /** The names of a SELECT's result columns, in order (DESCRIBE of it as a subquery). */
+  async columnNames(select: string, params: Record<string, string | null>): Promise<string[]> {
+    await this.useDatabase(this.session);
+    const described = (await this.session.queryBindAsync(`DESCRIBE (${select})`, params, { format: 'JSONEachRow' })).text();
+    return described.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { name: string }).name);
   }
 
   async databases(): Promise<string[]> {
@@ -110,9 +139,9 @@ export class ReadOnlySession {
    * over `format`. chdb streams SELECT only: other statements (SHOW, DESCRIBE, …) come whole, and are small.
    */
   async *query(sql: string, params: Record<string, string | null>, format: string, signal: AbortSignal, streamed: boolean): AsyncGenerator<Pick<StreamChunk, 'numRows' | 'numBytes' | 'raw'>> {
-    await this.useDatabase();
     if (!streamed) {
-      const result = await this.session.queryBindAsync(sql, params, { format, signal }).catch((error: unknown) => {
+      await this.useDatabase(this.wholeSession);
+      const result = await this.wholeSession.queryBindAsync(sql, params, { format, signal }).catch((error: unknown) => {
         this.broken = true;
         throw error;
       });
@@ -120,6 +149,7 @@ export class ReadOnlySession {
       yield { numRows: result.rowsRead, numBytes: bytes.length, raw: () => bytes };
       return;
     }
+    await this.useDatabase(this.session);
     this.stream = this.session.queryStreamBind(sql, params, { format, signal });
     try {
       yield* this.stream;
@@ -133,17 +163,18 @@ export class ReadOnlySession {
   close(): void {
     this.stream?.cancel();
     this.session.close();
+    this.wholeSession.close();
   }
 
   /**
    * Unqualified names mean the fleetstream tables. The database is created by the history writer's
    * migrations, perhaps after this session connected; until then the session stays in `default`.
    */
-  private async useDatabase(): Promise<void> {
-    if (this.inDatabase) return;
-    const exists = (await this.session.queryBindAsync('SELECT count() FROM system.databases WHERE name = {db:String}', { db: this.database }, { format: 'TSVRaw' })).text().trim();
+  private async useDatabase(session: Session): Promise<void> {
+    if (this.inDatabase.has(session)) return;
+    const exists = (await session.queryBindAsync('SELECT count() FROM system.databases WHERE name = {db:String}', { db: this.database }, { format: 'TSVRaw' })).text().trim();
     if (exists !== '1') return;
-    await this.session.queryAsync(`USE \`${this.database}\``);
-    this.inDatabase = true;
+    await session.queryAsync(`USE \`${this.database}\``);
+    this.inDatabase.add(session);
   }
 }

@@ -10,7 +10,7 @@ import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.conf
 import { ClickHouseError, ErrorCode, fromEngineError, httpStatusOf } from './clickhouse-error';
 import { HeaderOnce, resultStreaming } from './result-streaming';
 import { checkUncompressed, credentialOf, parseSqlRequest } from './sql-request';
-import { checkAst, checkStatement } from './sql-statement';
+import { checkAst, checkStatement, isSelectRoot, materializingSelect, withoutFormatClause } from './sql-statement';
 
 /** ClickHouse's default max_query_size: a longer query is a syntax error there too. */
 const MAX_QUERY_BYTES = 256 * 1024;
@@ -52,8 +52,10 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
       maxExecutionTimeS: config.SQL_MAX_EXECUTION_TIME_S,
       maxResultRows: config.SQL_MAX_RESULT_ROWS,
       maxResultBytes: config.SQL_MAX_RESULT_BYTES,
+      maxWholeResultBytes: config.SQL_MAX_WHOLE_RESULT_BYTES,
       maxMemoryBytes: config.SQL_MAX_MEMORY_BYTES,
       maxThreads: config.SQL_MAX_THREADS,
+      osThreadPriority: config.SQL_OS_THREAD_PRIORITY,
     });
     const probe = this.sessions.tryAcquire()!;
     this.timezone = await probe.timezone().finally(() => this.sessions!.release(probe));
@@ -118,9 +120,18 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private async run(session: ReadOnlySession, sql: ReturnType<typeof parseSqlRequest>, queryId: string, response: ServerResponse): Promise<void> {
-    const ast = await session.explainAst(sql.sql, sql.params);
-    checkAst(ast, this.config.CLICKHOUSE_DATABASE, await session.databases());
-    const format = formatClauseOf(ast) ?? sql.defaultFormat;
+    const databases = await session.databases();
+    const { ast, canonical } = await session.parse(sql.sql, sql.params);
+    checkAst(ast, this.config.CLICKHOUSE_DATABASE, databases);
+    const formatClause = formatClauseOf(ast);
+    const format = formatClause ?? sql.defaultFormat;
+    let executed = sql.sql;
+    if (isSelectRoot(ast)) {
+      const select = withoutFormatClause(canonical, formatClause);
+      executed = materializingSelect(select, await session.columnNames(select, sql.params), formatClause);
+      // what runs is judged, not only what was sent
+      checkAst((await session.parse(executed, sql.params)).ast, this.config.CLICKHOUSE_DATABASE, databases);
+    }
     const controller = new AbortController();
     this.running.add(controller);
     // a client that hangs up stops the query between chunks
@@ -131,7 +142,7 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     let rows = 0;
     let bytes = 0;
     try {
-      for await (const chunk of session.query(sql.sql, sql.params, sql.defaultFormat, controller.signal, streamed && /^Select/.test(ast))) {
+      for await (const chunk of session.query(executed, sql.params, sql.defaultFormat, controller.signal, streamed && isSelectRoot(ast))) {
         rows += chunk.numRows;
         bytes += chunk.numBytes;
         // the headers go with the first chunk: a whole result's summary is final, a streamed one's says "so far", as ClickHouse's does

@@ -1,5 +1,5 @@
 import { thrownCode } from '../../../../test/support/thrown';
-import { checkAst, checkStatement, tokenize } from './sql-statement';
+import { checkAst, checkStatement, materializingSelect, tokenize, withoutFormatClause } from './sql-statement';
 
 const codeOf = thrownCode;
 
@@ -98,6 +98,20 @@ describe('SQL statement guard', () => {
       for (const ast of ['InsertQuery   (children 1)\n Identifier t\n', 'Set\n', 'ShowProcesslistQuery\n', 'ShowGrantsQuery\n', '']) {
         expect([ast, codeOf(() => checkAst(ast, 'fleetstream', databases))]).toEqual([ast, 164]);
       }
+    });
+  });
+
+  describe('materializingSelect', () => {
+    it('takes the FORMAT clause off the canonical text, quoted or not, and puts it back on the wrapper', () => {
+      expect(withoutFormatClause('SELECT 1 AS x FORMAT JSON\n', 'JSON')).toBe('SELECT 1 AS x');
+      expect(withoutFormatClause('SELECT 1 FORMAT `Null`', 'Null')).toBe('SELECT 1');
+      expect(withoutFormatClause("SELECT 'FORMAT JSON' AS f", undefined)).toBe("SELECT 'FORMAT JSON' AS f");
+      expect(codeOf(() => withoutFormatClause('SELECT 1 FORMAT CSV', 'JSON'))).toBe(62);
+      expect(materializingSelect('SELECT 1 AS x, 2', ['x', '2'], 'Null')).toBe('SELECT materialize(`x`) AS `x`, materialize(`2`) AS `2` FROM (SELECT 1 AS x, 2) FORMAT `Null`');
+    });
+
+    it('quotes every column name, backquotes and backslashes included', () => {
+      expect(materializingSelect('SELECT 1', ['a`b\\c'], undefined)).toBe('SELECT materialize(`a\\`b\\\\c`) AS `a\\`b\\\\c` FROM (SELECT 1)');
     });
   });
 });

@@ -207,3 +207,37 @@ export function checkAst(ast: string, ownDatabase: string, databases: readonly s
 function indentOf(line: string): number {
   return line.length - line.trimStart().length;
 }
+
+/** The statement kinds whose result is rows of a SELECT (and so may be wrapped by materializingSelect). */
+export function isSelectRoot(ast: string): boolean {
+  return /^Select/.test(ast);
+}
+
+/**
+ * The SELECT of `canonical` (the statement as formatQuerySingleLine prints it) without its FORMAT
+ * clause, so that it can stand as a subquery. ClickHouse prints the clause last, as `FORMAT <name>`.
+ */
+export function withoutFormatClause(canonical: string, format: string | undefined): string {
+  const text = canonical.trim();
+  if (format === undefined) return text;
+  // a format named like a keyword (Null) is printed quoted
+  const clause = [` FORMAT ${format}`, ` FORMAT ${quotedIdentifier(format)}`].find((spelling) => text.endsWith(spelling));
+  if (!clause) throw new ClickHouseError(ErrorCode.SYNTAX_ERROR, `cannot place the FORMAT clause of this statement (${format}): send the format as default_format instead`);
+  return text.slice(0, -clause.length);
+}
+
+/**
+ * `select` with every column of its result materialized. max_result_bytes counts a constant column
+ * as one value however many rows it stands for: `SELECT repeat('x', 1000) FROM numbers(100000)
+ * FORMAT JSON` passed a 4 MiB cap with 100 MB, and a result made whole grows outside
+ * max_memory_usage (a 1.5 GB JSON result under a 1 GiB limit took the process to 4 GB). Materialized,
+ * the cap sees the real size. Names, order and totals stay the result's own.
+ */
+export function materializingSelect(select: string, columns: readonly string[], format: string | undefined): string {
+  const projection = columns.map((name) => `materialize(${quotedIdentifier(name)}) AS ${quotedIdentifier(name)}`).join(', ');
+  return `SELECT ${projection} FROM (${select})${format === undefined ? '' : ` FORMAT ${quotedIdentifier(format)}`}`;
+}
+
+function quotedIdentifier(name: string): string {
+  return `\`${name.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``;
+}
