@@ -72,6 +72,15 @@ describe('SQL statement guard', () => {
       expect(codeOf(() => checkAst(column, 'fleetstream', databases))).toBeUndefined();
     });
 
+    it('refuses SHOW, SHOW CREATE and EXISTS of another database, and lets its own, system and information_schema be shown', () => {
+      for (const ast of ['ShowTables (children 1)\n Identifier default\n', 'ShowCreateTableQuery default t (children 2)\n Identifier default\n Identifier t\n', 'ExistsDatabaseQuery default  (children 1)\n Identifier default\n']) {
+        expect([ast, codeOf(() => checkAst(ast, 'fleetstream', databases))]).toEqual([ast, 291]);
+      }
+      for (const ast of ['ShowTables (children 1)\n Identifier fleetstream\n', 'ShowTables (children 1)\n Identifier system\n', 'ShowCreateTableQuery fleetstream telemetry_raw (children 2)\n Identifier fleetstream\n Identifier telemetry_raw\n', 'ShowTables\n']) {
+        expect([ast, codeOf(() => checkAst(ast, 'fleetstream', databases))]).toEqual([ast, undefined]);
+      }
+    });
+
     it('refuses table functions that are not known to make rows from their arguments', () => {
       for (const name of ['merge', 'format', 'timeSeriesData', 'somethingNew']) {
         expect([name, codeOf(() => checkAst(select(`Function ${name} (children 1)`), 'fleetstream', databases))]).toEqual([name, 497]);

@@ -189,6 +189,10 @@ export function checkAst(ast: string, ownDatabase: string, databases: readonly s
       throw new ClickHouseError(ErrorCode.ACCESS_DENIED, `table function ${name}() is refused: only ${[...TABLE_FUNCTIONS].join(', ')} make rows here`);
     }
     if (kind !== 'TableIdentifier' && kind !== 'Identifier') return;
+    // SHOW … FROM db, SHOW CREATE db.t and EXISTS db.t name the database on a line of its own
+    if (kind === 'Identifier' && depth === 1 && /^(Show|Exists)/.test(root) && known.has(name) && name !== ownDatabase && name !== 'system' && !SCHEMA_DATABASES.has(name)) {
+      throw new ClickHouseError(ErrorCode.DATABASE_ACCESS_DENIED, `database ${name} is not visible here: only ${ownDatabase}, information_schema and system are`);
+    }
     const dot = name.indexOf('.');
     if (dot < 0) return;
     const database = name.slice(0, dot);
