@@ -1,4 +1,5 @@
 import type { Telemetry } from '@fleetstream/domain';
+import type { AlertEventRecord } from '@fleetstream/serde';
 import { ClickHouseTransport } from './clickhouse-transport';
 import { ROLLUPS, RollupBucket } from './migrations';
 
@@ -22,6 +23,21 @@ export type TelemetryRow = readonly [
 export function telemetryRow(reading: Telemetry, topic: string, partition: number, offset: string): TelemetryRow {
   return [reading.deviceId, reading.eventTime, reading.seq, reading.metrics, reading.attributes, topic, partition, offset];
 }
+
+const ALERT_COLUMNS = [
+  'device_id', 'alarm_id', 'type', 'at', 'rule_id', 'rule_name', 'severity', 'metric', 'value', 'reading_event_time', 'reading_seq', 'reason', 'actor', 'note',
+  'source_topic', 'source_partition', 'source_offset',
+] as const;
+
+/** A fleet.alerts event with the Kafka coordinates it was read from, as an `alerts` row. */
+export function alertRow(event: AlertEventRecord, topic: string, partition: number, offset: string): AlertRow {
+  return [
+    event.deviceId, event.alarmId, event.type, event.at, event.ruleId, event.ruleName, event.severity, event.metric, event.value, event.readingEventTime, event.readingSeq,
+    event.reason, event.actor, event.note, topic, partition, offset,
+  ];
+}
+
+export type AlertRow = readonly unknown[];
 
 const DEAD_LETTER_COLUMNS = ['source_topic', 'source_partition', 'source_offset', 'record_key', 'reason', 'error', 'failed_at'] as const;
 
@@ -107,6 +123,11 @@ export class HistoryRepository {
 
   async insertTelemetry(rows: readonly TelemetryRow[]): Promise<void> {
     await this.transport.insert(`${this.database}.telemetry_raw`, TELEMETRY_COLUMNS, rows);
+  }
+
+  async insertAlerts(rows: readonly AlertRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.transport.insert(`${this.database}.alerts`, ALERT_COLUMNS, rows);
   }
 
   /** Records that went to the dead-letter topic, so SQL sees them and replays skip them. */

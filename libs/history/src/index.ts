@@ -6,3 +6,4 @@ export * from './history.repository';
 export * from './migrations';
 export * from './history-writer';
 export * from './chdb-read-only-sessions';
+export * from './alert-history-writer';

@@ -127,6 +127,39 @@ export const HISTORY_MIGRATIONS: Migration[] = [
       ];
     },
   },
+  {
+    version: 5,
+    description: 'alarm history: every event of fleet.alerts, with its watermark',
+    statements: ({ database, ttlDays }) => [
+      // an alarm has one event of each type: a record written twice collapses on (device_id, alarm_id, type)
+      `CREATE TABLE IF NOT EXISTS ${database}.alerts (
+        device_id String CODEC(ZSTD(1)),
+        alarm_id String CODEC(ZSTD(1)),
+        type LowCardinality(String),
+        at DateTime64(3, 'UTC') CODEC(DoubleDelta, ZSTD(1)),
+        rule_id String CODEC(ZSTD(1)),
+        rule_name String CODEC(ZSTD(1)),
+        severity LowCardinality(String),
+        metric Nullable(String),
+        value Nullable(Float64),
+        reading_event_time Nullable(DateTime64(3, 'UTC')),
+        reading_seq Nullable(Int64),
+        reason Nullable(String),
+        actor Nullable(String),
+        note Nullable(String),
+        source_topic LowCardinality(String),
+        source_partition UInt16,
+        source_offset UInt64,
+        ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
+      ) ENGINE = ReplacingMergeTree
+      PARTITION BY toYYYYMM(at)
+      ORDER BY (device_id, alarm_id, type)
+      TTL toDateTime(at) + INTERVAL ${ttlDays} DAY`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.alerts_watermarks_mv TO ${database}.ingest_watermarks AS
+        SELECT source_topic, source_partition, max(source_offset) AS high_offset
+        FROM ${database}.alerts GROUP BY source_topic, source_partition`,
+    ],
+  },
 ];
 
 /** Per-minute aggregates of every metric of the readings in `source` (raw rows). */
@@ -150,6 +183,7 @@ export type RollupBucket = (typeof ROLLUPS)[number]['bucket'];
 const RETENTION = [
   { table: 'telemetry_raw', ttl: (days: number) => `toDateTime(event_time) + INTERVAL ${days} DAY` },
   ...ROLLUPS.map(({ table }) => ({ table, ttl: (days: number) => `bucket + INTERVAL ${days} DAY` })),
+  { table: 'alerts', ttl: (days: number) => `toDateTime(at) + INTERVAL ${days} DAY` },
 ];
 
 /**

@@ -23,6 +23,8 @@ export function fleetTopics(prefix: string) {
     deviceCommands: name('device-commands'),
     deviceAcks: name('device-acks'),
     alerts: name('alerts'),
+    /** fleet.alerts records the alarm history writer could not decode. */
+    alertsDlq: name('alerts.dlq'),
     /** API keys by name (compacted): every instance reads it whole and follows it, so a new or revoked key counts everywhere within seconds. */
     apiKeys: name('api-keys'),
   } as const;
@@ -37,6 +39,8 @@ export function fleetGroups(prefix: string) {
     history: name('history-writer'),
     twinProcessor: name('twin-processor'),
     commandSaga: name('command-saga'),
+    /** Writes fleet.alerts into ClickHouse (the `alerts` table), beside the telemetry history writer. */
+    alertHistory: name('alert-history-writer'),
   } as const;
 }
 
@@ -110,6 +114,7 @@ export function fleetTopicDefinitions(topics: FleetTopics, partitions: number): 
     { topic: topics.deviceCommands, numPartitions: partitions, configEntries: deleteAfterDays(7) },
     { topic: topics.deviceAcks, numPartitions: partitions, configEntries: deleteAfterDays(7) },
     { topic: topics.alerts, numPartitions: partitions, configEntries: deleteAfterDays(30) },
+    { topic: topics.alertsDlq, numPartitions: partitions, configEntries: deleteAfterDays(30) },
     // a handful of records, read whole by every instance and the CLI
     { topic: topics.apiKeys, numPartitions: 1, configEntries: compacted },
   ];

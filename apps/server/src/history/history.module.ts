@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { AlertHistoryProcessor } from './alert-history.processor';
 import { HistoryHealth } from './history.health';
 import { HistoryReadsInterceptor } from './history-reads.interceptor';
 import { HistoryTopologyHealth, historyWritersGauge } from './history-topology.health';
@@ -10,7 +11,7 @@ import { TelemetryController } from './telemetry.controller';
 @Module({
   imports: [TerminusModule],
   controllers: [TelemetryController],
-  providers: [HistoryWriterProcessor, HistoryHealth, HistoryTopologyHealth, historyWritersGauge, HistoryReadsInterceptor],
+  providers: [HistoryWriterProcessor, AlertHistoryProcessor, HistoryHealth, HistoryTopologyHealth, historyWritersGauge, HistoryReadsInterceptor],
   exports: [HistoryWriterProcessor],
 })
 export class HistoryModule {}
