@@ -1,13 +1,14 @@
 import { createClient } from '@clickhouse/client';
 import { INestApplication } from '@nestjs/common';
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../bench/support/free-port';
 import { createApp } from '../apps/server/src/main';
 import { apiKeyFor } from './support/api-keys';
 import { TEST_ADMIN_KEY } from './support/http';
-import { createTestStack, stackEnv, TestStack } from './support/test-stack';
+import { createTestStack, eventually, stackEnv, TestStack } from './support/test-stack';
 
 
 /** The read-only ClickHouse HTTP interface over the embedded history (SQL_HTTP_PORT), with the real stack and chdb. */
@@ -24,7 +25,7 @@ describe('SQL interface (ClickHouse HTTP over chdb)', () => {
     viewer = await apiKeyFor(stack, 'viewer-1', 'viewer');
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    Object.assign(process.env, { ...stackEnv(stack), SQL_HTTP_PORT: String(port), SQL_MAX_CONCURRENT_QUERIES: '1', SQL_MAX_WHOLE_RESULT_BYTES: String(4 * 1024 ** 2), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+    Object.assign(process.env, { ...stackEnv(stack), SQL_HTTP_PORT: String(port), SQL_MAX_CONCURRENT_QUERIES: '1', SQL_MAX_WHOLE_RESULT_BYTES: String(4 * 1024 ** 2), SQL_STALLED_CLIENT_TIMEOUT_S: '2', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
     app = await createApp();
     await app.init();
   });
@@ -112,6 +113,11 @@ describe('SQL interface (ClickHouse HTTP over chdb)', () => {
     }
     // the scalar file() reads a file even under readonly=1: only the name check stops it
     expect(await refusal(await sql("SELECT file('/etc/hostname')"))).toMatchObject({ code: '497' });
+    // a third probe: a structure string is code (ALIAS, DEFAULT), which the parse shows as a literal; these read /proc/self/environ
+    for (const query of ["SELECT b FROM values('a String, b String ALIAS file(a)', '/proc/self/environ')", "SELECT b FROM generateRandom('a UInt8, b String ALIAS file(''/etc/hostname'')') LIMIT 1",
+      "SELECT b FROM values('a String, b String ALIAS getServerSetting(''path'')', 'x')", "SELECT * FROM null('a String DEFAULT file(''/etc/hostname'')')"]) {
+      expect([query, await refusal(await sql(query))]).toEqual([query, expect.objectContaining({ code: '497', body: expect.stringMatching(/table function/) })]);
+    }
   });
 
   it('judges what ClickHouse parses, not how the text spells it: heredocs, escapes, odd whitespace, nested SETTINGS, a second statement', async () => {
@@ -184,6 +190,33 @@ describe('SQL interface (ClickHouse HTTP over chdb)', () => {
     expect(await own.text()).toBe('["odd `name", "c", "number"]\n[7, "c", 2]\n[7, "c", 1]\n[7, "c", 0]\n');
     const totals = await sql('SELECT number % 2 AS odd, count() AS n FROM numbers(5) GROUP BY odd WITH TOTALS ORDER BY odd FORMAT JSONCompact');
     expect(JSON.parse(await totals.text())).toMatchObject({ data: [[0, 3], [1, 2]], totals: [0, 5] });
+  });
+
+  it('answers a query_id that cannot go in a header with 400, key or not, and stays up (it used to end the process)', async () => {
+    for (const [queryId, key] of [['a%0d%0aX:%20y', null], ['a%0d%0aX:%20y', analyst], ['%E2%82%AC', analyst], ['a%00b', null]] as const) {
+      const response = await fetch(`${url}/?query_id=${queryId}&query=SELECT%201`, { headers: key ? { 'X-ClickHouse-Key': key } : {} });
+      expect([queryId, response.status, response.headers.get('x-clickhouse-exception-code')]).toEqual([queryId, 400, '36']);
+    }
+    expect(await (await fetch(`${url}/ping`)).text()).toBe('Ok.\n');
+    // a statement that ends with a table's name has no FORMAT clause: the format is the default one
+    const exists = await sql('EXISTS TABLE telemetry_raw');
+    expect([exists.status, exists.headers.get('x-clickhouse-format'), await exists.text()]).toEqual([200, 'TabSeparated', '1\n']);
+  });
+
+  it('cuts off a client that stops reading its result, and frees its slot (SQL_STALLED_CLIENT_TIMEOUT_S, 2 s here)', async () => {
+    const socket = connect(Number(new URL(url).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const body = 'SELECT number, repeat(\'x\', 100) FROM numbers(100000000) FORMAT TSV';
+    socket.write(`POST / HTTP/1.1\r\nHost: x\r\nX-ClickHouse-Key: ${analyst}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    socket.pause(); // reads nothing: the server's writes back up
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await refusal(await sql('SELECT 1'))).toMatchObject({ status: 429 });
+    const started = Date.now();
+    await eventually(async () => (await sql('SELECT 1')).status, (status) => status === 200, 15_000, 250);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    socket.resume();
+    await closed;
   });
 
   it('refuses a query over the concurrency cap with 429, and a too long one with its limit', async () => {

@@ -120,6 +120,7 @@ export const fleetstreamConfigSchema = z.object({
   CORS_ORIGINS: commaList.default('').describe('browser origins allowed to call the API (comma-separated); empty: CORS off'),
   SQL_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8123).describe("port of the read-only ClickHouse HTTP interface over the embedded history (bound on HTTP_HOST; with HISTORY_TRANSPORT=chdb where PROCESSORS includes history); 0: off"),
   SQL_MAX_CONCURRENT_QUERIES: z.coerce.number().int().min(1).default(2).describe('SQL interface queries running at once; more are refused (ClickHouse error 202, HTTP 429)'),
+  SQL_STALLED_CLIENT_TIMEOUT_S: z.coerce.number().int().min(1).default(30).describe('an SQL interface client that reads nothing of its result for this long is cut off and its query slot freed (the engine does not count that time against max_execution_time)'),
   SQL_MAX_EXECUTION_TIME_S: z.coerce.number().int().min(1).default(60).describe('longest run of one SQL interface query (max_execution_time)'),
   SQL_MAX_RESULT_ROWS: z.coerce.number().int().min(1).default(100_000_000).describe('most rows one SQL interface query may return (max_result_rows)'),
   SQL_MAX_RESULT_BYTES: z.coerce.number().int().min(1).default(10 * 1024 ** 3).describe('most uncompressed result bytes of one SQL interface query (max_result_bytes)'),

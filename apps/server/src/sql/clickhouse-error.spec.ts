@@ -15,7 +15,10 @@ describe('ClickHouse errors', () => {
   });
 
   it('reads the FORMAT clause from the parse', () => {
-    expect(formatClauseOf('SelectWithUnionQuery (children 2)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Literal UInt64_1\n Identifier JSON\n')).toBe('JSON');
-    expect(formatClauseOf('SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Identifier x\n')).toBeUndefined();
+    expect(formatClauseOf('SelectWithUnionQuery (children 2)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Literal UInt64_1\n Identifier JSON\n', 'SELECT 1 FORMAT JSON')).toBe('JSON');
+    expect(formatClauseOf('SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Identifier x\n', 'SELECT x')).toBeUndefined();
+    // EXISTS and SHOW CREATE end with the table's Identifier: not a format
+    expect(formatClauseOf('ExistsTableQuery telemetry_raw (children 1)\n Identifier telemetry_raw\n', 'EXISTS TABLE telemetry_raw')).toBeUndefined();
+    expect(formatClauseOf('ExistsTableQuery t (children 2)\n Identifier t\n Identifier Null\n', 'EXISTS TABLE t FORMAT `Null`')).toBe('Null');
   });
 });

@@ -3,6 +3,7 @@
  * clients which branch on `X-ClickHouse-Exception-Code` (retry on 202, re-authenticate on 516) do so here too.
  */
 export const ErrorCode = {
+  BAD_ARGUMENTS: 36,
   SYNTAX_ERROR: 62,
   UNKNOWN_DATABASE: 81,
   READONLY: 164,

@@ -14,6 +14,7 @@ import { checkAst, checkStatement, isSelectRoot, materializingSelect, withoutFor
 
 /** ClickHouse's default max_query_size: a longer query is a syntax error there too. */
 const MAX_QUERY_BYTES = 256 * 1024;
+const QUERY_ID = /^[\x21-\x7e]{1,128}$/;
 
 /** Why this instance does not serve SQL, or null when it does. */
 export function sqlInterfaceOff(config: Pick<AppConfig, 'SQL_HTTP_PORT' | 'HISTORY_TRANSPORT' | 'PROCESSORS'>): string | null {
@@ -59,7 +60,13 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     });
     const probe = this.sessions.tryAcquire()!;
     this.timezone = await probe.timezone().finally(() => this.sessions!.release(probe));
-    this.server = createServer((request, response) => void this.handle(request, response));
+    // nothing a request does may reject unhandled: in Node 20 that ends the process, REST and processors included
+    this.server = createServer((request, response) =>
+      this.handle(request, response).catch((error: unknown) => {
+        this.logger.error({ msg: 'sql request failed outside its handler', error: String(error) });
+        response.destroy();
+      }),
+    );
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(config.SQL_HTTP_PORT, config.HTTP_HOST, () => resolve());
@@ -77,8 +84,11 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
-    const queryId = url.searchParams.get('query_id') || randomUUID();
+    const requestedId = url.searchParams.get('query_id') || undefined;
+    // it goes back in a header: a CR, LF or non-Latin-1 character in it made writeHead throw, which took the process down
+    const queryId = requestedId !== undefined && QUERY_ID.test(requestedId) ? requestedId : randomUUID();
     try {
+      if (requestedId !== undefined && requestedId !== queryId) throw new ClickHouseError(ErrorCode.BAD_ARGUMENTS, 'query_id must be 1 to 128 printable ASCII characters (no spaces or control characters)');
       if (request.method !== 'GET' && request.method !== 'POST' && request.method !== 'HEAD') throw new ClickHouseError(ErrorCode.SYNTAX_ERROR, `HTTP method ${request.method} is not served`);
       if (url.pathname === '/ping' || (url.pathname === '/' && request.method !== 'POST' && !url.searchParams.has('query'))) {
         response.writeHead(200, { 'Content-Type': 'text/html; charset=UTF-8' }).end('Ok.\n');
@@ -123,7 +133,7 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     const databases = await session.databases();
     const { ast, canonical } = await session.parse(sql.sql, sql.params);
     checkAst(ast, this.config.CLICKHOUSE_DATABASE, databases);
-    const formatClause = formatClauseOf(ast);
+    const formatClause = formatClauseOf(ast, canonical);
     const format = formatClause ?? sql.defaultFormat;
     let executed = sql.sql;
     if (isSelectRoot(ast)) {
@@ -147,7 +157,14 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
         bytes += chunk.numBytes;
         // the headers go with the first chunk: a whole result's summary is final, a streamed one's says "so far", as ClickHouse's does
         if (!response.headersSent) response.writeHead(200, this.headers(queryId, format, { result_rows: rows, result_bytes: bytes, elapsed_ns: process.hrtime.bigint() - started }));
-        if (!response.write(headerOnce.pass(asBuffer(chunk.raw()))) && !controller.signal.aborted) await drainedOrClosed(response);
+        if (!response.write(headerOnce.pass(asBuffer(chunk.raw()))) && !controller.signal.aborted) {
+          if (!(await drainedOrClosed(response, this.config.SQL_STALLED_CLIENT_TIMEOUT_S * 1000))) {
+            // a client that stops reading would hold its slot for good: the engine's clock stops while the stream waits
+            this.logger.warn({ msg: 'sql client stopped reading: cut off', queryId, stalledForS: this.config.SQL_STALLED_CLIENT_TIMEOUT_S });
+            controller.abort();
+            response.destroy();
+          }
+        }
         if (controller.signal.aborted) return;
       }
       if (!response.headersSent) response.writeHead(200, this.headers(queryId, format, { result_rows: rows, result_bytes: bytes, elapsed_ns: process.hrtime.bigint() - started }));
@@ -193,18 +210,22 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
 }
 
 /**
- * Resolves when the response can take more, or when the client hung up (a closed response never
- * drains: waiting for 'drain' alone kept the query's slot taken for good).
+ * Whether the response can take more (true), or the client hung up or read nothing for `stalledMs`
+ * (false). A closed response never drains: waiting for 'drain' alone kept the query's slot taken for good.
  */
-function drainedOrClosed(response: ServerResponse): Promise<void> {
+function drainedOrClosed(response: ServerResponse, stalledMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const done = () => {
-      response.off('drain', done);
-      response.off('close', done);
-      resolve();
+    const done = (drained: boolean) => () => {
+      clearTimeout(timer);
+      response.off('drain', onDrain);
+      response.off('close', onClose);
+      resolve(drained);
     };
-    response.on('drain', done);
-    response.on('close', done);
+    const onDrain = done(true);
+    const onClose = done(false);
+    const timer = setTimeout(onClose, stalledMs);
+    response.on('drain', onDrain);
+    response.on('close', onClose);
   });
 }
 
@@ -213,10 +234,18 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** The FORMAT clause as ClickHouse parsed it: the statement's last direct child, an Identifier. */
-export function formatClauseOf(ast: string): string | undefined {
+/**
+ * The FORMAT clause as ClickHouse parsed it: the statement's last direct child, an Identifier, when
+ * the statement as ClickHouse prints it back (`canonical`) ends with FORMAT and that name. The
+ * identifier alone is not enough: `EXISTS TABLE t` ends with `Identifier t` too (a probe got
+ * `X-ClickHouse-Format: telemetry_raw`, and a 500 for a table named in another script).
+ */
+export function formatClauseOf(ast: string, canonical: string): string | undefined {
   const children = ast.split('\n').filter((line) => /^ \S/.test(line));
-  return /^ Identifier (\S+)$/.exec(children[children.length - 1] ?? '')?.[1];
+  const name = /^ Identifier ([A-Za-z0-9_]+)$/.exec(children[children.length - 1] ?? '')?.[1];
+  if (name === undefined) return undefined;
+  const text = canonical.trim();
+  return text.endsWith(` FORMAT ${name}`) || text.endsWith(` FORMAT \`${name}\``) ? name : undefined;
 }
 
 function contentTypeOf(format: string): string {

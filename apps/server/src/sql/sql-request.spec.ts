@@ -23,6 +23,16 @@ describe('SQL request', () => {
     expect(bindable("['p\\'q','r\\\\s']", 'Array(String)')).toBe("['p''q','r\\s']");
     expect(placeholderType('SELECT {a:Array(String)}, { n : UInt8 }', 'n')).toBe('UInt8');
     expect(placeholderType('SELECT {a:Array(String)}', 'a')).toBe('Array(String)');
+    expect(placeholderType('SELECT {b:UInt8} /* {a', 'a')).toBeUndefined();
+  });
+
+  it('finds a placeholder in linear time, whatever the query holds (a backtracking pattern stopped the event loop for seconds)', () => {
+    const started = performance.now();
+    expect(placeholderType(`SELECT 1 /* {p:${' '.repeat(200_000)} */`, 'p')).toBeUndefined();
+    expect(placeholderType(`SELECT 1 /* ${'{p:'.repeat(60_000)} */`, 'p')).toBeUndefined();
+    expect(placeholderType(`SELECT ${'{ '.repeat(100_000)}{p:UInt8}`, 'p')).toBe('UInt8');
+    expect(bindable('x', `${'Nullable('.repeat(20_000)}String${')'.repeat(20_000)}`)).toBe('x');
+    expect(performance.now() - started).toBeLessThan(1_000);
   });
 
   it('unescapes what ClickHouse unescapes, a backslash before any other character standing for it', () => {

@@ -148,8 +148,14 @@ export const VISIBLE_SYSTEM_TABLES = new Set([
   'keywords', 'build_options', 'contributors', 'licenses', 'parts', 'parts_columns', 'data_skipping_indices', 'projections',
 ]);
 const SCHEMA_DATABASES = new Set(['information_schema', 'INFORMATION_SCHEMA']);
-/** Table functions that make rows from their arguments alone (or from a subquery, which is judged on its own). */
-const TABLE_FUNCTIONS = new Set(['numbers', 'numbers_mt', 'zeros', 'zeros_mt', 'generateRandom', 'generate_series', 'generateSeries', 'values', 'view', 'null']);
+/**
+ * Table functions that make rows from their arguments alone (or from a subquery, which is judged on
+ * its own). None takes a structure string: ClickHouse parses one as column definitions, whose
+ * ALIAS and DEFAULT expressions run, and the parse shows it as a mere literal. A probe read
+ * /proc/self/environ with `values('a String, b String ALIAS file(a)', '/proc/self/environ')`, so
+ * `values`, `generateRandom` and `null` are refused.
+ */
+const TABLE_FUNCTIONS = new Set(['numbers', 'numbers_mt', 'zeros', 'zeros_mt', 'generate_series', 'generateSeries', 'view']);
 /** The statement kinds ClickHouse's parser names (the first line of EXPLAIN AST) that only read. */
 const READING_ROOTS = new Set([
   'SelectWithUnionQuery', 'SelectIntersectExceptQuery', 'SelectQuery', 'ShowTables', 'ShowColumns', 'ShowFunctions', 'ShowEngineQuery',
