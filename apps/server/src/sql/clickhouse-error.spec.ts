@@ -14,8 +14,11 @@ describe('ClickHouse errors', () => {
     expect([194, 516, 497, 164, 202, 62, 60, 159, 396].map(httpStatusOf)).toEqual([401, 403, 403, 403, 429, 400, 404, 408, 500]);
   });
 
-  it('reads the FORMAT clause from the parse', () => {
-    expect(formatClauseOf('SelectWithUnionQuery (children 2)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Literal UInt64_1\n Identifier JSON\n')).toBe('JSON');
-    expect(formatClauseOf('SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Identifier x\n')).toBeUndefined();
+  it('reads the FORMAT clause from the parse, when the text has one', () => {
+    expect(formatClauseOf('SelectWithUnionQuery (children 2)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Literal UInt64_1\n Identifier JSON\n', 'SELECT 1 format JSON')).toBe('JSON');
+    expect(formatClauseOf('SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Identifier x\n', 'SELECT x')).toBeUndefined();
+    // the last child of SHOW CREATE TABLE db.t is the table, not a format
+    expect(formatClauseOf('ShowCreateTableQuery db t (children 2)\n Identifier db\n Identifier t\n', 'SHOW CREATE TABLE `db`.`t`')).toBeUndefined();
+    expect(formatClauseOf('ShowCreateTableQuery  t (children 2)\n Identifier t\n Identifier CSV\n', 'SHOW CREATE TABLE t FORMAT CSV')).toBe('CSV');
   });
 });

@@ -8,9 +8,10 @@ import { AddressInfo } from 'node:net';
 import { ApiKeysReadModel } from '../auth/api-keys.read-model';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { ClickHouseError, ErrorCode, fromEngineError, httpStatusOf } from './clickhouse-error';
+import { nativeForRevision } from './native-revision';
 import { HeaderOnce, resultStreaming } from './result-streaming';
-import { checkUncompressed, credentialOf, parseSqlRequest } from './sql-request';
-import { checkAst, checkStatement } from './sql-statement';
+import { checkUncompressed, checkUncompressedResponse, credentialOf, parseSqlRequest } from './sql-request';
+import { checkAst, checkStatement, tokenize } from './sql-statement';
 
 /** ClickHouse's default max_query_size: a longer query is a syntax error there too. */
 const MAX_QUERY_BYTES = 256 * 1024;
@@ -88,8 +89,9 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
       }
       this.authorize(request, url);
       checkUncompressed(request.headers, url);
+      checkUncompressedResponse(url);
       const body = await readBody(request);
-      const sql = parseSqlRequest(url, body, this.config.CLICKHOUSE_DATABASE);
+      const sql = parseSqlRequest(url, body, this.config.CLICKHOUSE_DATABASE, request.headers);
       if (Buffer.byteLength(sql.sql) > MAX_QUERY_BYTES) throw new ClickHouseError(ErrorCode.SYNTAX_ERROR, `Max query size exceeded: ${MAX_QUERY_BYTES} bytes`);
       checkStatement(sql.sql);
       const session = this.sessions!.tryAcquire();
@@ -120,7 +122,7 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
   private async run(session: ReadOnlySession, sql: ReturnType<typeof parseSqlRequest>, queryId: string, response: ServerResponse): Promise<void> {
     const ast = await session.explainAst(sql.sql, sql.params);
     checkAst(ast, this.config.CLICKHOUSE_DATABASE, await session.databases());
-    const format = formatClauseOf(ast) ?? sql.defaultFormat;
+    const format = formatClauseOf(ast, sql.sql) ?? sql.defaultFormat;
     const controller = new AbortController();
     this.running.add(controller);
     // a client that hangs up stops the query between chunks
@@ -128,15 +130,18 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     const started = process.hrtime.bigint();
     const { streamed, headerLines } = resultStreaming(format);
     const headerOnce = new HeaderOnce(headerLines);
+    const forClient = format === 'Native' && sql.nativeRevision > 0 ? nativeForRevision : (bytes: Uint8Array) => bytes;
     let rows = 0;
     let bytes = 0;
     try {
       for await (const chunk of session.query(sql.sql, sql.params, sql.defaultFormat, controller.signal, streamed && /^Select/.test(ast))) {
         rows += chunk.numRows;
         bytes += chunk.numBytes;
+        // rewritten before the headers go, so a type it cannot rewrite is an ordinary error
+        const raw = forClient(chunk.raw());
         // the headers go with the first chunk: a whole result's summary is final, a streamed one's says "so far", as ClickHouse's does
         if (!response.headersSent) response.writeHead(200, this.headers(queryId, format, { result_rows: rows, result_bytes: bytes, elapsed_ns: process.hrtime.bigint() - started }));
-        if (!response.write(headerOnce.pass(asBuffer(chunk.raw()))) && !controller.signal.aborted) await drainedOrClosed(response);
+        if (!response.write(headerOnce.pass(asBuffer(raw))) && !controller.signal.aborted) await drainedOrClosed(response);
         if (controller.signal.aborted) return;
       }
       if (!response.headersSent) response.writeHead(200, this.headers(queryId, format, { result_rows: rows, result_bytes: bytes, elapsed_ns: process.hrtime.bigint() - started }));
@@ -202,10 +207,19 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** The FORMAT clause as ClickHouse parsed it: the statement's last direct child, an Identifier. */
-export function formatClauseOf(ast: string): string | undefined {
+/**
+ * The FORMAT clause as ClickHouse parsed it: the statement's last direct child, an Identifier, when
+ * the text has `FORMAT <that name>`. Without the clause that child may be the table or the database
+ * (`SHOW CREATE TABLE db.t`, `EXISTS t`, `SHOW TABLES FROM db`): taken for the format, it sent
+ * `X-ClickHouse-Format: t`, and the JDBC driver (DBeaver's DDL tab) failed to read the result.
+ */
+export function formatClauseOf(ast: string, sql: string): string | undefined {
   const children = ast.split('\n').filter((line) => /^ \S/.test(line));
-  return /^ Identifier (\S+)$/.exec(children[children.length - 1] ?? '')?.[1];
+  const name = /^ Identifier (\S+)$/.exec(children[children.length - 1] ?? '')?.[1];
+  if (name === undefined) return undefined;
+  const tokens = tokenize(sql);
+  const stated = tokens.some((token, index) => token.kind === 'word' && token.text.toUpperCase() === 'FORMAT' && tokens[index + 1]?.text === name);
+  return stated ? name : undefined;
 }
 
 function contentTypeOf(format: string): string {

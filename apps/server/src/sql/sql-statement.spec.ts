@@ -94,6 +94,13 @@ describe('SQL statement guard', () => {
       expect(tokenize(`SELECT $${long}$'$${long}$, 1`).map((token) => token.text)).toEqual(['SELECT', "'", ',', '1']);
     });
 
+    it("reads what the JDBC driver's metadata queries write: db.table.column names and VALUES() in capitals", () => {
+      const column = (name: string) => `SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Identifier ${name}\n`;
+      expect(codeOf(() => checkAst(column('system.tables.database'), 'fleetstream', databases))).toBeUndefined();
+      expect(codeOf(() => checkAst(column('system.users.name'), 'fleetstream', databases))).toBe(291);
+      expect(codeOf(() => checkAst(select('Function VALUES (children 1)'), 'fleetstream', databases))).toBeUndefined();
+    });
+
     it('refuses statements the parser names as writes or session changes', () => {
       for (const ast of ['InsertQuery   (children 1)\n Identifier t\n', 'Set\n', 'ShowProcesslistQuery\n', 'ShowGrantsQuery\n', '']) {
         expect([ast, codeOf(() => checkAst(ast, 'fleetstream', databases))]).toEqual([ast, 164]);

@@ -148,8 +148,13 @@ export const VISIBLE_SYSTEM_TABLES = new Set([
   'keywords', 'build_options', 'contributors', 'licenses', 'parts', 'parts_columns', 'data_skipping_indices', 'projections',
 ]);
 const SCHEMA_DATABASES = new Set(['information_schema', 'INFORMATION_SCHEMA']);
-/** Table functions that make rows from their arguments alone (or from a subquery, which is judged on its own). */
+/**
+ * Table functions that make rows from their arguments alone (or from a subquery, which is judged on
+ * its own), matched without regard to case as ClickHouse resolves some of them (the JDBC driver's
+ * getTypeInfo reads `VALUES(…)`).
+ */
 const TABLE_FUNCTIONS = new Set(['numbers', 'numbers_mt', 'zeros', 'zeros_mt', 'generateRandom', 'generate_series', 'generateSeries', 'values', 'view', 'null']);
+const TABLE_FUNCTIONS_LOWER = new Set([...TABLE_FUNCTIONS].map((name) => name.toLowerCase()));
 /** The statement kinds ClickHouse's parser names (the first line of EXPLAIN AST) that only read. */
 const READING_ROOTS = new Set([
   'SelectWithUnionQuery', 'SelectIntersectExceptQuery', 'SelectQuery', 'ShowTables', 'ShowColumns', 'ShowFunctions', 'ShowEngineQuery',
@@ -185,14 +190,15 @@ export function checkAst(ast: string, ownDatabase: string, databases: readonly s
     if (kind === 'Literal' && depth === 1) throw new ClickHouseError(ErrorCode.READONLY, 'INTO OUTFILE is refused: this interface writes no files (the result is the response)');
     // APPLY(f) calls f on every column, and the parse does not name f (APPLY(file) read files)
     if (kind === 'ColumnsApplyTransformer') throw new ClickHouseError(ErrorCode.ACCESS_DENIED, 'APPLY is refused here: the parse does not show which function it calls');
-    if (kind === 'Function' && /^\s*TableExpression\b/.test(lines[index - 1] ?? '') && depth > indentOf(lines[index - 1]!) && !TABLE_FUNCTIONS.has(name)) {
+    if (kind === 'Function' && /^\s*TableExpression\b/.test(lines[index - 1] ?? '') && depth > indentOf(lines[index - 1]!) && !TABLE_FUNCTIONS_LOWER.has(name.toLowerCase())) {
       throw new ClickHouseError(ErrorCode.ACCESS_DENIED, `table function ${name}() is refused: only ${[...TABLE_FUNCTIONS].join(', ')} make rows here`);
     }
     if (kind !== 'TableIdentifier' && kind !== 'Identifier') return;
     const dot = name.indexOf('.');
     if (dot < 0) return;
     const database = name.slice(0, dot);
-    const table = name.slice(dot + 1);
+    // a column may name its database and table too (`system.tables.database`, as the JDBC driver's getTables writes it)
+    const table = kind === 'Identifier' ? name.split('.')[1]! : name.slice(dot + 1);
     if (database === ownDatabase || SCHEMA_DATABASES.has(database)) return;
     if (database === 'system' && VISIBLE_SYSTEM_TABLES.has(table)) return;
     if (database === 'system' || known.has(database) || kind === 'TableIdentifier') {
