@@ -43,6 +43,13 @@ describe('SQL request', () => {
     expect(codeOf(() => parseSqlRequest(url(''), 'SELECT 1', 'fleetstream', { 'x-clickhouse-format': 'JSON SETTINGS readonly=0' }))).toBe(73);
   });
 
+  it('takes client_protocol_version 0 or >= 54454 (Native blocks rewritten for it) and refuses the revisions between', () => {
+    expect(parseSqlRequest(url('client_protocol_version=54460'), 'SELECT 1', 'fleetstream').nativeRevision).toBe(54460);
+    expect(parseSqlRequest(url('client_protocol_version=0'), 'SELECT 1', 'fleetstream').nativeRevision).toBe(0);
+    expect(parseSqlRequest(url(''), 'SELECT 1', 'fleetstream').nativeRevision).toBe(0);
+    expect(codeOf(() => parseSqlRequest(url('client_protocol_version=54405'), 'SELECT 1', 'fleetstream'))).toBe(164);
+  });
+
   it("refuses compress=1, ClickHouse's compressed response, which it cannot make, saying how to turn it off", () => {
     expect(codeOf(() => checkUncompressedResponse(url('compress=1')))).toBe(48);
     expect(codeOf(() => checkUncompressedResponse(url('compress=0')))).toBeUndefined();
