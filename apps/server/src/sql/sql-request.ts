@@ -39,7 +39,7 @@ export function parseSqlRequest(url: URL, body: string, ownDatabase: string, hea
       params[param] = value === '\\N' ? null : bindable(value, placeholderType(sql, param));
       continue;
     }
-    if (name === 'client_protocol_version') continue;
+    if (name === 'client_protocol_version') continue; // judged by nativeRevisionOf
     if (name === 'readonly' && value !== '1') throw new ClickHouseError(ErrorCode.READONLY, "Cannot modify 'readonly' setting in readonly mode");
     if (!TRANSPORT_PARAMETERS.has(name)) {
       throw new ClickHouseError(ErrorCode.READONLY, `Cannot modify '${name}' setting in readonly mode: the server fixes every setting of this interface`);
