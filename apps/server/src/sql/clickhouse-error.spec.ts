@@ -20,5 +20,8 @@ describe('ClickHouse errors', () => {
     // EXISTS and SHOW CREATE end with the table's Identifier: not a format
     expect(formatClauseOf('ExistsTableQuery telemetry_raw (children 1)\n Identifier telemetry_raw\n', 'EXISTS TABLE telemetry_raw')).toBeUndefined();
     expect(formatClauseOf('ExistsTableQuery t (children 2)\n Identifier t\n Identifier Null\n', 'EXISTS TABLE t FORMAT `Null`')).toBe('Null');
+    // the last child of SHOW CREATE TABLE db.t is the table, not a format (the JDBC driver's DDL tab failed on that)
+    expect(formatClauseOf('ShowCreateTableQuery db t (children 2)\n Identifier db\n Identifier t\n', 'SHOW CREATE TABLE db.t')).toBeUndefined();
+    expect(formatClauseOf('ShowCreateTableQuery  t (children 2)\n Identifier t\n Identifier CSV\n', 'SHOW CREATE TABLE t FORMAT CSV')).toBe('CSV');
   });
 });

@@ -4,6 +4,7 @@
  */
 export const ErrorCode = {
   BAD_ARGUMENTS: 36,
+  NOT_IMPLEMENTED: 48,
   SYNTAX_ERROR: 62,
   UNKNOWN_DATABASE: 81,
   READONLY: 164,
@@ -58,7 +59,7 @@ export function httpStatusOf(code: number): number {
   if (code === ErrorCode.AUTHENTICATION_FAILED || code === ErrorCode.ACCESS_DENIED || code === ErrorCode.READONLY) return 403;
   if (code === ErrorCode.TOO_MANY_SIMULTANEOUS_QUERIES) return 429;
   if (code === 159) return 408; // TIMEOUT_EXCEEDED
-  if (code === 48) return 501; // NOT_IMPLEMENTED
+  if (code === ErrorCode.NOT_IMPLEMENTED) return 501;
   if (BAD_REQUEST.has(code)) return 400;
   if (NOT_FOUND.has(code)) return 404;
   return 500;

@@ -8,8 +8,9 @@ import { AddressInfo } from 'node:net';
 import { ApiKeysReadModel } from '../auth/api-keys.read-model';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { ClickHouseError, ErrorCode, fromEngineError, httpStatusOf } from './clickhouse-error';
+import { nativeForRevision } from './native-revision';
 import { HeaderOnce, resultStreaming } from './result-streaming';
-import { checkUncompressed, credentialOf, parseSqlRequest } from './sql-request';
+import { checkUncompressed, checkUncompressedResponse, credentialOf, parseSqlRequest } from './sql-request';
 import { checkAst, checkStatement, isSelectRoot, materializingSelect, withoutFormatClause } from './sql-statement';
 
 /** ClickHouse's default max_query_size: a longer query is a syntax error there too. */
@@ -100,8 +101,9 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
       }
       this.authorize(request, url);
       checkUncompressed(request.headers, url);
+      checkUncompressedResponse(url);
       const body = await readBody(request);
-      const sql = parseSqlRequest(url, body, this.config.CLICKHOUSE_DATABASE);
+      const sql = parseSqlRequest(url, body, this.config.CLICKHOUSE_DATABASE, request.headers);
       if (Buffer.byteLength(sql.sql) > MAX_QUERY_BYTES) throw new ClickHouseError(ErrorCode.SYNTAX_ERROR, `Max query size exceeded: ${MAX_QUERY_BYTES} bytes`);
       checkStatement(sql.sql);
       const session = this.sessions!.tryAcquire();
@@ -149,15 +151,18 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     const started = process.hrtime.bigint();
     const { streamed, headerLines } = resultStreaming(format);
     const headerOnce = new HeaderOnce(headerLines);
+    const forClient = format === 'Native' && sql.nativeRevision > 0 ? nativeForRevision : (bytes: Uint8Array) => bytes;
     let rows = 0;
     let bytes = 0;
     try {
       for await (const chunk of session.query(executed, sql.params, sql.defaultFormat, controller.signal, streamed && isSelectRoot(ast))) {
         rows += chunk.numRows;
         bytes += chunk.numBytes;
+        // rewritten before the headers go, so a type it cannot rewrite is an ordinary error
+        const raw = forClient(chunk.raw());
         // the headers go with the first chunk: a whole result's summary is final, a streamed one's says "so far", as ClickHouse's does
         if (!response.headersSent) response.writeHead(200, this.headers(queryId, format, { result_rows: rows, result_bytes: bytes, elapsed_ns: process.hrtime.bigint() - started }));
-        if (!response.write(headerOnce.pass(asBuffer(chunk.raw()))) && !controller.signal.aborted) {
+        if (!response.write(headerOnce.pass(asBuffer(raw))) && !controller.signal.aborted) {
           if (!(await drainedOrClosed(response, this.config.SQL_STALLED_CLIENT_TIMEOUT_S * 1000))) {
             // a client that stops reading would hold its slot for good: the engine's clock stops while the stream waits
             this.logger.warn({ msg: 'sql client stopped reading: cut off', queryId, stalledForS: this.config.SQL_STALLED_CLIENT_TIMEOUT_S });

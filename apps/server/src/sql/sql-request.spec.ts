@@ -1,5 +1,5 @@
 import { thrownCode } from '../../../../test/support/thrown';
-import { bindable, checkUncompressed, credentialOf, parseSqlRequest, placeholderType, unescapeTsv } from './sql-request';
+import { bindable, checkUncompressed, checkUncompressedResponse, credentialOf, parseSqlRequest, placeholderType, unescapeTsv } from './sql-request';
 
 const url = (query: string) => new URL(`http://localhost/?${query}`);
 const codeOf = thrownCode;
@@ -44,6 +44,25 @@ describe('SQL request', () => {
       expect([query, codeOf(() => parseSqlRequest(url(query), 'SELECT 1', 'fleetstream'))]).toEqual([query, 164]);
     }
     expect(codeOf(() => parseSqlRequest(url('readonly=1&enable_http_compression=1&wait_end_of_query=1&session_id=x'), 'SELECT 1', 'fleetstream'))).toBeUndefined();
+  });
+
+  it('takes the database and the format from X-ClickHouse-Database and X-ClickHouse-Format, over the URL, as the JDBC driver sends them', () => {
+    const headers = { 'x-clickhouse-format': 'RowBinaryWithNamesAndTypes', 'x-clickhouse-database': 'fleetstream' };
+    expect(parseSqlRequest(url('default_format=CSV'), 'SELECT 1', 'fleetstream', headers).defaultFormat).toBe('RowBinaryWithNamesAndTypes');
+    expect(codeOf(() => parseSqlRequest(url('database=fleetstream'), 'SELECT 1', 'fleetstream', { 'x-clickhouse-database': 'system' }))).toBe(291);
+    expect(codeOf(() => parseSqlRequest(url(''), 'SELECT 1', 'fleetstream', { 'x-clickhouse-format': 'JSON SETTINGS readonly=0' }))).toBe(73);
+  });
+
+  it('takes client_protocol_version 0 or >= 54454 (Native blocks rewritten for it) and refuses the revisions between', () => {
+    expect(parseSqlRequest(url('client_protocol_version=54460'), 'SELECT 1', 'fleetstream').nativeRevision).toBe(54460);
+    expect(parseSqlRequest(url('client_protocol_version=0'), 'SELECT 1', 'fleetstream').nativeRevision).toBe(0);
+    expect(parseSqlRequest(url(''), 'SELECT 1', 'fleetstream').nativeRevision).toBe(0);
+    expect(codeOf(() => parseSqlRequest(url('client_protocol_version=54405'), 'SELECT 1', 'fleetstream'))).toBe(164);
+  });
+
+  it("refuses compress=1, ClickHouse's compressed response, which it cannot make, saying how to turn it off", () => {
+    expect(codeOf(() => checkUncompressedResponse(url('compress=1')))).toBe(48);
+    expect(codeOf(() => checkUncompressedResponse(url('compress=0')))).toBeUndefined();
   });
 
   it('refuses another database and a format name that is not a name', () => {

@@ -1,4 +1,5 @@
 import { ClickHouseError, ErrorCode } from './clickhouse-error';
+import { MIN_REVISION_WITH_CUSTOM_SERIALIZATION } from './native-revision';
 
 /** One query as ClickHouse's HTTP interface receives it, read from the URL and the body. */
 export interface SqlRequest {
@@ -8,6 +9,8 @@ export interface SqlRequest {
   /** The output format unless the query has a FORMAT clause. */
   defaultFormat: string;
   queryId: string | undefined;
+  /** The protocol revision the client reads Native blocks in (`client_protocol_version`): 0, or at least MIN_REVISION_WITH_CUSTOM_SERIALIZATION. */
+  nativeRevision: number;
 }
 
 /**
@@ -21,8 +24,12 @@ const TRANSPORT_PARAMETERS = new Set([
   'send_progress_in_http_headers', 'http_headers_progress_interval_ms', 'http_wait_end_of_query', 'readonly',
 ]);
 
-/** The query (the `query` parameter, then the body after a newline, as ClickHouse joins them) and its parameters. */
-export function parseSqlRequest(url: URL, body: string, ownDatabase: string): SqlRequest {
+/**
+ * The query (the `query` parameter, then the body after a newline, as ClickHouse joins them) and its
+ * parameters. The database and the format may come as headers too (`X-ClickHouse-Database`,
+ * `X-ClickHouse-Format`, which win over the URL as in ClickHouse): the JDBC driver sends them so.
+ */
+export function parseSqlRequest(url: URL, body: string, ownDatabase: string, headers: Record<string, string | string[] | undefined> = {}): SqlRequest {
   const fromUrl = url.searchParams.get('query') ?? '';
   const sql = fromUrl.length > 0 && body.length > 0 ? `${fromUrl}\n${body}` : fromUrl + body;
   const params: Record<string, string | null> = {};
@@ -32,19 +39,36 @@ export function parseSqlRequest(url: URL, body: string, ownDatabase: string): Sq
       params[param] = value === '\\N' ? null : bindable(value, placeholderType(sql, param));
       continue;
     }
+    if (name === 'client_protocol_version') continue; // judged by nativeRevisionOf
     if (name === 'readonly' && value !== '1') throw new ClickHouseError(ErrorCode.READONLY, "Cannot modify 'readonly' setting in readonly mode");
     if (!TRANSPORT_PARAMETERS.has(name)) {
       throw new ClickHouseError(ErrorCode.READONLY, `Cannot modify '${name}' setting in readonly mode: the server fixes every setting of this interface`);
     }
   }
-  const database = url.searchParams.get('database');
+  const database = first(headers['x-clickhouse-database']) ?? url.searchParams.get('database');
   // clients send `default` when no database is configured; the fleetstream one stands in for it
   if (database !== null && database !== '' && database !== 'default' && database !== ownDatabase) {
     throw new ClickHouseError(ErrorCode.DATABASE_ACCESS_DENIED, `database ${database} is not visible here: only ${ownDatabase} is (name its tables, or leave the database unset)`);
   }
-  const defaultFormat = url.searchParams.get('default_format') || 'TabSeparated';
+  const defaultFormat = first(headers['x-clickhouse-format']) || url.searchParams.get('default_format') || 'TabSeparated';
   if (!/^[A-Za-z0-9_]+$/.test(defaultFormat)) throw new ClickHouseError(73, `Unknown format ${defaultFormat}`);
-  return { sql, params, defaultFormat, queryId: url.searchParams.get('query_id') || undefined };
+  return { sql, params, defaultFormat, queryId: url.searchParams.get('query_id') || undefined, nativeRevision: nativeRevisionOf(url) };
+}
+
+/**
+ * `client_protocol_version`, which changes only how Native blocks are laid out. The engine writes
+ * them for revision 0, and the interface rewrites them for 54454 and later (nativeForRevision), the
+ * layout clickhouse-go reads (Grafana's driver, which always sends 54460). The revisions between,
+ * which clickhouse-connect tries first, are refused: it then goes on at 0.
+ */
+function nativeRevisionOf(url: URL): number {
+  const value = url.searchParams.get('client_protocol_version');
+  if (value === null || value === '0') return 0;
+  const revision = Number(value);
+  if (!Number.isSafeInteger(revision) || revision < MIN_REVISION_WITH_CUSTOM_SERIALIZATION) {
+    throw new ClickHouseError(ErrorCode.READONLY, `client_protocol_version ${value} is not served: this interface writes Native blocks for revision 0 or ${MIN_REVISION_WITH_CUSTOM_SERIALIZATION} and later`);
+  }
+  return revision;
 }
 
 /**
@@ -102,6 +126,20 @@ export function checkUncompressed(headers: Record<string, string | string[] | un
   const compressed = encoding && encoding !== 'identity' ? `Content-Encoding: ${encoding}` : url.searchParams.get('decompress') === '1' ? 'decompress=1' : undefined;
   if (compressed) {
     throw new ClickHouseError(ErrorCode.READONLY, `a compressed request body (${compressed}) is refused: clients compress the rows of an INSERT, and this interface is read-only; send queries uncompressed`);
+  }
+}
+
+/**
+ * Refuses `compress=1`, ClickHouse's own compressed response (LZ4 blocks under a CityHash128
+ * checksum), which this interface cannot make: ignoring it left the JDBC driver, which asks for it by
+ * default, failing on "Invalid LZ4 magic byte". The message says how to turn it off.
+ */
+export function checkUncompressedResponse(url: URL): void {
+  if (url.searchParams.get('compress') === '1') {
+    throw new ClickHouseError(
+      ErrorCode.NOT_IMPLEMENTED,
+      "compress=1 (ClickHouse's compressed response) is not served here: turn the client's compression off (JDBC and DBeaver: the driver property compress=false)",
+    );
   }
 }
 

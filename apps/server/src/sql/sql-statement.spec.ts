@@ -81,8 +81,14 @@ describe('SQL statement guard', () => {
       }
     });
 
+    it('lets values() take rows as tuples, in any case, and refuses it a structure string, whose column definitions run code', () => {
+      const values = (firstArgument: string) => `SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 2)\n   ExpressionList (children 1)\n    Asterisk\n   TablesInSelectQuery (children 1)\n    TablesInSelectQueryElement (children 1)\n     TableExpression (children 1)\n      Function VALUES (children 1)\n       ExpressionList (children 2)\n        ${firstArgument}\n        Literal '/proc/self/environ'\n`;
+      expect(codeOf(() => checkAst(values("Literal Tuple_('a', UInt64_1)"), 'fleetstream', databases))).toBeUndefined();
+      expect(codeOf(() => checkAst(values("Literal 'a String, b String ALIAS file(a)'"), 'fleetstream', databases))).toBe(497);
+    });
+
     it('refuses table functions that are not known to make rows from their arguments', () => {
-      for (const name of ['merge', 'format', 'timeSeriesData', 'somethingNew']) {
+      for (const name of ['merge', 'format', 'timeSeriesData', 'somethingNew', 'generateRandom', 'null']) {
         expect([name, codeOf(() => checkAst(select(`Function ${name} (children 1)`), 'fleetstream', databases))]).toEqual([name, 497]);
       }
     });
@@ -101,6 +107,13 @@ describe('SQL statement guard', () => {
       expect(codeOf(() => checkAst('SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Asterisk (children 1)\n     ColumnsTransformerList (children 1)\n      ColumnsApplyTransformer\n', 'fleetstream', databases))).toBe(497);
       const long = 'a'.repeat(70);
       expect(tokenize(`SELECT $${long}$'$${long}$, 1`).map((token) => token.text)).toEqual(['SELECT', "'", ',', '1']);
+    });
+
+    it("reads what the JDBC driver's metadata queries write: db.table.column names and VALUES() in capitals", () => {
+      const column = (name: string) => `SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Identifier ${name}\n`;
+      expect(codeOf(() => checkAst(column('system.tables.database'), 'fleetstream', databases))).toBeUndefined();
+      expect(codeOf(() => checkAst(column('system.users.name'), 'fleetstream', databases))).toBe(291);
+      expect(codeOf(() => checkAst(select('Function VALUES (children 1)'), 'fleetstream', databases))).toBeUndefined();
     });
 
     it('refuses statements the parser names as writes or session changes', () => {

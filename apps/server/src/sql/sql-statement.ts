@@ -150,12 +150,14 @@ export const VISIBLE_SYSTEM_TABLES = new Set([
 const SCHEMA_DATABASES = new Set(['information_schema', 'INFORMATION_SCHEMA']);
 /**
  * Table functions that make rows from their arguments alone (or from a subquery, which is judged on
- * its own). None takes a structure string: ClickHouse parses one as column definitions, whose
- * ALIAS and DEFAULT expressions run, and the parse shows it as a mere literal. A probe read
- * /proc/self/environ with `values('a String, b String ALIAS file(a)', '/proc/self/environ')`, so
- * `values`, `generateRandom` and `null` are refused.
+ * its own), matched without regard to case as ClickHouse resolves some of them (the JDBC driver's
+ * getTypeInfo reads `VALUES(…)`). None may take a structure string: ClickHouse parses one as column
+ * definitions, whose ALIAS and DEFAULT expressions run, and the parse shows it as a mere literal. A
+ * probe read /proc/self/environ with `values('a String, b String ALIAS file(a)', '/proc/self/environ')`:
+ * `generateRandom` and `null` are refused, and `values` takes rows only (see checkAst).
  */
-const TABLE_FUNCTIONS = new Set(['numbers', 'numbers_mt', 'zeros', 'zeros_mt', 'generate_series', 'generateSeries', 'view']);
+const TABLE_FUNCTIONS = new Set(['numbers', 'numbers_mt', 'zeros', 'zeros_mt', 'generate_series', 'generateSeries', 'values', 'view']);
+const TABLE_FUNCTIONS_LOWER = new Set([...TABLE_FUNCTIONS].map((name) => name.toLowerCase()));
 /** The statement kinds ClickHouse's parser names (the first line of EXPLAIN AST) that only read. */
 const READING_ROOTS = new Set([
   'SelectWithUnionQuery', 'SelectIntersectExceptQuery', 'SelectQuery', 'ShowTables', 'ShowColumns', 'ShowFunctions', 'ShowEngineQuery',
@@ -191,8 +193,12 @@ export function checkAst(ast: string, ownDatabase: string, databases: readonly s
     if (kind === 'Literal' && depth === 1) throw new ClickHouseError(ErrorCode.READONLY, 'INTO OUTFILE is refused: this interface writes no files (the result is the response)');
     // APPLY(f) calls f on every column, and the parse does not name f (APPLY(file) read files)
     if (kind === 'ColumnsApplyTransformer') throw new ClickHouseError(ErrorCode.ACCESS_DENIED, 'APPLY is refused here: the parse does not show which function it calls');
-    if (kind === 'Function' && /^\s*TableExpression\b/.test(lines[index - 1] ?? '') && depth > indentOf(lines[index - 1]!) && !TABLE_FUNCTIONS.has(name)) {
+    if (kind === 'Function' && /^\s*TableExpression\b/.test(lines[index - 1] ?? '') && depth > indentOf(lines[index - 1]!) && !TABLE_FUNCTIONS_LOWER.has(name.toLowerCase())) {
       throw new ClickHouseError(ErrorCode.ACCESS_DENIED, `table function ${name}() is refused: only ${[...TABLE_FUNCTIONS].join(', ')} make rows here`);
+    }
+    // values('<structure>', rows…): ClickHouse takes a string literal first argument for column definitions, code included
+    if (kind === 'Function' && name.toLowerCase() === 'values' && /^\s*ExpressionList\b/.test(lines[index + 1] ?? '') && /^\s*Literal '/.test(lines[index + 2] ?? '')) {
+      throw new ClickHouseError(ErrorCode.ACCESS_DENIED, 'table function values() with a structure string is refused: its column definitions may run code; give the rows alone, as tuples (columns c1, c2, …)');
     }
     if (kind !== 'TableIdentifier' && kind !== 'Identifier') return;
     // SHOW … FROM db, SHOW CREATE db.t and EXISTS db.t name the database on a line of its own
@@ -202,7 +208,8 @@ export function checkAst(ast: string, ownDatabase: string, databases: readonly s
     const dot = name.indexOf('.');
     if (dot < 0) return;
     const database = name.slice(0, dot);
-    const table = name.slice(dot + 1);
+    // a column may name its database and table too (`system.tables.database`, as the JDBC driver's getTables writes it)
+    const table = kind === 'Identifier' ? name.split('.')[1]! : name.slice(dot + 1);
     if (database === ownDatabase || SCHEMA_DATABASES.has(database)) return;
     if (database === 'system' && VISIBLE_SYSTEM_TABLES.has(table)) return;
     if (database === 'system' || known.has(database) || kind === 'TableIdentifier') {
