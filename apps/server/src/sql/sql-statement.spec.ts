@@ -105,6 +105,10 @@ describe('SQL statement guard', () => {
       expect(codeOf(() => checkAst("ShowTables (children 1)\n Literal 'x'\n", 'fleetstream', databases))).toBe(164);
       expect(codeOf(() => checkAst('Explain EXPLAIN (children 2)\n Set\n SelectWithUnionQuery (children 1)\n', 'fleetstream', databases))).toBeUndefined();
       expect(codeOf(() => checkAst('SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Asterisk (children 1)\n     ColumnsTransformerList (children 1)\n      ColumnsApplyTransformer\n', 'fleetstream', databases))).toBe(497);
+      // an unclosed heredoc is a word to ClickHouse: what follows is still judged
+      expect(codeOf(() => checkStatement("SELECT 1 AS $a$ INTO OUTFILE '/tmp/x'"))).toBe(164);
+      expect(codeOf(() => checkStatement("SELECT 1 AS $a$, file('/etc/hostname')"))).toBe(497);
+      expect(codeOf(() => checkStatement('SELECT 1 AS $a$; DROP TABLE t'))).toBe(62);
       const long = 'a'.repeat(70);
       expect(tokenize(`SELECT $${long}$'$${long}$, 1`).map((token) => token.text)).toEqual(['SELECT', "'", ',', '1']);
     });

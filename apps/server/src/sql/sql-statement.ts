@@ -33,9 +33,14 @@ export function tokenize(sql: string): Token[] {
       // a heredoc, $$…$$ or $tag$…$tag$ (a tag of any length): a string literal whose quotes inside are plain text
       const open = HEREDOC_OPEN.exec(sql.slice(i))![0];
       const close = sql.indexOf(open, i + open.length);
-      const end = close < 0 ? sql.length : close + open.length;
-      tokens.push({ kind: 'string', text: sql.slice(i + open.length, close < 0 ? sql.length : close) });
-      i = end;
+      if (close < 0) {
+        // no closing twin: ClickHouse reads `$a$` as a word, not a heredoc that hides the rest (a probe hid INTO OUTFILE so)
+        tokens.push({ kind: 'word', text: open });
+        i += open.length;
+        continue;
+      }
+      tokens.push({ kind: 'string', text: sql.slice(i + open.length, close) });
+      i = close + open.length;
     } else if (c === "'" || c === '`' || c === '"') {
       const end = quotedEnd(sql, i);
       tokens.push({ kind: c === "'" ? 'string' : 'quoted', text: unquote(sql.slice(i + 1, end - 1), c) });
