@@ -1,3 +1,4 @@
+export * from './decider';
 export * from './device/device-id';
 export * from './device/device-record';
 export * from './telemetry/telemetry';
