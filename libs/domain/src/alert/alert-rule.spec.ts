@@ -1,4 +1,4 @@
-import { validateAlertRule } from './alert-rule';
+import { AlertRule, ruleScopeMatches, validateAlertRule } from './alert-rule';
 
 const overheat = {
   name: 'overheat',
@@ -50,5 +50,21 @@ describe('alert rule validation', () => {
         errors: [{ field: 'condition.clear', message: expect.stringMatching(/must not hold while the alarm's condition holds .* > 80 and < 85/) }],
       });
     });
+  });
+});
+
+describe('alert rule scope', () => {
+  const rule = (scope?: AlertRule['scope']): AlertRule => ({ name: 'low', severity: 'info', condition: { type: 'absence', forSeconds: 60 }, scope });
+  const device = { firmware: { value: '1.5.0' }, battery: { value: 15 } };
+  it.each<[string, AlertRule['scope'], boolean]>([
+    ['no scope: every device', undefined, true],
+    ['a matching attribute', { attribute: 'firmware:1.5.0' }, true],
+    ['another attribute value', { attribute: 'firmware:2.0.0' }, false],
+    ['a metric in range', { metric: 'battery::20' }, true],
+    ['a metric out of range', { metric: 'battery:20:' }, false],
+    ['a metric the device does not report', { metric: 'pressure::20' }, false],
+    ['both, each matching', { attribute: 'firmware:1.5.0', metric: 'battery:10:20' }, true],
+  ])('%s', (_name, scope, expected) => {
+    expect(ruleScopeMatches(rule(scope), device)).toBe(expected);
   });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ATTRIBUTE_FILTER_PATTERN, METRIC_FILTER_PATTERN } from '../device/device-filter';
+import { ATTRIBUTE_FILTER_PATTERN, deviceFilterPredicate, METRIC_FILTER_PATTERN } from '../device/device-filter';
 import { exhaustive } from '../exhaustive';
 
 export const ALERT_SEVERITIES = ['critical', 'major', 'minor', 'warning', 'info'] as const;
@@ -104,6 +104,11 @@ export function validateAlertRule(body: unknown): AlertRuleValidation {
     }
   }
   return { ok: true, rule: parsed.data };
+}
+
+/** Whether the rule watches a device whose twin reports these values: a rule with no scope watches every device. */
+export function ruleScopeMatches(rule: AlertRule, reported: Readonly<Record<string, { value: number | string } | undefined>>): boolean {
+  return rule.scope === undefined || deviceFilterPredicate(rule.scope)(reported);
 }
 
 /** Whether `value op bound` holds. */
