@@ -14,15 +14,16 @@ export function specFor<Command, Event, State, Rejection>(decider: Decider<Comma
       when(command: Command) {
         const decision = decider.decide(command, state);
         const events = 'events' in decision ? decision.events : null;
+        const stateAfter = (events ?? []).reduce(decider.evolve, state);
         return {
           /** The events decided (null when the command was refused). */
           events,
           /** The state after the decided events (the given state when refused). */
-          stateAfter: (events ?? []).reduce(decider.evolve, state),
+          stateAfter,
           /** Asserts the decided events, in order; returns the state after them. */
           then(expected: Event[]): State {
             expect(decision).toEqual({ events: expected });
-            return (events ?? []).reduce(decider.evolve, state);
+            return stateAfter;
           },
           /** Asserts the command was refused, with a rejection that matches `expected`. */
           thenRejects(expected: Partial<Rejection>): void {
