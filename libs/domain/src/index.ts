@@ -1,5 +1,7 @@
+export * from './decider';
 export * from './device/device-id';
 export * from './device/device-record';
+export * from './device/device-filter';
 export * from './telemetry/telemetry';
 export * from './twin/twin.commands';
 export * from './twin/twin.decider';
@@ -9,3 +11,7 @@ export * from './command/command-request';
 export * from './command/command.decider';
 export * from './command/command.events';
 export * from './access/roles';
+export * from './alert/alert-rule';
+export * from './alert/alert.commands';
+export * from './alert/alert.decider';
+export * from './alert/alert.events';

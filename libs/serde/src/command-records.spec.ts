@@ -1,4 +1,4 @@
-import { commandSagaStep, CommandEvent, CommandRequest, CommandSagaInput, CommandState } from '@fleetstream/domain';
+import { CommandEvent, CommandRequest, CommandSagaCommand, commandSagaDecider, CommandState, decideCommandSaga, evolveCommandSaga } from '@fleetstream/domain';
 import avro from 'avsc';
 import { fromCommandAckRecord, fromCommandEventRecord, fromCommandStateSnapshot, toCommandAckRecord, toCommandEventRecord, toCommandStateSnapshot } from './command-records';
 import { readAvroSchema } from './schema-files';
@@ -10,34 +10,37 @@ const request: CommandRequest = {
   backoff: { initialMs: 100, maxMs: 1000 }, ordered: true, idempotencyKey: 'k-1', bodyHash: 'abc', requestedBy: 'key:ops-bot',
 };
 
+/** The events and the state after each command, from nothing: decide, then fold. */
+function run(commands: CommandSagaCommand[]): { events: CommandEvent[]; state: CommandState } {
+  let state = commandSagaDecider.initialState();
+  const events: CommandEvent[] = [];
+  for (const command of commands) {
+    const { events: decided } = decideCommandSaga(command, state);
+    events.push(...decided);
+    state = decided.reduce(evolveCommandSaga, state);
+  }
+  return { events, state: state[0]! };
+}
+
+const online = (now: number) => ({ now, deviceOnline: true });
+
 /** Drives one command through retry, timeout-free delivery and success, collecting every event and the final state. */
 function lifecycle(): { events: CommandEvent[]; state: CommandState } {
-  const inputs: [CommandSagaInput, boolean][] = [
-    [{ type: 'CommandRequested', data: request, metadata: { now: T0 } }, true],
-    [{ type: 'TimePassed', data: { deviceId: 'dev-1' }, metadata: { now: T0 + 1000 } }, true],
-    [{ type: 'TimePassed', data: { deviceId: 'dev-1' }, metadata: { now: T0 + 1100 } }, true],
-    [{ type: 'DeviceAcknowledged', data: { commandId: 'c1', deviceId: 'dev-1', stage: 'succeeded', attempt: 2, detail: 'ok', result: { rebooted: true } }, metadata: { now: T0 + 1200 } }, true],
-  ];
-  let commands: readonly CommandState[] = [];
-  const events: CommandEvent[] = [{ type: 'CommandRequested', data: request, metadata: { at: T0 } }];
-  for (const [input, online] of inputs) {
-    const result = commandSagaStep(input, commands, online);
-    events.push(...result.events);
-    commands = result.commands;
-  }
-  return { events, state: commands[0]! };
+  return run([
+    { type: 'StartCommand', data: request, metadata: online(T0) },
+    { type: 'CheckDeadlines', data: { deviceId: 'dev-1' }, metadata: online(T0 + 1000) },
+    { type: 'CheckDeadlines', data: { deviceId: 'dev-1' }, metadata: online(T0 + 1100) },
+    { type: 'RecordAcknowledgment', data: { commandId: 'c1', deviceId: 'dev-1', stage: 'succeeded', attempt: 2, detail: 'ok', result: { rebooted: true } }, metadata: online(T0 + 1200) },
+  ]);
 }
 
 /** A command requested by one caller and cancelled by another, while queued. */
 function cancelledLifecycle(): { events: CommandEvent[]; state: CommandState } {
-  const requested: CommandEvent = { type: 'CommandRequested', data: request, metadata: { at: T0 } };
-  const cancellation: CommandSagaInput = {
-    type: 'CommandCancellationRequested', data: { commandId: 'c1', deviceId: 'dev-1', reason: 'wrong pump', cancelledBy: 'jwt:alice@example.com' }, metadata: { now: T0 + 10 },
-  };
-  const queued = commandSagaStep({ type: 'CommandRequested', data: request, metadata: { now: T0 } }, [], false).commands;
-  const step = commandSagaStep(cancellation, queued, false);
-  const asked: CommandEvent = { type: 'CommandCancellationRequested', data: cancellation.data, metadata: { at: T0 + 10 } };
-  return { events: [requested, asked, ...step.events], state: step.commands[0]! };
+  const offline = (now: number) => ({ now, deviceOnline: false });
+  return run([
+    { type: 'StartCommand', data: request, metadata: offline(T0) },
+    { type: 'CancelCommand', data: { commandId: 'c1', deviceId: 'dev-1', reason: 'wrong pump', cancelledBy: 'jwt:alice@example.com' }, metadata: offline(T0 + 10) },
+  ]);
 }
 
 describe('command records', () => {

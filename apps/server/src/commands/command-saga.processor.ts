@@ -1,6 +1,7 @@
 import { twinSettings } from '@fleetstream/config';
 import {
-  CommandSagaInput, commandRequestError, commandSagaStep, CommandState, connectivityAt, DeviceMessage, deviceMessageFor, deviceRecordFault, dueAt, isTerminal, sendableWhenOnline,
+  CommandSagaCommand, commandRequestError, CommandState, connectivityAt, decideCommandSaga, DeviceMessage, deviceMessageFor, deviceRecordFault, dueAt, evolveCommandSaga, isTerminal,
+  recordedBySaga, sendableWhenOnline,
 } from '@fleetstream/domain';
 import { ConfluentKafka, ConsumedRecord, coPartitionCount, fleetGroups, groupMembership, FleetTopics, partitionOf, ProcessorOutput, ProcessorStatus, RecordFault, TransactionalProcessor } from '@fleetstream/kafka';
 import {
@@ -152,10 +153,10 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
   }
 
   private async handle(record: ConsumedRecord, batch: SagaBatch): Promise<RecordFault | void> {
-    const input = await this.inputFrom(record);
-    if (input === null) return;
-    if ('fault' in input) return input.fault;
-    await this.apply(input, batch);
+    const command = await this.commandFrom(record);
+    if (command === null) return;
+    if ('fault' in command) return command.fault;
+    await this.apply(command, batch);
   }
 
   /**
@@ -179,7 +180,7 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
             await this.processor!.step(partition, async () => {
               const batch = this.begin(partition);
               for (const [deviceId, states] of batch.working) {
-                if (wakes(deviceId, states)) await this.apply({ type: 'TimePassed', data: { deviceId }, metadata: { now } }, batch);
+                if (wakes(deviceId, states)) await this.apply({ type: 'CheckDeadlines', data: { deviceId }, metadata: this.metadataAt(deviceId, now) }, batch);
               }
               if (forgets) forgotten.push(...retention!.takeDue(now, MAX_TOMBSTONES_PER_STEP));
               batch.outputs.forgotten.push(...forgotten);
@@ -199,29 +200,30 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     }
   }
 
-  /** One saga step for the input's device, on the batch's working copy; its outputs are added to the batch's. */
-  private async apply(input: CommandSagaInput, { working, outputs }: SagaBatch): Promise<void> {
-    const deviceId = input.data.deviceId;
+  /** One saga step for the command's device, on the batch's working copy: decide, then fold; its outputs are added to the batch's. */
+  private async apply(command: CommandSagaCommand, { working, outputs }: SagaBatch): Promise<void> {
+    const deviceId = command.data.deviceId;
     // known, or ended earlier in this batch: a repeated request never revives a command
-    if (input.type === 'CommandRequested' && (this.commands.get(input.data.commandId) || outputs.states.has(input.data.commandId))) return;
-    if (input.type === 'CommandRequested' && requestOutlivedRetention(input.metadata.now, Date.now(), this.retentionMs)) {
-      this.logger.warn(`command ${input.data.commandId} of device ${deviceId} not started: requested longer than COMMAND_RETENTION_S ago, so it may have ended and been forgotten`);
+    if (command.type === 'StartCommand' && (this.commands.get(command.data.commandId) || outputs.states.has(command.data.commandId))) return;
+    if (command.type === 'StartCommand' && requestOutlivedRetention(command.metadata.now, Date.now(), this.retentionMs)) {
+      this.logger.warn(`command ${command.data.commandId} of device ${deviceId} not started: requested longer than COMMAND_RETENTION_S ago, so it may have ended and been forgotten`);
       return;
     }
     const before = working.get(deviceId) ?? [];
-    const result = commandSagaStep(input, before, this.isOnline(deviceId, input.metadata.now));
+    const { events: decided } = decideCommandSaga(command, before);
+    const after = decided.reduce(evolveCommandSaga, before);
     const previous = (commandId: string) => before.find((state) => state.request.commandId === commandId);
     // everything is encoded before anything joins the batch: a record whose step cannot be encoded is
     // dead-lettered whole, never half-written
     const events: Message[] = [];
     const deviceCommands: Message[] = [];
-    for (const event of result.events) {
+    for (const event of decided.filter(recordedBySaga)) {
       events.push({ key: deviceId, value: await this.eventCodec.encode(this.schemaIds.event, toCommandEventRecord(event)) });
-      const after = result.commands.find((state) => state.request.commandId === event.data.commandId)!;
-      const message = deviceMessageFor(previous(event.data.commandId), event, after);
-      if (message) deviceCommands.push(await this.deviceCommand(message, input.metadata.now));
+      const stateAfter = after.find((state) => state.request.commandId === event.data.commandId)!;
+      const message = deviceMessageFor(previous(event.data.commandId), event, stateAfter);
+      if (message) deviceCommands.push(await this.deviceCommand(message, command.metadata.now));
     }
-    const changed = result.commands.filter((state) => state !== previous(state.request.commandId));
+    const changed = after.filter((state) => state !== previous(state.request.commandId));
     const encodedStates = await Promise.all(changed.map(async (state) => this.stateMessage(state.request.commandId, await this.commands.codec.encode(this.schemaIds.state, toCommandStateSnapshot(state)))));
     outputs.events.push(...events);
     outputs.deviceCommands.push(...deviceCommands);
@@ -229,7 +231,7 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
       outputs.states.set(state.request.commandId, state);
       outputs.encodedStates.set(state.request.commandId, encodedStates[i]!);
     });
-    const open = result.commands.filter((state) => !isTerminal(state.status));
+    const open = after.filter((state) => !isTerminal(state.status));
     if (open.length > 0) working.set(deviceId, open);
     else working.delete(deviceId);
   }
@@ -266,13 +268,18 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     return { key: commandId, value, partition: partitionOf(commandId, this.commandStatePartitions) };
   }
 
+  /** A saga command's metadata: the time, and the device's connectivity then (from its twin). */
+  private metadataAt(deviceId: string, now: number): CommandSagaCommand['metadata'] {
+    return { now, deviceOnline: this.isOnline(deviceId, now) };
+  }
+
   private isOnline(deviceId: string, now: number): boolean {
     const twin = this.twins.get(deviceId);
     return twin !== undefined && connectivityAt(twin, now, this.silenceMs).online;
   }
 
-  /** The saga input a record means; null for records that are the saga's own output; a fault for one that can never be read. */
-  private async inputFrom(record: ConsumedRecord): Promise<CommandSagaInput | { fault: RecordFault } | null> {
+  /** The saga command a record means; null for records that are the saga's own output; a fault for one that can never be read. */
+  private async commandFrom(record: ConsumedRecord): Promise<CommandSagaCommand | { fault: RecordFault } | null> {
     const key = record.key === null ? null : record.key.toString('utf8');
     if (record.topic === this.topics.deviceAcks) {
       // stages are timed by the service's clock: a device's clock may be wrong
@@ -287,7 +294,7 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
       }
       const fault = ackFault(key, ack.deviceId, this.commands.get(ack.commandId)?.request.deviceId);
       if (fault) return { fault };
-      return { type: 'DeviceAcknowledged', data: ack, metadata: { now } };
+      return { type: 'RecordAcknowledgment', data: ack, metadata: this.metadataAt(ack.deviceId, now) };
     }
     // the REST API's timestamp: the time to live runs from the request, however late the saga reads it
     const now = record.timestamp;
@@ -304,8 +311,8 @@ export class CommandSagaProcessor implements OnApplicationBootstrap, BeforeAppli
     if (fault) return { fault };
     const invalid = event.type === 'CommandRequested' ? commandRequestError(event.data) : null;
     if (invalid) return { fault: { reason: 'invalid-command-event', error: `REQUESTED for command ${event.data.commandId.slice(0, 64)}: ${invalid}` } };
-    if (event.type === 'CommandRequested') return { type: 'CommandRequested', data: event.data, metadata: { now } };
-    if (event.type === 'CommandCancellationRequested') return { type: 'CommandCancellationRequested', data: event.data, metadata: { now } };
+    if (event.type === 'CommandRequested') return { type: 'StartCommand', data: event.data, metadata: this.metadataAt(event.data.deviceId, now) };
+    if (event.type === 'CommandCancellationRequested') return { type: 'CancelCommand', data: event.data, metadata: this.metadataAt(event.data.deviceId, now) };
     return null;
   }
 }

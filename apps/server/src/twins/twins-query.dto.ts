@@ -1,13 +1,9 @@
+import { ATTRIBUTE_FILTER_PATTERN, METRIC_FILTER_PATTERN } from '@fleetstream/domain';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsOptional } from 'class-validator';
 import { OptionalDateTimeQuery, OptionalLimitQuery, OptionalMatching } from '../common/query-decorators';
 import { DEVICE_CURSOR_PATTERN } from './device-cursor';
-
-/** name:value; the value may hold anything, colons and line breaks too (`[\s\S]`, as `.` differs between engines). */
-const ATTRIBUTE_FILTER = '^[^:]+:[\\s\\S]*$';
-/** name:min:max, each bound a decimal number or empty. */
-const METRIC_FILTER = '^[^:]+:(-?[0-9]+(\\.[0-9]+)?)?:(-?[0-9]+(\\.[0-9]+)?)?$';
 
 /** Filters on twins, shared by the device list and the stream of twin changes. */
 export class TwinFilterDto {
@@ -23,10 +19,10 @@ export class TwinFilterDto {
   @OptionalDateTimeQuery('lastSeenAfter', 'last seen at or after this time (ISO 8601)')
   lastSeenAfter?: Date;
 
-  @OptionalMatching(ATTRIBUTE_FILTER, 'attribute must be name:value', 'reported attribute equals, name:value', 'firmware:1.5.0')
+  @OptionalMatching(ATTRIBUTE_FILTER_PATTERN, 'attribute must be name:value', 'reported attribute equals, name:value', 'firmware:1.5.0')
   attribute?: string;
 
-  @OptionalMatching(METRIC_FILTER, 'metric must be name:min:max, e.g. battery::20', 'reported metric within a range, name:min:max (either bound may be empty)', 'battery::20')
+  @OptionalMatching(METRIC_FILTER_PATTERN, 'metric must be name:min:max, e.g. battery::20', 'reported metric within a range, name:min:max (either bound may be empty)', 'battery::20')
   metric?: string;
 }
 

@@ -43,11 +43,17 @@ export interface CommandAck {
 }
 
 /**
- * What drives a command saga: the intent and cancellation events the REST API records, device
- * acknowledgments, and the passing of time. Time arrives in `metadata.now`; the saga never reads the clock.
+ * Time, and whether the device is reachable at that time (from its twin): the saga sends only to an
+ * online device. Both arrive with the command; the saga never reads the clock.
  */
-export type CommandSagaInput =
-  | { type: 'CommandRequested'; data: CommandRequest; metadata: { now: number } }
-  | { type: 'CommandCancellationRequested'; data: { commandId: string; deviceId: string; reason: string | null; cancelledBy: string | null }; metadata: { now: number } }
-  | { type: 'DeviceAcknowledged'; data: CommandAck; metadata: { now: number } }
-  | { type: 'TimePassed'; data: { deviceId: string }; metadata: { now: number } };
+export type CommandSagaMetadata = { now: number; deviceOnline: boolean };
+
+/**
+ * What a device's command saga is asked to do: start a command the REST API recorded as requested,
+ * cancel one, take a device acknowledgment into account, or check its deadlines (the timer fired).
+ */
+export type CommandSagaCommand =
+  | { type: 'StartCommand'; data: CommandRequest; metadata: CommandSagaMetadata }
+  | { type: 'CancelCommand'; data: { commandId: string; deviceId: string; reason: string | null; cancelledBy: string | null }; metadata: CommandSagaMetadata }
+  | { type: 'RecordAcknowledgment'; data: CommandAck; metadata: CommandSagaMetadata }
+  | { type: 'CheckDeadlines'; data: { deviceId: string }; metadata: CommandSagaMetadata };

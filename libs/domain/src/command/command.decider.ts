@@ -1,6 +1,7 @@
 import type { JsonObject, JsonValue } from '../twin/twin.commands';
 import { exhaustive } from '../exhaustive';
-import type { AckStage, CommandRequest, CommandSagaInput } from './command.commands';
+import type { Decider } from '../decider';
+import type { AckStage, CommandRequest, CommandSagaCommand } from './command.commands';
 import type { CommandEvent, CommandEventType, TimeoutStage } from './command.events';
 
 export type CommandStatus =
@@ -52,12 +53,8 @@ export interface CommandState {
   history: CommandHistoryEntry[];
 }
 
-/** What the saga decided: events to record, and the commands' states after them. */
-export interface SagaStep {
-  events: CommandEvent[];
-  /** The device's commands after the step, changed ones and unchanged ones, terminal ones included. */
-  commands: readonly CommandState[];
-}
+/** A device's commands in request order, ended ones included until the processor lets them go. */
+export type CommandSagaState = readonly CommandState[];
 
 /** A message for the device or its gateway on fleet.device-commands. */
 export type DeviceMessage =
@@ -89,42 +86,41 @@ function progress(status: CommandStatus): number {
 const ACK_PROGRESS: Record<AckStage, number> = { delivered: 2, accepted: 3, rejected: 4, succeeded: 4, failed: 4 };
 
 /**
- * One step of a device's command saga: the input's events, then every send the device is now ready
- * for. `commands` are the device's commands in request order; `online` is the device's connectivity
- * at `now` (from its twin).
+ * What a command means for a device's commands: the command's own events, then a send for every
+ * command the device is now ready for (when it is online). Starting and cancelling decide the
+ * REST API's CommandRequested / CommandCancellationRequested first, so that the device's state is
+ * the fold of its events alone; see `recordedBySaga`.
  */
-export function commandSagaStep(input: CommandSagaInput, commands: readonly CommandState[], online: boolean): SagaStep {
-  const now = input.metadata.now;
-  let current: readonly CommandState[] = commands;
+export function decideCommandSaga(command: CommandSagaCommand, commands: CommandSagaState): { events: CommandEvent[] } {
+  const { now, deviceOnline } = command.metadata;
+  let current = commands;
   const events: CommandEvent[] = [];
   const record = (event: CommandEvent) => {
     events.push(event);
-    current = applyEvent(current, event);
+    current = evolveCommandSaga(current, event);
   };
-  const find = (commandId: string) => current.find((command) => command.request.commandId === commandId);
+  const find = (commandId: string) => current.find((state) => state.request.commandId === commandId);
+  const at = { at: now };
 
-  switch (input.type) {
-    case 'CommandRequested': {
-      // the REST API recorded this event; the saga folds it in (once) without recording it again
-      if (find(input.data.commandId)) return { events: [], commands };
-      current = applyEvent(current, { type: 'CommandRequested', data: input.data, metadata: { at: now } });
+  switch (command.type) {
+    case 'StartCommand': {
+      if (find(command.data.commandId)) return { events: [] }; // a command is started once
+      record({ type: 'CommandRequested', data: command.data, metadata: at });
       break;
     }
-    case 'CommandCancellationRequested': {
-      const command = find(input.data.commandId);
-      if (!command || isTerminal(command.status)) return { events: [], commands };
-      const ids = idsOf(command);
-      current = applyEvent(current, { type: 'CommandCancellationRequested', data: input.data, metadata: { at: now } });
-      record({ type: 'CommandCancelled', data: { ...ids, reason: input.data.reason, cancelledBy: input.data.cancelledBy }, metadata: { at: now } });
+    case 'CancelCommand': {
+      const state = find(command.data.commandId);
+      if (!state || isTerminal(state.status)) return { events: [] };
+      record({ type: 'CommandCancellationRequested', data: command.data, metadata: at });
+      record({ type: 'CommandCancelled', data: { ...idsOf(state), reason: command.data.reason, cancelledBy: command.data.cancelledBy }, metadata: at });
       break;
     }
-    case 'DeviceAcknowledged': {
-      const ack = input.data;
-      const command = find(ack.commandId);
-      if (!command || isTerminal(command.status) || command.attempts === 0) break;
-      if (ACK_PROGRESS[ack.stage] <= progress(command.status)) break; // duplicate or out of order
-      const ids = idsOf(command);
-      const at = { at: now };
+    case 'RecordAcknowledgment': {
+      const ack = command.data;
+      const state = find(ack.commandId);
+      if (!state || isTerminal(state.status) || state.attempts === 0) break;
+      if (ACK_PROGRESS[ack.stage] <= progress(state.status)) break; // duplicate or out of order
+      const ids = idsOf(state);
       switch (ack.stage) {
         case 'delivered':
           record({ type: 'CommandDelivered', data: { ...ids, attempt: ack.attempt }, metadata: at });
@@ -146,24 +142,49 @@ export function commandSagaStep(input: CommandSagaInput, commands: readonly Comm
       }
       break;
     }
-    case 'TimePassed':
-      for (const command of current) {
-        const event = deadlineEvent(command, now);
+    case 'CheckDeadlines':
+      for (const state of current) {
+        const event = deadlineEvent(state, now);
         if (event) record(event);
       }
       break;
     default:
-      exhaustive(input);
+      exhaustive(command);
   }
 
-  if (online) {
-    for (const command of current) {
-      if (readyToSend(command, current, now)) {
-        record({ type: 'CommandSent', data: { ...idsOf(command), attempt: command.attempts + 1 }, metadata: { at: now } });
+  if (deviceOnline) {
+    for (const state of current) {
+      if (readyToSend(state, current, now)) {
+        record({ type: 'CommandSent', data: { ...idsOf(state), attempt: state.attempts + 1 }, metadata: at });
       }
     }
   }
-  return { events, commands: current };
+  return { events };
+}
+
+/** A device's commands after one event: the named command's `evolveCommand`; a CommandRequested adds it. */
+export function evolveCommandSaga(commands: CommandSagaState, event: CommandEvent): CommandSagaState {
+  const index = commands.findIndex((command) => command.request.commandId === event.data.commandId);
+  if (index < 0) return event.type === 'CommandRequested' ? [...commands, evolveCommand(null, event)] : commands;
+  const next = [...commands];
+  next[index] = evolveCommand(commands[index]!, event);
+  return next;
+}
+
+/** The command saga of one device as a decider. */
+export const commandSagaDecider: Decider<CommandSagaCommand, CommandEvent, CommandSagaState> = {
+  initialState: () => [],
+  decide: decideCommandSaga,
+  evolve: evolveCommandSaga,
+};
+
+/**
+ * Whether the saga writes this event to fleet.commands: CommandRequested and
+ * CommandCancellationRequested are the REST API's records, which the saga reads as StartCommand and
+ * CancelCommand; they are folded into the state but never written twice.
+ */
+export function recordedBySaga(event: CommandEvent): boolean {
+  return event.type !== 'CommandRequested' && event.type !== 'CommandCancellationRequested';
 }
 
 /** The event a passed deadline means for a command, if any: expiry first, then the awaited stage. */
@@ -218,14 +239,6 @@ export function deviceMessageFor(before: CommandState | undefined, event: Comman
   return null;
 }
 
-function applyEvent(commands: readonly CommandState[], event: CommandEvent): readonly CommandState[] {
-  const index = commands.findIndex((command) => command.request.commandId === event.data.commandId);
-  if (index < 0) return event.type === 'CommandRequested' ? [...commands, evolveCommand(null, event)] : commands;
-  const next = [...commands];
-  next[index] = evolveCommand(commands[index]!, event);
-  return next;
-}
-
 function idsOf(command: CommandState) {
   return { commandId: command.request.commandId, deviceId: command.request.deviceId };
 }
@@ -266,7 +279,7 @@ export function evolveCommand(state: CommandState | null, event: CommandEvent): 
   });
   switch (event.type) {
     case 'CommandRequested':
-      return state; // a command is requested once; the saga never folds a repeat
+      return state; // a command is requested once; decide never repeats it
     case 'CommandCancellationRequested':
       return next;
     case 'CommandSent':

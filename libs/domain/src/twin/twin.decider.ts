@@ -1,5 +1,6 @@
 import equal from 'fast-deep-equal';
 import { apply as applyMergePatch } from 'json-merge-patch';
+import type { Decider, Decision } from '../decider';
 import { exhaustive } from '../exhaustive';
 import type { JsonObject, JsonValue, TwinCommand } from './twin.commands';
 import type { ConnectivitySource, TwinEvent, TwinRejection } from './twin.events';
@@ -55,10 +56,10 @@ export function initialTwin(deviceId: string): DeviceTwin {
   };
 }
 
-export type Decision = { events: TwinEvent[] } | { rejection: TwinRejection };
+export type TwinDecision = Decision<TwinEvent, TwinRejection>;
 
 /** What a command means for the twin: the events to record, none when it changes nothing, or a refusal. */
-export function decide(command: TwinCommand, twin: DeviceTwin, settings: TwinSettings): Decision {
+export function decide(command: TwinCommand, twin: DeviceTwin, settings: TwinSettings): TwinDecision {
   switch (command.type) {
     case 'RecordTelemetry': {
       const reading = command.data;
@@ -155,6 +156,11 @@ export function evolve(twin: DeviceTwin, event: TwinEvent): DeviceTwin {
     default:
       return exhaustive(event);
   }
+}
+
+/** One device's twin as a decider, with the service's limits. */
+export function twinDecider(settings: TwinSettings, deviceId: string): Decider<TwinCommand, TwinEvent, DeviceTwin, TwinRejection> {
+  return { initialState: () => initialTwin(deviceId), decide: (command, twin) => decide(command, twin, settings), evolve };
 }
 
 /**
