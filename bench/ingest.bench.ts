@@ -610,6 +610,7 @@ function startHeavyQueries(dataPath: string, database: string): { stop: () => Pr
     maxResultRows: defaults.SQL_MAX_RESULT_ROWS,
     maxResultBytes: defaults.SQL_MAX_RESULT_BYTES,
     maxWholeResultBytes: defaults.SQL_MAX_WHOLE_RESULT_BYTES,
+    maxWholeResultRows: defaults.SQL_MAX_WHOLE_RESULT_ROWS,
     maxMemoryBytes: defaults.SQL_MAX_MEMORY_BYTES,
     maxThreads: defaults.SQL_MAX_THREADS,
     osThreadPriority: defaults.SQL_OS_THREAD_PRIORITY,

@@ -118,6 +118,10 @@ describe('SQL interface (ClickHouse HTTP over chdb)', () => {
       "SELECT b FROM values('a String, b String ALIAS getServerSetting(''path'')', 'x')", "SELECT * FROM null('a String DEFAULT file(''/etc/hostname'')')"]) {
       expect([query, await refusal(await sql(query))]).toEqual([query, expect.objectContaining({ code: '497', body: expect.stringMatching(/table function/) })]);
     }
+    // the structure as a bound parameter, or as a function's result
+    expect(await refusal(await sql("SELECT * FROM values({s:String}, '/etc/hostname')", analyst, `param_s=${encodeURIComponent('a String, b String ALIAS file(a)')}`))).toMatchObject({ code: '497' });
+    expect(await refusal(await sql("SELECT * FROM values(concat('a String, b String ALIAS fi', 'le(a)'), '/etc/hostname')"))).toMatchObject({ code: '497' });
+    expect(await (await sql("SELECT * FROM VALUES (('a', 1), ('b', 2)) FORMAT CSV")).text()).toBe('"a",1\n"b",2\n');
   });
 
   it('judges what ClickHouse parses, not how the text spells it: heredocs, escapes, odd whitespace, nested SETTINGS, a second statement', async () => {
@@ -180,6 +184,10 @@ describe('SQL interface (ClickHouse HTTP over chdb)', () => {
     }
     const streamed = await sql(`${big} FORMAT CSV`);
     expect([streamed.status, (await streamed.arrayBuffer()).byteLength]).toEqual([200, 10_000 * 1_003 + 5_000]);
+  });
+
+  it('refuses a result whose column names are long, as row formats repeat them on every row', async () => {
+    expect(await refusal(await sql(`SELECT number AS \`${'x'.repeat(2000)}\` FROM numbers(100000) FORMAT JSON`))).toMatchObject({ status: 400, code: '36', body: expect.stringMatching(/short alias/) });
   });
 
   it('counts a constant column at its real size: a constant string repeated over rows is not a way past the limits', async () => {

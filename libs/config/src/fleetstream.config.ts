@@ -125,6 +125,7 @@ export const fleetstreamConfigSchema = z.object({
   SQL_MAX_RESULT_ROWS: z.coerce.number().int().min(1).default(100_000_000).describe('most rows one SQL interface query may return (max_result_rows)'),
   SQL_MAX_RESULT_BYTES: z.coerce.number().int().min(1).default(10 * 1024 ** 3).describe('most uncompressed result bytes of one SQL interface query (max_result_bytes)'),
   SQL_MAX_WHOLE_RESULT_BYTES: z.coerce.number().int().min(1).default(256 * 1024 ** 2).describe('most result bytes of one SQL interface query in a format made whole in memory before it is sent (Parquet, Arrow, JSON, …; max_result_bytes); streamed formats have SQL_MAX_RESULT_BYTES'),
+  SQL_MAX_WHOLE_RESULT_ROWS: z.coerce.number().int().min(1).default(1_000_000).describe('most rows of one SQL interface query in a format made whole in memory (max_result_rows): JSON and XML repeat the column names on every row'),
   SQL_MAX_MEMORY_BYTES: z.coerce.number().int().min(1).default(1024 ** 3).describe('memory one SQL interface query may use (max_memory_usage)'),
   SQL_MAX_THREADS: z.coerce.number().int().min(1).default(1).describe('threads one SQL interface query may use (max_threads); ingest keeps the rest'),
   SQL_OS_THREAD_PRIORITY: z.coerce.number().int().min(0).max(19).default(19).describe("nice value of the threads that run SQL interface queries (os_thread_priority): 19 lets ingest and REST go first when the cores are busy; 0 runs them like the service's own threads"),

@@ -11,10 +11,11 @@ export interface PreparedAlertBatch {
 }
 
 /**
- * Alarm history: every event of fleet.alerts as a row of `alerts`, for analysts. Like the telemetry
- * writer, the offsets it stored are its watermark (a view of the same INSERT), so a replay or a
- * retried batch skips what is stored; a record that does not decode is dead-lettered and noted, and
- * its offset then counts as handled too.
+ * Alarm history: every event of fleet.alerts as a row of `alerts`, for analysts. Its watermark (the
+ * highest offset handled per partition, in ingest_watermarks) is written last, once the batch's rows
+ * are stored and its dead letters sent, so a replay or a retried batch skips only what is durable; a
+ * crash before it means the batch is handled again (its rows collapse in the ReplacingMergeTree, a
+ * dead letter may repeat). A record that does not decode is dead-lettered to the alerts DLQ.
  */
 export class AlertHistoryWriter {
   /** partition → highest offset handled, of the alerts topic; loaded from ClickHouse after each rebalance. */
@@ -49,26 +50,15 @@ export class AlertHistoryWriter {
     return batch;
   }
 
-  /** Rows to ClickHouse and rejections to the DLQ (Kafka first, then noted), durable when this resolves. */
+  /** Rows to ClickHouse and rejections to the DLQ, then the watermark: durable when this resolves. */
   async write(batch: PreparedAlertBatch, records: readonly ConsumedRecord[]): Promise<void> {
     await this.repository.insertAlerts(batch.rows);
-    if (batch.rejected.length > 0) {
-      await this.deadLetters.send(batch.rejected, batch.receivedAt);
-      await this.repository.recordDeadLetters(
-        batch.rejected.map(({ record, rejection }) => ({
-          sourceTopic: record.topic,
-          sourcePartition: record.partition,
-          sourceOffset: record.offset,
-          key: record.key === null ? null : record.key.toString('utf8'),
-          reason: rejection.reason,
-          error: rejection.error,
-          failedAt: batch.receivedAt,
-        })),
-      );
-    }
-    for (const record of records) {
-      const offset = Number(record.offset);
-      if ((this.watermarks?.get(record.partition) ?? -1) < offset) this.watermarks?.set(record.partition, offset);
+    if (batch.rejected.length > 0) await this.deadLetters.send(batch.rejected, batch.receivedAt);
+    const highOffsets = new Map<number, number>();
+    for (const record of records) highOffsets.set(record.partition, Math.max(highOffsets.get(record.partition) ?? -1, Number(record.offset)));
+    await this.repository.recordWatermarks(this.topic, highOffsets);
+    for (const [partition, offset] of highOffsets) {
+      if ((this.watermarks?.get(partition) ?? -1) < offset) this.watermarks?.set(partition, offset);
     }
   }
 }

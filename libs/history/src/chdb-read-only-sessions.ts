@@ -6,8 +6,9 @@ export interface ReadOnlyLimits {
   maxExecutionTimeS: number;
   maxResultRows: number;
   maxResultBytes: number;
-  /** the cap of a result made whole in memory (Parquet, JSON, …): max_memory_usage does not count it */
+  /** the caps of a result made whole in memory (Parquet, JSON, …): max_memory_usage does not count it */
   maxWholeResultBytes: number;
+  maxWholeResultRows: number;
   maxMemoryBytes: number;
   maxThreads: number;
   /** nice value of the query's threads: analysts' queries yield the cores to ingest */
@@ -41,14 +42,19 @@ export class ChdbReadOnlySessions {
     const common = [
       '--readonly=1',
       `--max_execution_time=${limits.maxExecutionTimeS}`,
-      `--max_result_rows=${limits.maxResultRows}`,
       '--result_overflow_mode=throw',
+      // the wrapper (materializingSelect) repeats long column names: room for them beyond the 256 KiB a client may send
+      '--max_query_size=1048576',
       `--max_memory_usage=${limits.maxMemoryBytes}`,
       `--max_threads=${limits.maxThreads}`,
       `--os_thread_priority=${limits.osThreadPriority}`,
     ];
-    this.streamingArgs = [...common, `--max_result_bytes=${limits.maxResultBytes}`];
-    this.wholeArgs = [...common, `--max_result_bytes=${Math.min(limits.maxResultBytes, limits.maxWholeResultBytes)}`];
+    this.streamingArgs = [...common, `--max_result_rows=${limits.maxResultRows}`, `--max_result_bytes=${limits.maxResultBytes}`];
+    this.wholeArgs = [
+      ...common,
+      `--max_result_rows=${Math.min(limits.maxResultRows, limits.maxWholeResultRows)}`,
+      `--max_result_bytes=${Math.min(limits.maxResultBytes, limits.maxWholeResultBytes)}`,
+    ];
     for (let i = 0; i < size; i++) this.open();
   }
 
@@ -114,16 +120,28 @@ export class ReadOnlySession {
     // one statement only, judged as data (formatQuery parses its argument and refuses a second
     // statement with code 62): the EXPLAIN below runs every statement of its text, so `…; USE system`
     // would otherwise have run during the parse
-    const canonical = (await this.session.queryBindAsync('SELECT formatQuerySingleLine({statement:String})', { statement: sql }, { format: 'TSVRaw' })).text();
-    const ast = (await this.session.queryBindAsync(`EXPLAIN AST ${sql}`, params, { format: 'TSVRaw' })).text();
-    return { ast, canonical };
+    return this.replacedOnFailure(async () => {
+      const canonical = (await this.session.queryBindAsync('SELECT formatQuerySingleLine({statement:String})', { statement: sql }, { format: 'TSVRaw' })).text();
+      const ast = (await this.session.queryBindAsync(`EXPLAIN AST ${sql}`, params, { format: 'TSVRaw' })).text();
+      return { ast, canonical };
+    });
   }
 
   /** The names of a SELECT's result columns, in order (DESCRIBE of it as a subquery). */
   async columnNames(select: string, params: Record<string, string | null>): Promise<string[]> {
     await this.useDatabase(this.session);
-    const described = (await this.session.queryBindAsync(`DESCRIBE (${select})`, params, { format: 'JSONEachRow' })).text();
+    const described = await this.replacedOnFailure(async () => (await this.session.queryBindAsync(`DESCRIBE (${select})`, params, { format: 'JSONEachRow' })).text());
     return described.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { name: string }).name);
+  }
+
+  /** A failed query may leave bytes behind for the connection's next one (see `broken`): the session is then replaced. */
+  private async replacedOnFailure<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      this.broken = true;
+      throw error;
+    }
   }
 
   async databases(): Promise<string[]> {

@@ -130,6 +130,12 @@ export class HistoryRepository {
     await this.transport.insert(`${this.database}.alerts`, ALERT_COLUMNS, rows);
   }
 
+  /** Marks offsets as handled up to `highOffset` per partition (what `watermarks` reads back). */
+  async recordWatermarks(topic: string, highOffsets: ReadonlyMap<number, number>): Promise<void> {
+    if (highOffsets.size === 0) return;
+    await this.transport.insert(`${this.database}.ingest_watermarks`, ['source_topic', 'source_partition', 'high_offset'], [...highOffsets].map(([partition, offset]) => [topic, partition, offset]));
+  }
+
   /** Records that went to the dead-letter topic, so SQL sees them and replays skip them. */
   async recordDeadLetters(deadLetters: readonly DeadLetterRow[]): Promise<void> {
     await this.transport.insert(

@@ -155,9 +155,8 @@ export const HISTORY_MIGRATIONS: Migration[] = [
       PARTITION BY toYYYYMM(at)
       ORDER BY (device_id, alarm_id, type)
       TTL toDateTime(at) + INTERVAL ${ttlDays} DAY`,
-      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.alerts_watermarks_mv TO ${database}.ingest_watermarks AS
-        SELECT source_topic, source_partition, max(source_offset) AS high_offset
-        FROM ${database}.alerts GROUP BY source_topic, source_partition`,
+      // no view feeds ingest_watermarks from alerts: the alarm writer writes its watermark itself, once
+      // the batch's rows and dead letters are both durable (a view would move it past a dead letter not sent yet)
     ],
   },
 ];

@@ -11,11 +11,12 @@ import { ClickHouseError, ErrorCode, fromEngineError, httpStatusOf } from './cli
 import { nativeForRevision } from './native-revision';
 import { HeaderOnce, resultStreaming } from './result-streaming';
 import { checkUncompressed, checkUncompressedResponse, credentialOf, parseSqlRequest } from './sql-request';
-import { checkAst, checkStatement, isSelectRoot, materializingSelect, withoutFormatClause } from './sql-statement';
+import { checkAst, checkColumnNames, checkStatement, isSelectRoot, materializingSelect, withoutFormatClause } from './sql-statement';
 
 /** ClickHouse's default max_query_size: a longer query is a syntax error there too. */
 const MAX_QUERY_BYTES = 256 * 1024;
 const QUERY_ID = /^[\x21-\x7e]{1,128}$/;
+const WRITE_SLICE_BYTES = 1024 * 1024;
 
 /** Why this instance does not serve SQL, or null when it does. */
 export function sqlInterfaceOff(config: Pick<AppConfig, 'SQL_HTTP_PORT' | 'HISTORY_TRANSPORT' | 'PROCESSORS'>): string | null {
@@ -55,6 +56,7 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
       maxResultRows: config.SQL_MAX_RESULT_ROWS,
       maxResultBytes: config.SQL_MAX_RESULT_BYTES,
       maxWholeResultBytes: config.SQL_MAX_WHOLE_RESULT_BYTES,
+      maxWholeResultRows: config.SQL_MAX_WHOLE_RESULT_ROWS,
       maxMemoryBytes: config.SQL_MAX_MEMORY_BYTES,
       maxThreads: config.SQL_MAX_THREADS,
       osThreadPriority: config.SQL_OS_THREAD_PRIORITY,
@@ -140,8 +142,14 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     let executed = sql.sql;
     if (isSelectRoot(ast)) {
       const select = withoutFormatClause(canonical, formatClause);
-      executed = materializingSelect(select, await session.columnNames(select, sql.params), formatClause);
+      // the canonical text is judged like the sent one before the engine sees it (DESCRIBE analyses it)
+      checkStatement(select);
+      checkAst((await session.parse(select, sql.params)).ast, this.config.CLICKHOUSE_DATABASE, databases);
+      const columns = await session.columnNames(select, sql.params);
+      checkColumnNames(columns);
+      executed = materializingSelect(select, columns, formatClause);
       // what runs is judged, not only what was sent
+      checkStatement(executed);
       checkAst((await session.parse(executed, sql.params)).ast, this.config.CLICKHOUSE_DATABASE, databases);
     }
     const controller = new AbortController();
@@ -162,10 +170,14 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
         const raw = forClient(chunk.raw());
         // the headers go with the first chunk: a whole result's summary is final, a streamed one's says "so far", as ClickHouse's does
         if (!response.headersSent) response.writeHead(200, this.headers(queryId, format, { result_rows: rows, result_bytes: bytes, elapsed_ns: process.hrtime.bigint() - started }));
-        if (!response.write(headerOnce.pass(asBuffer(raw))) && !controller.signal.aborted) {
+        const out = headerOnce.pass(asBuffer(raw));
+        // in slices, each waited for: a whole result (up to SQL_MAX_WHOLE_RESULT_BYTES) in one write would
+        // drain only when all of it was read, and a slow but reading client would count as stalled
+        for (let offset = 0; offset < out.length && !controller.signal.aborted; offset += WRITE_SLICE_BYTES) {
+          if (response.write(out.subarray(offset, offset + WRITE_SLICE_BYTES))) continue;
           if (!(await drainedOrClosed(response, this.config.SQL_STALLED_CLIENT_TIMEOUT_S * 1000))) {
             // a client that stops reading would hold its slot for good: the engine's clock stops while the stream waits
-            this.logger.warn({ msg: 'sql client stopped reading: cut off', queryId, stalledForS: this.config.SQL_STALLED_CLIENT_TIMEOUT_S });
+            if (!controller.signal.aborted) this.logger.warn({ msg: 'sql client stopped reading: cut off', queryId, stalledForS: this.config.SQL_STALLED_CLIENT_TIMEOUT_S });
             controller.abort();
             response.destroy();
           }
@@ -176,9 +188,9 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
       response.end();
     } catch (error) {
       if (!response.headersSent) throw error;
-      // the status is gone: ClickHouse writes the error into the body and breaks the connection, so the client cannot take a cut result for a whole one
-      response.end(fromEngineError(error).body());
-      response.destroy();
+      // the status is gone: ClickHouse writes the error into the body and breaks the connection, so the
+      // client cannot take a cut result for a whole one (end() would close the chunked body cleanly)
+      response.write(fromEngineError(error).body(), () => response.destroy());
     } finally {
       this.running.delete(controller);
       this.logger.log({ msg: 'sql query', queryId, rows, bytes, ms: Number((process.hrtime.bigint() - started) / 1_000_000n), query: sql.sql.slice(0, 2000) });

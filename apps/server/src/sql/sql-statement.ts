@@ -201,8 +201,9 @@ export function checkAst(ast: string, ownDatabase: string, databases: readonly s
     if (kind === 'Function' && /^\s*TableExpression\b/.test(lines[index - 1] ?? '') && depth > indentOf(lines[index - 1]!) && !TABLE_FUNCTIONS_LOWER.has(name.toLowerCase())) {
       throw new ClickHouseError(ErrorCode.ACCESS_DENIED, `table function ${name}() is refused: only ${[...TABLE_FUNCTIONS].join(', ')} make rows here`);
     }
-    // values('<structure>', rows…): ClickHouse takes a string literal first argument for column definitions, code included
-    if (kind === 'Function' && name.toLowerCase() === 'values' && /^\s*ExpressionList\b/.test(lines[index + 1] ?? '') && /^\s*Literal '/.test(lines[index + 2] ?? '')) {
+    // values('<structure>', rows…): ClickHouse takes a first argument that is (or folds to) a string for
+    // column definitions, code included; only rows are let through: tuples and numbers
+    if (kind === 'Function' && name.toLowerCase() === 'values' && !/^\s*(Literal (Tuple_|U?Int\d+_|Float64_|NULL)|Function tuple\b)/.test(lines[index + 2] ?? '')) {
       throw new ClickHouseError(ErrorCode.ACCESS_DENIED, 'table function values() with a structure string is refused: its column definitions may run code; give the rows alone, as tuples (columns c1, c2, …)');
     }
     if (kind !== 'TableIdentifier' && kind !== 'Identifier') return;
@@ -246,6 +247,21 @@ export function withoutFormatClause(canonical: string, format: string | undefine
   const clause = [` FORMAT ${format}`, ` FORMAT ${quotedIdentifier(format)}`].find((spelling) => text.endsWith(spelling));
   if (!clause) throw new ClickHouseError(ErrorCode.SYNTAX_ERROR, `cannot place the FORMAT clause of this statement (${format}): send the format as default_format instead`);
   return text.slice(0, -clause.length);
+}
+
+/** Most bytes of result column names, all columns together. */
+export const MAX_COLUMN_NAME_BYTES = 1024;
+
+/**
+ * Refuses a result whose column names are long: row formats (JSON, JSONEachRow, XML, Vertical, …)
+ * repeat them on every row, outside every engine limit, so a 10 KB name over 100,000 one-byte
+ * rows would be a gigabyte of JSON.
+ */
+export function checkColumnNames(columns: readonly string[]): void {
+  const bytes = columns.reduce((sum, name) => sum + Buffer.byteLength(name), 0);
+  if (bytes > MAX_COLUMN_NAME_BYTES) {
+    throw new ClickHouseError(ErrorCode.BAD_ARGUMENTS, `the result's column names take ${bytes} bytes, more than ${MAX_COLUMN_NAME_BYTES}: give long expressions a short alias (AS x)`);
+  }
 }
 
 /**
