@@ -9,3 +9,6 @@ export * from './command/command-request';
 export * from './command/command.decider';
 export * from './command/command.events';
 export * from './access/roles';
+export * from './notification/notification-delivery.commands';
+export * from './notification/notification-delivery.decider';
+export * from './notification/notification-delivery.events';

@@ -7,3 +7,4 @@ export * from './telemetry-reader';
 export * from './command-records';
 export * from './twin-command-reader';
 export * from './api-key-record';
+export * from './alert-event-record';

@@ -1,0 +1,17 @@
+/** A fleet.alerts record as schemas/alert-event.avsc defines it (timestamps in epoch ms). */
+export interface AlertEventRecord {
+  type: 'RAISED' | 'ACKNOWLEDGED' | 'CLEARED';
+  alarmId: string;
+  ruleId: string;
+  ruleName: string;
+  severity: 'critical' | 'major' | 'minor' | 'warning' | 'info';
+  deviceId: string;
+  at: number;
+  metric: string | null;
+  value: number | null;
+  readingEventTime: number | null;
+  readingSeq: number | null;
+  reason: string | null;
+  actor: string | null;
+  note: string | null;
+}
