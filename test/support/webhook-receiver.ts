@@ -9,6 +9,8 @@ export interface ReceivedDelivery {
   /** Parsed body. */
   json: { id: string; type: string; alarmId: string; deviceId: string; [field: string]: unknown };
   receivedAt: number;
+  /** What the receiver answered. */
+  answer?: Answer;
 }
 
 /** What the receiver does with a request: answer with a status, or never answer (a hung receiver). */
@@ -36,6 +38,7 @@ export class WebhookReceiver {
         const delivery: ReceivedDelivery = { headers: request.headers, body, json: JSON.parse(body) as ReceivedDelivery['json'], receivedAt: Date.now() };
         receiver.received.push(delivery);
         const answer = receiver.answer(delivery);
+        delivery.answer = answer;
         if (answer === 'hang') receiver.hung.add(response);
         else response.writeHead(answer).end();
       });
@@ -48,9 +51,9 @@ export class WebhookReceiver {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
   }
 
-  /** The requests carrying this idempotency key, in arrival order. */
-  deliveriesOf(key: string): ReceivedDelivery[] {
-    return this.received.filter((delivery) => delivery.headers['idempotency-key'] === key);
+  /** The requests for this notification (the `id` in the body), in arrival order. */
+  deliveriesOf(id: string): ReceivedDelivery[] {
+    return this.received.filter((delivery) => delivery.json.id === id);
   }
 
   async close(): Promise<void> {

@@ -53,12 +53,13 @@ function historyTopologyRules(config: { HISTORY_URL?: string; HISTORY_TRANSPORT:
   else if (config.PROCESSORS.includes('history')) problem('has no effect where PROCESSORS includes history: this instance answers history reads itself');
 }
 
-/** A JSON value in an environment variable, reported as a config problem (not a stack trace) when it does not parse. */
+/** A JSON value in an environment variable, reported as a config problem (without quoting it) when it does not parse. */
 const jsonText = z.string().transform((text, context) => {
   try {
     return JSON.parse(text) as unknown;
-  } catch (error) {
-    context.addIssue({ code: z.ZodIssueCode.custom, message: `not JSON: ${(error as Error).message}` });
+  } catch {
+    // not the parser's message: it may quote the text, and the text holds secrets
+    context.addIssue({ code: z.ZodIssueCode.custom, message: 'not JSON; expected a list like [{"url": "https://…", "secret": "…"}]' });
     return z.NEVER;
   }
 });
