@@ -187,6 +187,25 @@ describe('alert notifications', () => {
     });
   });
 
+  describe('when a sink refuses a notification for good (a 4xx other than 408 and 429)', () => {
+    const refused = alertEvent('dev-refused', 'refused-1');
+
+    it('dead-letters it after that one attempt, with reason sink-refused', async () => {
+      primary.answer = (d) => (d.json.alarmId === refused.alarmId ? 410 : 204);
+      await produce(refused);
+      const deadLetter = await eventually(
+        async () => (await readTopic(stack, stack.topics.alertNotificationsDlq, 100, 1000)).find((record) => record.key?.toString() === refused.deviceId),
+        (found) => found !== undefined,
+        30_000,
+        200,
+      );
+      expect(deadLetter!.headers[DLQ_HEADERS.reason]?.toString()).toBe('sink-refused');
+      expect(deadLetter!.headers[DLQ_HEADERS.error]?.toString()).toMatch(/^HTTP 410 \(after 1 attempts/);
+      expect(deadLetter!.headers[NOTIFICATION_HEADERS.attempts]?.toString()).toBe('1');
+      expect(primary.deliveriesOf(keyOf(refused))).toHaveLength(1);
+    });
+  });
+
   describe('when a sink hangs', () => {
     const events = ['dev-h1', 'dev-h2', 'dev-h3', 'dev-h4', 'dev-h5'].map((device, i) => alertEvent(device, `hang-${i}`));
     const latencies: number[] = [];

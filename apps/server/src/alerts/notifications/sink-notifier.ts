@@ -106,6 +106,8 @@ export class SinkNotifier {
       heartbeatInterval: this.heartbeatMs,
       maxWaitTimeInMs: 100,
     });
+    // partitions may have moved: the retries this instance reports are only those of its next assignment
+    consumer.on(consumer.events.GROUP_JOIN, () => this.retrying.clear());
     this.startup.watch(
       consumer,
       async () => {
@@ -156,6 +158,7 @@ export class SinkNotifier {
     const decoded = await this.deps.codec.decode(record.value);
     if (!decoded.ok) {
       await this.deadLetter(record, decoded.rejection, 0);
+      this.deps.counted(this.sink.id, 'dead_lettered');
       return;
     }
     if (!this.deps.sinks.sinksFor(decoded.value).some((sink) => sink.id === this.sink.id)) return;
@@ -191,6 +194,7 @@ export class SinkNotifier {
             this.deps.counted(this.sink.id, 'delivered');
             return;
           case 'NotificationRetryScheduled':
+            if (decided.data.attempt === 1) this.deps.log.warn(`sink ${this.sink.id}: ${notification.idempotencyKey} not delivered (${decided.data.error}); retrying with backoff`);
             this.retrying.failed(streak, new Error(decided.data.error));
             this.deps.counted(this.sink.id, 'retried');
             await sleep(Math.max(0, decided.data.retryAt - Date.now()), undefined, { signal: cancel });
