@@ -39,6 +39,8 @@ describe('alert notifications', () => {
   let stack: TestStack;
   let primary: WebhookReceiver;
   let secondary: WebhookReceiver;
+  /** Configured only from the test that adds a sink. */
+  let added: WebhookReceiver;
   let server: ServerProcess;
   let producer: Producer;
   let codec: RegistryCodec<AlertEventRecord>;
@@ -61,7 +63,7 @@ describe('alert notifications', () => {
 
   beforeAll(async () => {
     stack = await createTestStack();
-    [primary, secondary] = await Promise.all([WebhookReceiver.start(), WebhookReceiver.start()]);
+    [primary, secondary, added] = await Promise.all([WebhookReceiver.start(), WebhookReceiver.start(), WebhookReceiver.start()]);
     codec = new RegistryCodec<AlertEventRecord>(stack.registry, readAvroSchema('alert-event'));
     schemaId = await codec.register(`${stack.topics.alerts}-value`);
     producer = stack.kafka.producer();
@@ -83,7 +85,7 @@ describe('alert notifications', () => {
   afterAll(async () => {
     await server?.stop();
     await producer?.disconnect();
-    await Promise.all([primary?.close(), secondary?.close()]);
+    await Promise.all([primary?.close(), secondary?.close(), added?.close()]);
   });
 
   describe('when a sink fails, then recovers', () => {
@@ -258,6 +260,22 @@ describe('alert notifications', () => {
       // delivered, not dead-lettered
       const deadLetters = await readTopic(stack, stack.topics.alertNotificationsDlq, 100, 3000);
       expect(deadLetters.filter((record) => record.key?.toString() === event.deviceId)).toEqual([]);
+    });
+  });
+
+  describe('when a sink is added', () => {
+    it('sends it the alerts from then on, not the ones already on the topic', async () => {
+      const before = alertEvent('dev-added', 'added-before');
+      await produce(before);
+      await eventually(async () => primary.deliveriesOf(keyOf(before)).filter(accepted).length, (n) => n === 1, 20_000);
+      await server.stop();
+      const sinks = [{ url: primary.url, secret: SECRETS.primary }, { url: secondary.url, secret: SECRETS.secondary }, { url: added.url, secret: 'added-secret-0123456789abcdef' }];
+      server = await (await ServerProcess.create(stack, { ...serverEnv, ALERT_WEBHOOKS: JSON.stringify(sinks) })).start();
+      const after = alertEvent('dev-added', 'added-after');
+      await produce(after);
+      await eventually(async () => added.deliveriesOf(keyOf(after)).length, (n) => n === 1, 20_000);
+      expect(added.received.map((d) => d.json.id)).toEqual([keyOf(after)]);
+      expect(verifySignature(added.received[0]!, 'added-secret-0123456789abcdef')).toBe(true);
     });
   });
 });
