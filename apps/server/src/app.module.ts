@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
+import { NotificationsModule } from './alerts/notifications/notifications.module';
 import { AuthModule } from './auth/auth.module';
 import { CommandsModule } from './commands/commands.module';
 import { HealthModule } from './health/health.module';
@@ -35,6 +36,7 @@ const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
     TwinsModule,
     CommandsModule,
     SqlModule,
+    NotificationsModule,
   ],
 })
 export class AppModule {}

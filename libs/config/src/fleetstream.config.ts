@@ -53,6 +53,23 @@ function historyTopologyRules(config: { HISTORY_URL?: string; HISTORY_TRANSPORT:
   else if (config.PROCESSORS.includes('history')) problem('has no effect where PROCESSORS includes history: this instance answers history reads itself');
 }
 
+/** A JSON value in an environment variable, reported as a config problem (without quoting it) when it does not parse. */
+const jsonText = z.string().transform((text, context) => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    // not the parser's message: it may quote the text, and the text holds secrets
+    context.addIssue({ code: z.ZodIssueCode.custom, message: 'not JSON; expected a list like [{"url": "https://…", "secret": "…"}]' });
+    return z.NEVER;
+  }
+});
+
+/** A webhook that receives every alert notification: where, and the secret that signs each delivery (HMAC-SHA256). */
+const alertWebhook = z.object({
+  url: z.string().url().regex(/^https?:\/\//, 'an http:// or https:// URL'),
+  secret: z.string().min(16, 'at least 16 characters; generate one with `openssl rand -hex 32`'),
+}).strict();
+
 /** An optional setting where an empty value (`VAR=` in an env file, a compose variable left unset) means unset. */
 const unsetWhenEmpty = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 
@@ -73,8 +90,8 @@ export const fleetstreamConfigSchema = z.object({
   TELEMETRY_TOPIC_PATTERN: z.string().optional().describe('extra telemetry topics to consume, a JavaScript regular expression'),
   TELEMETRY_PARTITIONS: z.coerce.number().int().min(1).default(6),
   PROCESSORS: commaList
-    .pipe(z.array(z.enum(['history', 'twins', 'commands'])))
-    .default('history,twins,commands')
+    .pipe(z.array(z.enum(['history', 'twins', 'commands', 'notifications'])))
+    .default('history,twins,commands,notifications')
     .describe('processors this instance runs; an empty list serves REST only'),
   HISTORY_TRANSPORT: z.enum(['chdb', 'server']).default('chdb'),
   HISTORY_URL: unsetWhenEmpty(z.string().url().regex(/^https?:\/\//, 'an http:// or https:// URL')).describe("with HISTORY_TRANSPORT=chdb, on an instance without the history processor: the base URL of the one that runs it (http://host:port), which answers this instance's history reads"),
@@ -130,6 +147,14 @@ export const fleetstreamConfigSchema = z.object({
   SQL_MAX_THREADS: z.coerce.number().int().min(1).default(1).describe('threads one SQL interface query may use (max_threads); ingest keeps the rest'),
   SQL_OS_THREAD_PRIORITY: z.coerce.number().int().min(0).max(19).default(19).describe("nice value of the threads that run SQL interface queries (os_thread_priority): 19 lets ingest and REST go first when the cores are busy; 0 runs them like the service's own threads"),
   TELEMETRY_MAX_RECORD_BYTES: z.coerce.number().int().min(64).default(256 * 1024).describe('dead-letter larger records'),
+  ALERT_WEBHOOKS: jsonText
+    .pipe(z.array(alertWebhook).refine((sinks) => new Set(sinks.map((sink) => sink.url)).size === sinks.length, 'each URL once'))
+    .default('[]')
+    .describe('global alert webhooks, a JSON list of {"url", "secret"}: each gets every alert event, signed with its secret (where PROCESSORS includes notifications)'),
+  ALERT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(5000).describe('longest wait for a webhook to answer one delivery attempt'),
+  ALERT_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8).describe('delivery attempts before a notification goes to the notification dead-letter topic'),
+  ALERT_WEBHOOK_BACKOFF_INITIAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000).describe('wait after the first failed attempt; doubles with each'),
+  ALERT_WEBHOOK_BACKOFF_MAX_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000).describe('longest wait between attempts'),
 }).superRefine((config, context) => {
   kafkaSecurityRules(config, context);
   historyTopologyRules(config, context);
@@ -163,6 +188,14 @@ export function chdbPath(config: FleetstreamConfig): string {
 /** The twin read model's LMDB directory; one service process per directory, emptied at start. */
 export function twinStorePath(config: FleetstreamConfig): string {
   return config.TWIN_STORE_PATH ?? resolve(config.FLEETSTREAM_DATA_DIR, 'twins');
+}
+
+/** The webhook delivery policy (ALERT_WEBHOOK_*) in the units the delivery decider uses. */
+export function webhookDeliveryPolicy(config: FleetstreamConfig) {
+  return {
+    maxAttempts: config.ALERT_WEBHOOK_MAX_ATTEMPTS,
+    backoff: { initialMs: config.ALERT_WEBHOOK_BACKOFF_INITIAL_MS, maxMs: config.ALERT_WEBHOOK_BACKOFF_MAX_MS },
+  };
 }
 
 /** The twin decider's settings (TWIN_*) in the units the decider uses. */

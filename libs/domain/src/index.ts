@@ -15,3 +15,6 @@ export * from './alert/alert-rule';
 export * from './alert/alert.commands';
 export * from './alert/alert.decider';
 export * from './alert/alert.events';
+export * from './notification/notification-delivery.commands';
+export * from './notification/notification-delivery.decider';
+export * from './notification/notification-delivery.events';

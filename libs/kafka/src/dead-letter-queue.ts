@@ -120,7 +120,8 @@ export function selectDeadLetters(records: readonly DeadLetteredRecord[], select
 export class DeadLetterQueue {
   constructor(
     private readonly kafka: Kafka,
-    private readonly topics: { dlq: string; ledger: string },
+    /** `redrive`: where re-driven records go, same partition; default each record's source topic. */
+    private readonly topics: { dlq: string; ledger: string; redrive?: string },
     /** Prefix of the throwaway groups that read the topics, and of the re-drive transactional id. */
     private readonly idPrefix: string,
   ) {}
@@ -138,7 +139,7 @@ export class DeadLetterQueue {
     return records.sort((a, b) => a.dlqPartition - b.dlqPartition || Number(a.dlqOffset) - Number(b.dlqOffset));
   }
 
-  /** Sends the selected dead letters back to their source topic and partition, each at most once. */
+  /** Sends the selected dead letters back to their source topic (or the re-drive topic) and partition, each at most once. */
   async redrive(selected: readonly DeadLetteredRecord[], onProgress?: (done: number, total: number) => void): Promise<RedriveOutcome> {
     const producer = this.kafka.producer({ ...idempotentProducerConfig, transactionalId: `${this.idPrefix}.dlq-redrive` });
     await producer.connect();
@@ -179,7 +180,8 @@ export class DeadLetterQueue {
     const byTopic = new Map<string, Message[]>();
     for (const record of records) {
       const source = record.source!;
-      const messages = byTopic.get(source.topic) ?? [];
+      const topic = this.topics.redrive ?? source.topic;
+      const messages = byTopic.get(topic) ?? [];
       messages.push({
         key: record.key,
         value: record.value,
@@ -187,7 +189,7 @@ export class DeadLetterQueue {
         partition: source.partition,
         headers: { ...record.originalHeaders, [DLQ_HEADERS.redrivenFrom]: deadLetterPosition(record) },
       });
-      byTopic.set(source.topic, messages);
+      byTopic.set(topic, messages);
     }
     return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
   }
@@ -198,7 +200,7 @@ export class DeadLetterQueue {
       topic: this.topics.ledger,
       messages: records.map((record) => ({
         key: deadLetterPosition(record),
-        value: JSON.stringify({ dlqTopic: this.topics.dlq, source: record.source, redrivenAt }),
+        value: JSON.stringify({ dlqTopic: this.topics.dlq, source: record.source, redrivenTo: this.topics.redrive ?? record.source!.topic, redrivenAt }),
       })),
     };
   }

@@ -25,6 +25,15 @@ export function fleetTopics(prefix: string) {
     alerts: name('alerts'),
     /** fleet.alerts records the alarm history writer could not decode. */
     alertsDlq: name('alerts.dlq'),
+    /** Alert notifications a webhook sink did not take after its last attempt (original bytes + DLQ headers + the sink). */
+    alertNotificationsDlq: name('alerts.notifications.dlq'),
+    /** Which notification dead letters were re-driven (compacted, key = DLQ partition/offset): each one at most once. */
+    alertNotificationsDlqRedriven: name('alerts.notifications.dlq.redriven'),
+    /**
+     * Where `dlq redrive --queue notifications` sends notifications back, for their own sink only:
+     * re-sending them to fleet.alerts would repeat the alarm event for every reader and every sink.
+     */
+    alertNotificationsRedrive: name('alerts.notifications.redrive'),
     /** API keys by name (compacted): every instance reads it whole and follows it, so a new or revoked key counts everywhere within seconds. */
     apiKeys: name('api-keys'),
   } as const;
@@ -42,6 +51,11 @@ export function fleetGroups(prefix: string) {
     /** Writes fleet.alerts into ClickHouse (the `alerts` table), beside the telemetry history writer. */
     alertHistory: name('alert-history-writer'),
   } as const;
+}
+
+/** The consumer group of one webhook sink's notifier: each sink its own committed offsets, so a dead sink lags alone. */
+export function alertNotifierGroup(prefix: string, sinkId: string): string {
+  return prefix ? `${prefix}.alert-notifier.${sinkId}` : `alert-notifier.${sinkId}`;
 }
 
 /**
@@ -62,10 +76,18 @@ export const DLQ_HEADERS = {
   sourcePartition: 'fleetstream.dlq.source.partition',
   sourceOffset: 'fleetstream.dlq.source.offset',
   failedAt: 'fleetstream.dlq.failed-at',
-  /** Which processor refused the record: history, twins or commands. */
+  /** Which processor refused the record: history, twins, commands or notifications. */
   processor: 'fleetstream.dlq.processor',
   /** On a re-driven record: the DLQ partition/offset it came from. */
   redrivenFrom: 'fleetstream.dlq.redriven-from',
+} as const;
+
+/** Headers of a notification dead letter (besides DLQ_HEADERS); kept on a re-drive, so it goes to the same sink. */
+export const NOTIFICATION_HEADERS = {
+  /** The sink (its id) that did not take the notification. */
+  sink: 'fleetstream.notification.sink',
+  /** Attempts made before it was dead-lettered. */
+  attempts: 'fleetstream.notification.attempts',
 } as const;
 
 export interface TopicDefinition {
@@ -115,6 +137,10 @@ export function fleetTopicDefinitions(topics: FleetTopics, partitions: number): 
     { topic: topics.deviceAcks, numPartitions: partitions, configEntries: deleteAfterDays(7) },
     { topic: topics.alerts, numPartitions: partitions, configEntries: deleteAfterDays(30) },
     { topic: topics.alertsDlq, numPartitions: partitions, configEntries: deleteAfterDays(30) },
+    { topic: topics.alertNotificationsDlq, numPartitions: partitions, configEntries: deleteAfterDays(30) },
+    { topic: topics.alertNotificationsDlqRedriven, numPartitions: 1, configEntries: compacted },
+    // co-partitioned with fleet.alerts: a re-driven notification keeps its device's partition
+    { topic: topics.alertNotificationsRedrive, numPartitions: partitions, configEntries: deleteAfterDays(30) },
     // a handful of records, read whole by every instance and the CLI
     { topic: topics.apiKeys, numPartitions: 1, configEntries: compacted },
   ];

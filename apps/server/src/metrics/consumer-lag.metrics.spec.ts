@@ -12,6 +12,10 @@ describe('processorGroups', () => {
     expect(processorGroups('fleet', ['commands'])).toEqual(['fleet.command-saga']);
   });
 
+  it('leaves the notifiers to their own per-sink gauge', () => {
+    expect(processorGroups('fleet', ['twins', 'notifications'])).toEqual([groups.twinProcessor]);
+  });
+
   it('has no group for an instance that serves REST only', () => {
     expect(processorGroups('fleet', [])).toEqual([]);
   });

@@ -8,9 +8,12 @@ import { KAFKA } from '../infrastructure/tokens';
 
 const CONSUMER_LAG = 'fleetstream_consumer_lag_records';
 
-/** The consumer group of each processor this instance runs (history → history writer, twins → twin processor, commands → command saga). */
+/**
+ * The consumer group of each processor this instance runs (history → history writer, twins → twin
+ * processor, commands → command saga). Notifications have a group per sink, with a gauge of their own.
+ */
 export function processorGroups(prefix: string, processors: readonly AppConfig['PROCESSORS'][number][]): string[] {
-  return processors.map((processor) => resolveGroupId(prefix, processor));
+  return processors.filter((processor) => processor !== 'notifications').map((processor) => resolveGroupId(prefix, processor));
 }
 
 /** Committed-offset lag of the groups this instance's processors belong to, read from the broker at scrape time. */
