@@ -188,9 +188,10 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
       response.end();
     } catch (error) {
       if (!response.headersSent) throw error;
-      // the status is gone: ClickHouse writes the error into the body and breaks the connection, so the
-      // client cannot take a cut result for a whole one (end() would close the chunked body cleanly)
-      response.write(fromEngineError(error).body(), () => response.destroy());
+      // the status is gone: ClickHouse writes the error into the body, where clients look for it (the CLI
+      // and @clickhouse/client read `Code: N. DB::Exception:` at the end), and breaks the connection
+      response.end(fromEngineError(error).body());
+      response.destroy();
     } finally {
       this.running.delete(controller);
       this.logger.log({ msg: 'sql query', queryId, rows, bytes, ms: Number((process.hrtime.bigint() - started) / 1_000_000n), query: sql.sql.slice(0, 2000) });
