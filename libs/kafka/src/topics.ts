@@ -23,6 +23,10 @@ export function fleetTopics(prefix: string) {
     deviceCommands: name('device-commands'),
     deviceAcks: name('device-acks'),
     alerts: name('alerts'),
+    /** Alert rules by id (compacted): every instance reads it whole and follows it; a tombstone deletes a rule. */
+    alertRules: name('alert-rules'),
+    /** The alert decider's state per (device, rule) (compacted, key = device id + rule id), written with fleet.alerts in one transaction. */
+    alertState: name('alert-state'),
     /** fleet.alerts records the alarm history writer could not decode. */
     alertsDlq: name('alerts.dlq'),
     /** Alert notifications a webhook sink did not take after its last attempt (original bytes + DLQ headers + the sink). */
@@ -48,6 +52,7 @@ export function fleetGroups(prefix: string) {
     history: name('history-writer'),
     twinProcessor: name('twin-processor'),
     commandSaga: name('command-saga'),
+    alertProcessor: name('alert-processor'),
     /** Writes fleet.alerts into ClickHouse (the `alerts` table), beside the telemetry history writer. */
     alertHistory: name('alert-history-writer'),
   } as const;
@@ -136,6 +141,10 @@ export function fleetTopicDefinitions(topics: FleetTopics, partitions: number): 
     { topic: topics.deviceCommands, numPartitions: partitions, configEntries: deleteAfterDays(7) },
     { topic: topics.deviceAcks, numPartitions: partitions, configEntries: deleteAfterDays(7) },
     { topic: topics.alerts, numPartitions: partitions, configEntries: deleteAfterDays(30) },
+    // a few hundred records at most, read whole by every instance
+    { topic: topics.alertRules, numPartitions: 1, configEntries: compacted },
+    // co-partitioned with telemetry: a device's alert states live in its partition number
+    { topic: topics.alertState, numPartitions: partitions, configEntries: compacted },
     { topic: topics.alertsDlq, numPartitions: partitions, configEntries: deleteAfterDays(30) },
     { topic: topics.alertNotificationsDlq, numPartitions: partitions, configEntries: deleteAfterDays(30) },
     { topic: topics.alertNotificationsDlqRedriven, numPartitions: 1, configEntries: compacted },
