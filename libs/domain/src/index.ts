@@ -18,3 +18,4 @@ export * from './alert/alert.events';
 export * from './notification/notification-delivery.commands';
 export * from './notification/notification-delivery.decider';
 export * from './notification/notification-delivery.events';
+export * from './backoff';

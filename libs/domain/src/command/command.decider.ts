@@ -1,4 +1,5 @@
 import type { JsonObject, JsonValue } from '../twin/twin.commands';
+import { exponentialBackoffMs } from '../backoff';
 import { exhaustive } from '../exhaustive';
 import type { Decider } from '../decider';
 import type { AckStage, CommandRequest, CommandSagaCommand } from './command.commands';
@@ -196,8 +197,7 @@ function deadlineEvent(command: CommandState, now: number): CommandEvent | null 
   const deadline = command.stageDeadline;
   if (!deadline || now < deadline.at) return null;
   if (deadline.stage === 'delivery' && command.attempts < command.request.maxAttempts) {
-    const { initialMs, maxMs } = command.request.backoff;
-    const backoffMs = Math.min(maxMs, initialMs * 2 ** (command.attempts - 1));
+    const backoffMs = exponentialBackoffMs(command.request.backoff, command.attempts);
     return { type: 'CommandRetryScheduled', data: { ...ids, attempt: command.attempts + 1, retryAt: now + backoffMs }, metadata: { at: now } };
   }
   return { type: 'CommandTimedOut', data: { ...ids, stage: deadline.stage }, metadata: { at: now } };

@@ -1,3 +1,5 @@
+import { exponentialBackoffMs } from '../backoff';
+import type { Decider } from '../decider';
 import { exhaustive } from '../exhaustive';
 import type { NotificationDeliveryCommand } from './notification-delivery.commands';
 import type { NotificationDeliveryEvent } from './notification-delivery.events';
@@ -15,11 +17,6 @@ export type NotificationDeliveryState =
   | { status: 'dead-lettered'; attempts: number; lastError: string };
 
 export const initialDeliveryState: NotificationDeliveryState = { status: 'pending', attempts: 0, retryAt: null, lastError: null };
-
-/** The wait after failed attempt `attempt` (1-based): initial, doubled each time, capped. */
-export function retryDelayMs(policy: DeliveryPolicy, attempt: number): number {
-  return Math.min(policy.backoff.maxMs, policy.backoff.initialMs * 2 ** (attempt - 1));
-}
 
 /**
  * Decides what an attempt's outcome means for the notification: delivered, tried again after a
@@ -41,7 +38,7 @@ export function decideDelivery(policy: DeliveryPolicy) {
         if (attempt >= policy.maxAttempts) {
           return [{ type: 'NotificationDeadLettered', data: { attempts: attempt, reason: 'attempts-exhausted', error: outcome.error }, metadata: { at } }];
         }
-        return [{ type: 'NotificationRetryScheduled', data: { attempt, error: outcome.error, retryAt: at + retryDelayMs(policy, attempt) }, metadata: { at } }];
+        return [{ type: 'NotificationRetryScheduled', data: { attempt, error: outcome.error, retryAt: at + exponentialBackoffMs(policy.backoff, attempt) }, metadata: { at } }];
       default:
         return exhaustive(outcome);
     }
@@ -60,4 +57,10 @@ export function evolveDelivery(_state: NotificationDeliveryState, event: Notific
     default:
       return exhaustive(event);
   }
+}
+
+/** One notification on one sink as a decider of the domain's one shape. */
+export function notificationDeliveryDecider(policy: DeliveryPolicy): Decider<NotificationDeliveryCommand, NotificationDeliveryEvent, NotificationDeliveryState> {
+  const decide = decideDelivery(policy);
+  return { initialState: () => initialDeliveryState, decide: (command, state) => ({ events: decide(command, state) }), evolve: evolveDelivery };
 }
