@@ -3,6 +3,7 @@ import { TelemetryProducer } from '@fleetstream/kafka';
 import { INestApplication } from '@nestjs/common';
 import { CLICKHOUSE } from '../apps/server/src/infrastructure/tokens';
 import { startTestApp } from './support/test-app';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connectedTelemetryProducer, createTestStack, eventually, reading, TestStack } from './support/test-stack';
 import { adminHttp } from './support/http';
 
@@ -87,5 +88,28 @@ describe('history writer while ClickHouse refuses writes (whole service, real st
     expect(await eventually(storedSeqs, (seqs) => seqs.length >= 6)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(metric(await metrics(), 'fleetstream_processor_failing_seconds{processor="history",partition="all"}')).toBe(0);
     console.log(`history-stuck: /ready down ${downAfterS.toFixed(1)} s after the refusal began (PROCESSOR_STUCK_S=${STUCK_S})`);
+  }, 90_000);
+
+  it('loses no reading when its batch also holds a bad record and the service stops while ClickHouse refuses the readings', async () => {
+    // one partition's batch: good readings, then a record that must be dead-lettered (a higher offset)
+    const device = 'stuck-writer-2';
+    const stored = async () => (await adminHttp(app).get(`/devices/${device}/telemetry?limit=100&from=${new Date(Date.now() - 3_600_000).toISOString()}`)).body as { readings: { seq: number }[] };
+    await producer.send([reading(device, 1)]);
+    await eventually(async () => (await stored()).readings.length, (n) => n === 1);
+    await clickhouse.command(`ALTER TABLE ${table} MODIFY SETTING parts_to_delay_insert = 1, parts_to_throw_insert = 1`);
+    await producer.send([reading(device, 2), reading(device, 3)]);
+    const raw = stack.kafka.producer();
+    await raw.connect();
+    await raw.send({ topic: stack.topics.telemetry, messages: [{ key: device, value: Buffer.from('not avro') }] });
+    await raw.disconnect();
+    // the batch is retried meanwhile; then the service stops (a deploy, a rebalance) before ClickHouse takes the readings
+    await sleep(3000);
+    await app.close();
+    await clickhouse.command(`ALTER TABLE ${table} RESET SETTING parts_to_throw_insert, parts_to_delay_insert`).catch(() => undefined);
+    app = await startTestApp(stack);
+    clickhouse = app.get<ClickHouseTransport>(CLICKHOUSE);
+    await clickhouse.command(`ALTER TABLE ${table} RESET SETTING parts_to_throw_insert, parts_to_delay_insert`);
+    // a dead letter recorded before the readings moved the watermark past them: they were skipped for good
+    expect((await eventually(async () => (await stored()).readings.map((r) => r.seq).sort(), (seqs) => seqs.length >= 3, 30_000)).sort()).toEqual([1, 2, 3]);
   }, 90_000);
 });

@@ -87,10 +87,17 @@ export class HistoryWriter {
   /**
    * Rows to ClickHouse and rejections to the DLQ, both durable when this resolves. Duplicates are
    * dropped here, not in `prepare`: only now is the previous batch stored.
+   *
+   * In this order, because each ClickHouse insert moves the watermark (its views) past its own
+   * offsets, and a restart skips what the watermark covers: the dead letters to Kafka first, then the
+   * rows, then the dead letters' rows. Noting a dead letter before the rows were stored moved the
+   * watermark past them, and a restart then skipped them for good (test/history-stuck.int-spec.ts).
    */
   async write(batch: PreparedBatch): Promise<BatchOutcome> {
     const { rows, newest } = await this.withoutStoredReadings(batch.rows);
-    await Promise.all([this.repository.insertTelemetry(rows), this.deadLetter(batch.rejected, batch.receivedAt)]);
+    if (batch.rejected.length > 0) await this.deadLetters.send(batch.rejected, batch.receivedAt);
+    await this.repository.insertTelemetry(rows);
+    await this.noteDeadLetters(batch.rejected, batch.receivedAt);
     for (const [deviceId, position] of newest) this.latest.set(deviceId, position);
     for (const { topic, partition, offset } of batch.highOffsets.values()) {
       const known = this.watermarks.get(topic);
@@ -177,10 +184,9 @@ export class HistoryWriter {
     return null;
   }
 
-  /** Kafka first: once the DLQ has a record, noting it in ClickHouse marks its offset as handled. */
-  private async deadLetter(rejected: readonly DeadLetter[], failedAt: number): Promise<void> {
+  /** Once the DLQ has them (and the batch's rows are stored): noting them in ClickHouse marks their offsets as handled. */
+  private async noteDeadLetters(rejected: readonly DeadLetter[], failedAt: number): Promise<void> {
     if (rejected.length === 0) return;
-    await this.deadLetters.send(rejected, failedAt);
     await this.repository.recordDeadLetters(
       rejected.map(({ record, rejection }) => ({
         sourceTopic: record.topic,
