@@ -170,7 +170,7 @@ describe('SQL interface (ClickHouse HTTP over chdb)', () => {
     // the body is read: the query holds its slot until its response ends (the cap here is 1)
     const tables = await sql('SELECT count() FROM system.tables');
     expect([tables.status, Number(await tables.text()) > 0]).toEqual([200, true]);
-    for (const query of ['SELECT * FROM system.processes', 'SELECT 1 WHERE 1 IN system.users', 'SELECT * FROM default.x', 'SELECT * FROM system.named_collections', 'SHOW TABLES FROM default', 'SHOW CREATE TABLE default.x', 'EXISTS DATABASE default']) {
+    for (const query of ['SELECT * FROM system.processes', 'SELECT 1 WHERE 1 IN system.users', 'SELECT * FROM default.x', 'SELECT * FROM system.named_collections', 'SHOW TABLES FROM default', 'SHOW CREATE TABLE default.x', 'EXISTS DATABASE default', 'SHOW COLUMNS FROM x FROM default', 'SHOW INDEX FROM default.x']) {
       expect([query, await refusal(await sql(query))]).toEqual([query, expect.objectContaining({ code: '291' })]);
     }
     expect(await refusal(await sql('SELECT 1', analyst, 'database=system'))).toMatchObject({ code: '291' });

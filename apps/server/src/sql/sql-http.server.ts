@@ -11,7 +11,7 @@ import { ClickHouseError, ErrorCode, fromEngineError, httpStatusOf } from './cli
 import { nativeForRevision } from './native-revision';
 import { HeaderOnce, resultStreaming } from './result-streaming';
 import { checkUncompressed, checkUncompressedResponse, credentialOf, parseSqlRequest } from './sql-request';
-import { checkAst, checkColumnNames, checkStatement, isSelectRoot, materializingSelect, withoutFormatClause } from './sql-statement';
+import { checkAst, checkColumnNames, checkShownColumns, checkStatement, isSelectRoot, materializingSelect, withoutFormatClause } from './sql-statement';
 
 /** ClickHouse's default max_query_size: a longer query is a syntax error there too. */
 const MAX_QUERY_BYTES = 256 * 1024;
@@ -137,6 +137,7 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     const databases = await session.databases();
     const { ast, canonical } = await session.parse(sql.sql, sql.params);
     checkAst(ast, this.config.CLICKHOUSE_DATABASE, databases);
+    checkShownColumns(canonical, this.config.CLICKHOUSE_DATABASE);
     const formatClause = formatClauseOf(ast, canonical);
     const format = formatClause ?? sql.defaultFormat;
     let executed = sql.sql;

@@ -1,5 +1,5 @@
 import { thrownCode } from '../../../../test/support/thrown';
-import { checkAst, checkStatement, materializingSelect, tokenize, withoutFormatClause } from './sql-statement';
+import { checkAst, checkStatement, materializingSelect, shownColumnsDatabase, tokenize, withoutFormatClause } from './sql-statement';
 
 const codeOf = thrownCode;
 
@@ -128,6 +128,16 @@ describe('SQL statement guard', () => {
       for (const ast of ['InsertQuery   (children 1)\n Identifier t\n', 'Set\n', 'ShowProcesslistQuery\n', 'ShowGrantsQuery\n', '']) {
         expect([ast, codeOf(() => checkAst(ast, 'fleetstream', databases))]).toEqual([ast, 164]);
       }
+    });
+  });
+
+  describe('shownColumnsDatabase', () => {
+    it('reads the database of SHOW COLUMNS and SHOW INDEXES as ClickHouse prints them', () => {
+      expect(shownColumnsDatabase('SHOW COLUMNS FROM users FROM system')).toBe('system');
+      expect(shownColumnsDatabase('SHOW FULL COLUMNS FROM `x y` FROM `de\\`f` LIKE \'%a%\'')).toBe('de`f');
+      expect(shownColumnsDatabase('SHOW INDEXES FROM t FROM default')).toBe('default');
+      expect(shownColumnsDatabase('SHOW COLUMNS FROM t')).toBeUndefined();
+      expect(shownColumnsDatabase('SELECT 1')).toBeUndefined();
     });
   });
 

@@ -231,6 +231,25 @@ function indentOf(line: string): number {
   return line.length - line.trimStart().length;
 }
 
+/**
+ * The database a SHOW COLUMNS or SHOW INDEXES names, from the statement as ClickHouse prints it
+ * (`SHOW COLUMNS FROM t FROM db`; `db.t` is printed so too): the parse keeps it out of EXPLAIN AST.
+ */
+export function shownColumnsDatabase(canonical: string): string | undefined {
+  const identifier = '(`(?:[^`\\\\]|\\\\.)*`|[^\\s`]+)';
+  const match = new RegExp(`^SHOW (?:FULL |EXTENDED )*(?:COLUMNS|INDEXES|KEYS) FROM ${identifier} FROM ${identifier}`).exec(canonical.trim());
+  const quoted = match?.[2];
+  if (quoted === undefined) return undefined;
+  return quoted.startsWith('`') ? quoted.slice(1, -1).replace(/\\(.)/g, '$1') : quoted;
+}
+
+/** Refuses SHOW COLUMNS of another database (see shownColumnsDatabase). */
+export function checkShownColumns(canonical: string, ownDatabase: string): void {
+  const database = shownColumnsDatabase(canonical);
+  if (database === undefined || database === ownDatabase || database === 'system' || SCHEMA_DATABASES.has(database)) return;
+  throw new ClickHouseError(ErrorCode.DATABASE_ACCESS_DENIED, `database ${database} is not visible here: only ${ownDatabase}, information_schema and system are`);
+}
+
 /** The statement kinds whose result is rows of a SELECT (and so may be wrapped by materializingSelect). */
 export function isSelectRoot(ast: string): boolean {
   return /^Select/.test(ast);
