@@ -128,7 +128,9 @@ async function runPhase(
       const response = await server.fetch(path).catch(() => undefined);
       await response?.arrayBuffer();
       if (!response?.ok) result.restErrors++;
-      (i % 2 === 0 ? result.twin : result.readings).push(performance.now() - started);
+      const ms = performance.now() - started;
+      if (ms > 1000) log(`${phase}: GET ${path} took ${(ms / 1000).toFixed(1)} s`);
+      (i % 2 === 0 ? result.twin : result.readings).push(ms);
     }
   })();
   const heavy =

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { freePort } from '../bench/support/free-port';
 import { createApp } from '../apps/server/src/main';
 import { apiKeyFor } from './support/api-keys';
-import { TEST_ADMIN_KEY } from './support/http';
+import { adminHttp, TEST_ADMIN_KEY } from './support/http';
 import { createTestStack, eventually, stackEnv, TestStack } from './support/test-stack';
 
 
@@ -25,7 +25,7 @@ describe('SQL interface (ClickHouse HTTP over chdb)', () => {
     viewer = await apiKeyFor(stack, 'viewer-1', 'viewer');
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    Object.assign(process.env, { ...stackEnv(stack), SQL_HTTP_PORT: String(port), SQL_MAX_CONCURRENT_QUERIES: '1', SQL_MAX_WHOLE_RESULT_BYTES: String(4 * 1024 ** 2), SQL_STALLED_CLIENT_TIMEOUT_S: '2', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+    Object.assign(process.env, { ...stackEnv(stack), SQL_HTTP_PORT: String(port), SQL_MAX_CONCURRENT_QUERIES: '1', SQL_MAX_WHOLE_RESULT_BYTES: String(4 * 1024 ** 2), SQL_STALLED_CLIENT_TIMEOUT_S: '2', SQL_MAX_EXECUTION_TIME_S: '6', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
     app = await createApp();
     await app.init();
   });
@@ -225,6 +225,18 @@ describe('SQL interface (ClickHouse HTTP over chdb)', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     socket.resume();
     await closed;
+  });
+
+  it('keeps REST history reads answering while a heavy query runs whole (chdb binding holds one lock for the process)', async () => {
+    // a result made whole (JSON) of a query that runs until SQL_MAX_EXECUTION_TIME_S (6 s here), with a parameter
+    const heavy = sql('SELECT count() FROM numbers(10000000000) WHERE sipHash64(number) % {m:UInt8} = 1 FORMAT JSON', analyst, 'param_m=7');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const started = Date.now();
+    const read = await adminHttp(app).get(`/devices/sql-lock-1/telemetry?limit=10&from=${new Date(Date.now() - 3_600_000).toISOString()}`);
+    const readMs = Date.now() - started;
+    expect(await refusal(await heavy)).toMatchObject({ code: '159' });
+    // bound through chdb's binding, the read waited for the whole query (5 s here; 60 s in bench:sql-load)
+    expect([read.status, readMs < 2_000]).toEqual([200, true]);
   });
 
   it('refuses a query over the concurrency cap with 429, and a too long one with its limit', async () => {

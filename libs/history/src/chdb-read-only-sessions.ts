@@ -73,9 +73,9 @@ export class ChdbReadOnlySessions {
     return this.idle.pop();
   }
 
-  /** Gives a session back; one that a failed whole query left unusable is closed and replaced. */
+  /** Gives a session back; one that a failed query left unusable, or that holds a request's parameters, is closed and replaced. */
   release(session: ReadOnlySession): void {
-    if (!session.broken) {
+    if (!session.broken && !session.holdsParameters) {
       this.idle.push(session);
       return;
     }
@@ -103,6 +103,8 @@ export class ReadOnlySession {
    * of the failed one (seen: a failed Parquet export's bytes came back as the next EXPLAIN AST).
    */
   broken = false;
+  /** `SET param_…` ran on a connection: its next request must not see this one's values. */
+  holdsParameters = false;
 
   constructor(
     private readonly session: Session,
@@ -127,11 +129,32 @@ export class ReadOnlySession {
     });
   }
 
-  /** The names of a SELECT's result columns, in order (DESCRIBE of it as a subquery). */
-  async columnNames(select: string, params: Record<string, string | null>): Promise<string[]> {
+  /**
+   * The names of a SELECT's result columns, in order (DESCRIBE of it as a subquery). Not through
+   * the binding: its analysis may run scalar subqueries, for as long as max_execution_time.
+   */
+  async columnNames(select: string, sentParams: Readonly<Record<string, string>>): Promise<string[]> {
     await this.useDatabase(this.session);
-    const described = await this.replacedOnFailure(async () => (await this.session.queryBindAsync(`DESCRIBE (${select})`, params, { format: 'JSONEachRow' })).text());
+    const described = await this.replacedOnFailure(async () => {
+      await this.setParameters(this.session, sentParams);
+      return (await this.session.queryAsync(`DESCRIBE (${select})`, { format: 'JSONEachRow' })).text();
+    });
     return described.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { name: string }).name);
+  }
+
+  /**
+   * The request's `param_<name>` values, as the client sent them (ClickHouse's escaped text form),
+   * set on the connection: `{name:Type}` then reads them as ClickHouse's HTTP interface does.
+   * Instead of chdb's binding, whose calls (queryBindAsync) hold one lock for the whole process while
+   * they run: measured, a bound 4 s query on one connection held a bound `SELECT 1` on another for
+   * 3.7 s, and a 60 s whole-result export held every history read of the REST API for 60 s.
+   */
+  private async setParameters(session: Session, sentParams: Readonly<Record<string, string>>): Promise<void> {
+    for (const [name, value] of Object.entries(sentParams)) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`query parameter name ${JSON.stringify(name)} is not an identifier`);
+      this.holdsParameters = true;
+      await session.queryAsync(`SET param_${name} = '${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`);
+    }
   }
 
   /** A failed query may leave bytes behind for the connection's next one (see `broken`): the session is then replaced. */
@@ -158,21 +181,30 @@ export class ReadOnlySession {
    * `signal` stops a stream between blocks; chdb 26.7 stops no block it is computing (checked: a
    * cancelled count over 10¹⁰ rows ran to max_execution_time), so the slot stays taken until then.
    */
-  async *query(sql: string, params: Record<string, string | null>, format: string, signal: AbortSignal, streamed: boolean): AsyncGenerator<Pick<StreamChunk, 'numRows' | 'numBytes' | 'raw'>> {
+  async *query(
+    sql: string,
+    params: { bound: Record<string, string | null>; sent: Readonly<Record<string, string>> },
+    format: string,
+    signal: AbortSignal,
+    streamed: boolean,
+  ): AsyncGenerator<Pick<StreamChunk, 'numRows' | 'numBytes' | 'raw'>> {
     if (!streamed) {
       await this.useDatabase(this.wholeSession);
       // no signal: chdb cannot stop a query it runs whole, and would answer at once and leave it running,
-      // the slot given back while the engine still works (hang-ups would then run queries past the cap)
-      const result = await this.wholeSession.queryBindAsync(sql, params, { format }).catch((error: unknown) => {
-        this.broken = true;
-        throw error;
+      // the slot given back while the engine still works (hang-ups would then run queries past the cap);
+      // and not bound: see setParameters
+      const result = await this.replacedOnFailure(async () => {
+        await this.setParameters(this.wholeSession, params.sent);
+        return this.wholeSession.queryAsync(sql, { format });
       });
       const bytes = result.bytes();
       yield { numRows: result.rowsRead, numBytes: bytes.length, raw: () => bytes };
       return;
     }
     await this.useDatabase(this.session);
-    this.stream = this.session.queryStreamBind(sql, params, { format, signal });
+    // a stream holds the binding's lock only while it hands over a block (measured: history reads
+    // went on during a 60 s stream), so streams keep chdb's binding
+    this.stream = this.session.queryStreamBind(sql, params.bound, { format, signal });
     try {
       yield* this.stream;
     } finally {

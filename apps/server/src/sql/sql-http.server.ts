@@ -146,7 +146,7 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
       // the canonical text is judged like the sent one before the engine sees it (DESCRIBE analyses it)
       checkStatement(select);
       checkAst((await session.parse(select, sql.params)).ast, this.config.CLICKHOUSE_DATABASE, databases);
-      const columns = await session.columnNames(select, sql.params);
+      const columns = await session.columnNames(select, sql.urlParams);
       checkColumnNames(columns);
       executed = materializingSelect(select, columns, formatClause);
       // what runs is judged, not only what was sent
@@ -164,7 +164,7 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
     let rows = 0;
     let bytes = 0;
     try {
-      for await (const chunk of session.query(executed, sql.params, sql.defaultFormat, controller.signal, streamed && isSelectRoot(ast))) {
+      for await (const chunk of session.query(executed, { bound: sql.params, sent: sql.urlParams }, sql.defaultFormat, controller.signal, streamed && isSelectRoot(ast))) {
         rows += chunk.numRows;
         bytes += chunk.numBytes;
         // rewritten before the headers go, so a type it cannot rewrite is an ordinary error

@@ -6,6 +6,8 @@ export interface SqlRequest {
   sql: string;
   /** `param_<name>` values for `{name:Type}` placeholders, unescaped (null for `\N`); the engine parses them as their declared type. */
   params: Record<string, string | null>;
+  /** The same values as the client sent them (ClickHouse's escaped text form), for `SET param_<name>`. */
+  urlParams: Record<string, string>;
   /** The output format unless the query has a FORMAT clause. */
   defaultFormat: string;
   queryId: string | undefined;
@@ -33,10 +35,13 @@ export function parseSqlRequest(url: URL, body: string, ownDatabase: string, hea
   const fromUrl = url.searchParams.get('query') ?? '';
   const sql = fromUrl.length > 0 && body.length > 0 ? `${fromUrl}\n${body}` : fromUrl + body;
   const params: Record<string, string | null> = {};
+  const urlParams: Record<string, string> = {};
   for (const [name, value] of url.searchParams) {
     if (name.startsWith('param_')) {
       const param = name.slice('param_'.length);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(param)) throw new ClickHouseError(ErrorCode.BAD_QUERY_PARAMETER, `Query parameter name ${JSON.stringify(param)} is not an identifier`);
       params[param] = value === '\\N' ? null : bindable(value, placeholderType(sql, param));
+      urlParams[param] = value;
       continue;
     }
     if (name === 'client_protocol_version') continue; // judged by nativeRevisionOf
@@ -52,7 +57,7 @@ export function parseSqlRequest(url: URL, body: string, ownDatabase: string, hea
   }
   const defaultFormat = first(headers['x-clickhouse-format']) || url.searchParams.get('default_format') || 'TabSeparated';
   if (!/^[A-Za-z0-9_]+$/.test(defaultFormat)) throw new ClickHouseError(73, `Unknown format ${defaultFormat}`);
-  return { sql, params, defaultFormat, queryId: url.searchParams.get('query_id') || undefined, nativeRevision: nativeRevisionOf(url) };
+  return { sql, params, urlParams, defaultFormat, queryId: url.searchParams.get('query_id') || undefined, nativeRevision: nativeRevisionOf(url) };
 }
 
 /**
