@@ -64,12 +64,12 @@ export function alertNotifierGroup(prefix: string, sinkId: string): string {
 }
 
 /**
- * The consumer group of a processor by its short name (history, twins, commands) or its key in
+ * The consumer group of a processor by its short name (history, twins, commands, alerts) or its key in
  * fleetGroups; any other name is taken as a raw group id.
  */
 export function resolveGroupId(prefix: string, name: string): string {
   const groups: Record<string, string> = fleetGroups(prefix);
-  const aliases: Record<string, string> = { twins: 'twinProcessor', commands: 'commandSaga' };
+  const aliases: Record<string, string> = { twins: 'twinProcessor', commands: 'commandSaga', alerts: 'alertProcessor' };
   return groups[aliases[name] ?? name] ?? name;
 }
 
