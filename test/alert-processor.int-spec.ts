@@ -30,6 +30,11 @@ class InMemoryRuleCatalog implements AlertRuleCatalog {
     this.listeners.forEach((listener) => listener(id, stored));
   }
 
+  delete(id: string): void {
+    this.rules.delete(id);
+    this.listeners.forEach((listener) => listener(id, null));
+  }
+
   all(): readonly StoredAlertRule[] {
     return [...this.rules.values()];
   }
@@ -75,11 +80,12 @@ describe('alert processor on the real stack', () => {
     app = undefined;
   }
 
-  /** Every committed record of a topic up to its end now, in offset order per partition. */
+  /** Every committed record of a topic up to its end now, by partition and offset. */
   async function recordsOf(topic: string): Promise<ConsumedRecord[]> {
     const records: ConsumedRecord[] = [];
     await readTopicsToEnd(stack.kafka, [topic], (batch) => void records.push(...batch), { groupPrefix: `${stack.config.TOPIC_PREFIX}.test-reader`, timeoutMs: 20_000 });
-    return records;
+    // partitions arrive in any order: sorted, two reads of the same records compare equal
+    return records.sort((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset));
   }
 
   /** Every alarm event on fleet.alerts so far, decoded; each one keyed by its device. */
@@ -218,5 +224,12 @@ describe('alert processor on the real stack', () => {
     await consumedAll();
     await settle();
     expect(await alarms()).toEqual(before);
+  });
+
+  it('clears an active alarm with reason rule-deleted when its rule is deleted, and drops the state', async () => {
+    catalog.delete('overheat');
+    const events = await untilAlarmsOf(hot, 6);
+    expect(events[5]).toMatchObject({ type: 'CLEARED', alarmId: `overheat:${hot}:3`, reason: 'rule-deleted', value: null });
+    expect(await eventually(() => alertState(hot, 'overheat'), (state) => state === null)).toBeNull(); // a tombstone
   });
 });
