@@ -15,6 +15,7 @@ import { Test } from '@nestjs/testing';
 import { ALERT_RULE_CATALOG, AlertRuleCatalog, StoredAlertRule } from '../apps/server/src/alerts/alert-rule-catalog';
 import { AlertsModule } from '../apps/server/src/alerts/alerts.module';
 import { AppModule } from '../apps/server/src/app.module';
+import { adminHttp } from './support/http';
 import { connectedTelemetryProducer, createTestStack, eventually, stackEnv, TestStack } from './support/test-stack';
 
 /** Rules by id, each validated, with a revision that grows on every change; listeners hear every change. */
@@ -178,6 +179,9 @@ describe('alert processor on the real stack', () => {
     const state = await alertState(hot, 'overheat');
     expect(state).toMatchObject({ deviceId: hot, ruleId: 'overheat', ruleRevision: 1, status: 'cleared', alarmCount: 1, lastReading: { seq: 7, eventTime: now + 30 } });
     expect(state!.alarm).toMatchObject({ alarmId: `overheat:${hot}:1`, cleared: { reason: 'condition-cleared', value: 70 } });
+    const metrics = (await adminHttp(app!).get('/metrics')).text;
+    expect(metrics).toMatch(/^fleetstream_alerts_active\{severity="major"\} 0$/m);
+    expect(metrics).toMatch(/^fleetstream_alert_evaluations_total \d+$/m);
   });
 
   it('clears an active alarm with reason rule-changed when its rule changes, and evaluates by the new revision', async () => {
@@ -207,6 +211,9 @@ describe('alert processor on the real stack', () => {
     const [raised] = await untilAlarmsOf(beacon, 1);
     expect(raised).toMatchObject({ type: 'RAISED', alarmId: `silent:${beacon}:1`, severity: 'critical', value: null, readingSeq: 1, readingEventTime: heardAt });
     expect(raised!.at).toBeGreaterThanOrEqual(heardAt + 8000);
+    // readiness and metrics, as the other processors report them
+    const ready = await eventually(() => adminHttp(app!).get('/ready'), (response) => response.status === 200);
+    expect(ready.body.details.alerts).toMatchObject({ status: 'up', running: true, assigned: [0, 1, 2], restored: [0, 1, 2] });
     await settle();
     // the overheat alarm active over the restart stays as it was: no clear and re-raise
     expect((await alarmsOf(hot)).map(({ type }) => type)).toEqual(['RAISED', 'CLEARED', 'RAISED', 'CLEARED', 'RAISED']);
