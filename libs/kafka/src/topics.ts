@@ -25,7 +25,7 @@ export function fleetTopics(prefix: string) {
     alerts: name('alerts'),
     /** Alert rules by id (compacted): every instance reads it whole and follows it; a tombstone deletes a rule. */
     alertRules: name('alert-rules'),
-    /** The alert decider's state per (device, rule) (compacted, key = device id + rule id), written with fleet.alerts in one transaction. */
+    /** The alert decider's state per (device, rule) (compacted, key = `<deviceId>/<ruleId>`, in the device's partition), written with fleet.alerts in one transaction. */
     alertState: name('alert-state'),
     /** fleet.alerts records the alarm history writer could not decode. */
     alertsDlq: name('alerts.dlq'),
