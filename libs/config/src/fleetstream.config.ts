@@ -90,7 +90,7 @@ export const fleetstreamConfigSchema = z.object({
   TELEMETRY_TOPIC_PATTERN: z.string().optional().describe('extra telemetry topics to consume, a JavaScript regular expression'),
   TELEMETRY_PARTITIONS: z.coerce.number().int().min(1).default(6),
   PROCESSORS: commaList
-    .pipe(z.array(z.enum(['history', 'twins', 'commands', 'notifications'])))
+    .pipe(z.array(z.enum(['history', 'twins', 'commands', 'notifications', 'alerts'])))
     .default('history,twins,commands,notifications')
     .describe('processors this instance runs; an empty list serves REST only'),
   HISTORY_TRANSPORT: z.enum(['chdb', 'server']).default('chdb'),
@@ -122,6 +122,7 @@ export const fleetstreamConfigSchema = z.object({
   COMMAND_BACKOFF_INITIAL_MS: z.coerce.number().int().min(0).max(365 * 86_400_000).default(1000).describe('wait before the first resend; doubles with each'),
   COMMAND_BACKOFF_MAX_MS: z.coerce.number().int().min(0).max(365 * 86_400_000).default(60_000).describe('longest wait between resends'),
   COMMAND_TICK_MS: z.coerce.number().int().min(10).default(100).describe('how often the command saga checks deadlines and held commands'),
+  ALERT_TICK_MS: z.coerce.number().int().min(10).default(1000).describe('how often the alert processor checks forSeconds and absence deadlines and rule changes'),
   COMMAND_RETENTION_S: z.coerce.number().positive().default(7 * 24 * 3600).describe('how long an ended command stays readable (and its Idempotency-Key honoured) before it is forgotten'),
   TELEMETRY_MAX_FUTURE_SKEW_S: z.coerce.number().int().min(0).default(300).describe('dead-letter readings further in the future'),
   TELEMETRY_MAX_AGE_DAYS: z.coerce.number().int().min(1).default(365).describe('dead-letter readings older than this'),

@@ -25,7 +25,7 @@ export function fleetTopics(prefix: string) {
     alerts: name('alerts'),
     /** Alert rules by id (compacted): every instance reads it whole and follows it; a tombstone deletes a rule. */
     alertRules: name('alert-rules'),
-    /** The alert decider's state per (device, rule) (compacted, key = device id + rule id), written with fleet.alerts in one transaction. */
+    /** The alert decider's state per (device, rule) (compacted, key = `<deviceId>/<ruleId>`, in the device's partition), written with fleet.alerts in one transaction. */
     alertState: name('alert-state'),
     /** fleet.alerts records the alarm history writer could not decode. */
     alertsDlq: name('alerts.dlq'),
@@ -64,12 +64,12 @@ export function alertNotifierGroup(prefix: string, sinkId: string): string {
 }
 
 /**
- * The consumer group of a processor by its short name (history, twins, commands) or its key in
+ * The consumer group of a processor by its short name (history, twins, commands, alerts) or its key in
  * fleetGroups; any other name is taken as a raw group id.
  */
 export function resolveGroupId(prefix: string, name: string): string {
   const groups: Record<string, string> = fleetGroups(prefix);
-  const aliases: Record<string, string> = { twins: 'twinProcessor', commands: 'commandSaga' };
+  const aliases: Record<string, string> = { twins: 'twinProcessor', commands: 'commandSaga', alerts: 'alertProcessor' };
   return groups[aliases[name] ?? name] ?? name;
 }
 

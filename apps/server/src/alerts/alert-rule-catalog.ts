@@ -20,6 +20,12 @@ export interface AlertRuleCatalog {
   get(id: string): StoredAlertRule | undefined;
   /** Called after each change this instance reads: the rule as it now stands, or null once deleted. */
   onChange(listener: (id: string, rule: StoredAlertRule | null) => void): () => void;
+  /**
+   * Resolves once the rules written before the call are read (fleet.alert-rules up to its end
+   * offsets then): the alert processor waits for it before it evaluates any reading, or readings
+   * taken in before the rules are known would be passed over for good.
+   */
+  caughtUp(): Promise<void>;
 }
 
 /** Nest injection token of the AlertRuleCatalog. */

@@ -22,5 +22,8 @@ export type AlertCommand =
   /** A timer fired: a `forSeconds` or silence deadline in the state may have passed. */
   | { type: 'CheckAlertDeadline'; data: RuleAt & { deviceId: string }; metadata: { now: number } }
   | { type: 'AcknowledgeAlert'; data: { alarmId: string; actor: string; note: string | null }; metadata: { now: number } }
-  /** The rule was created or changed (`rule` set) or deleted (`rule` null). */
-  | { type: 'ApplyRule'; data: { ruleId: string; deviceId: string; rule: AlertRule | null }; metadata: { now: number } };
+  /**
+   * The rule was created or changed (`rule` set) or deleted (`rule` null), at this revision of the
+   * catalog: a revision not newer than the one the state applied last decides nothing.
+   */
+  | { type: 'ApplyRule'; data: { ruleId: string; deviceId: string; rule: AlertRule | null; revision: number }; metadata: { now: number } };

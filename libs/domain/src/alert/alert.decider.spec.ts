@@ -28,7 +28,7 @@ const evaluate = (rule: AlertRule, seq: number, metrics: Record<string, number>,
 };
 const timerFires = (rule: AlertRule, now: number): AlertCommand => ({ type: 'CheckAlertDeadline', data: { ...key, rule }, metadata: { now } });
 const acknowledge = (alarmId: string, now: number, note: string | null = 'on it'): AlertCommand => ({ type: 'AcknowledgeAlert', data: { alarmId, actor: 'jwt:alice@example.com', note }, metadata: { now } });
-const applyRule = (rule: AlertRule | null, now: number): AlertCommand => ({ type: 'ApplyRule', data: { ...key, rule }, metadata: { now } });
+const applyRule = (rule: AlertRule | null, now: number, revision = 2): AlertCommand => ({ type: 'ApplyRule', data: { ...key, rule, revision }, metadata: { now } });
 
 // the events
 const evaluated = (reading: ReadingRef, at = reading.eventTime, tracking: { silenceDeadline?: number; rateSamples?: RateSample[] } = {}): AlertEvent => ({
@@ -47,7 +47,9 @@ const acknowledged = (n: number, at: number, note: string | null = 'on it'): Ale
 const cleared = (n: number, reason: AlertClearReason, value: number | null, reading: ReadingRef | null, at: number): AlertEvent => ({
   type: 'AlertCleared', data: { ...key, alarmId: alarm(n), reason, value, reading }, metadata: { at },
 });
-const ruleChanged = (at: number, silenceDeadline: number | null = null, deleted = false): AlertEvent => ({ type: 'AlertRuleChanged', data: { ...key, deleted, silenceDeadline }, metadata: { at } });
+const ruleChanged = (at: number, silenceDeadline: number | null = null, deleted = false, revision = 2): AlertEvent => ({
+  type: 'AlertRuleChanged', data: { ...key, deleted, revision, silenceDeadline }, metadata: { at },
+});
 
 /** An overheat alarm raised by a reading of 85 at seq 1 (T0 + 1 s). */
 const overheated = [evaluated(ref(1)), raised(1, overheat, 85, ref(1), T0 + SECOND)];
@@ -230,8 +232,28 @@ describe('alert decider', () => {
         cleared(1, 'condition-cleared', 0.6, ref(11), T0 + 11 * SECOND),
       ]);
     });
-    it('forgets readings older than the window', () => {
-      given(...first).when(evaluate(pressureJump, 30, { pressure: 200 })).then([evaluated(ref(30), T0 + 30 * SECOND, { rateSamples: window([30, 200]) })]);
+    it('forgets readings older than the window but the newest of them (the anchor)', () => {
+      const older = [...first, evaluated(ref(15), T0 + 15 * SECOND, { rateSamples: window([1, 100], [15, 100]) })];
+      given(...older).when(evaluate(pressureJump, 30, { pressure: 101 })).then([evaluated(ref(30), T0 + 30 * SECOND, { rateSamples: window([15, 100], [30, 101]) })]);
+    });
+    it('raises for a device that reports less often than the window, from the anchor', () => {
+      given(...first).when(evaluate(pressureJump, 30, { pressure: 200 })).then([
+        evaluated(ref(30), T0 + 30 * SECOND, { rateSamples: window([1, 100], [30, 200]) }),
+        raised(1, pressureJump, 100 / 29, ref(30), T0 + 30 * SECOND),
+      ]);
+    });
+    it('keeps an active alarm after a gap longer than the window: the rate is taken from the anchor, never a single sample', () => {
+      const jumped = [...first, evaluated(ref(3), T0 + 3 * SECOND, { rateSamples: window([1, 100], [3, 105]) }), raised(1, pressureJump, 2.5, ref(3), T0 + 3 * SECOND)];
+      given(...jumped).when(evaluate(pressureJump, 60, { pressure: 200 })).then([evaluated(ref(60), T0 + 60 * SECOND, { rateSamples: window([3, 105], [60, 200]) })]);
+    });
+    it('neither raises nor clears while the rate is unknown (no time between the samples)', () => {
+      const jumpedNoAnchor = [
+        evaluated(ref(1), T0 + SECOND, { rateSamples: [] }),
+        raised(1, pressureJump, 2.5, ref(1), T0 + SECOND),
+      ];
+      given(...jumpedNoAnchor).when(evaluate(pressureJump, 2, { pressure: 100 }, { eventTime: T0 + SECOND })).then([
+        evaluated(ref(2, T0 + SECOND), T0 + SECOND, { rateSamples: window([1, 100]) }),
+      ]);
     });
     it('keeps a bounded window however often the device reports', () => {
       const readings = Array.from({ length: 1000 }, (_, i) => evaluate(pressureJump, i + 1, { pressure: 100 }, { eventTime: T0 + i * 10 }));
@@ -302,6 +324,19 @@ describe('alert decider', () => {
     it('starts the rate window over', () => {
       const state = given(evaluated(ref(1), T0 + SECOND, { rateSamples: [{ eventTime: T0 + SECOND, value: 100 }] })).when(applyRule(pressureJump, T0 + 2 * SECOND)).then([ruleChanged(T0 + 2 * SECOND)]);
       expect(state.rateSamples).toEqual([]);
+    });
+  });
+
+  describe('when the same rule revision is applied again (say, at a restart)', () => {
+    it('decides nothing: the active alarm is neither cleared nor raised again', () => {
+      given(...overheated, ruleChanged(T0 + 2 * SECOND, null, false, 3)).when(applyRule(overheat, T0 + 5 * SECOND, 3)).then([]);
+    });
+    it('decides nothing for an older revision either', () => {
+      given(...overheated, ruleChanged(T0 + 2 * SECOND, null, false, 3)).when(applyRule(overheat, T0 + 5 * SECOND, 2)).then([]);
+    });
+    it('applies a newer revision', () => {
+      given(...overheated, ruleChanged(T0 + 2 * SECOND, null, false, 3)).when(applyRule(overheat, T0 + 5 * SECOND, 4))
+        .then([cleared(1, 'rule-changed', null, null, T0 + 5 * SECOND), ruleChanged(T0 + 5 * SECOND, null, false, 4)]);
     });
   });
 

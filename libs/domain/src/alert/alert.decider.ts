@@ -40,12 +40,17 @@ export interface AlertState {
   silenceDeadline: number | null;
   /** The newest reading evaluated: a reading not newer is a duplicate or out of order and changes nothing. */
   lastReading: ReadingRef | null;
-  /** Rate of change: the readings of the window, oldest first. */
+  /**
+   * Rate of change: the readings of the window, oldest first, after the newest one older than the
+   * window (its anchor), so a device that reports less often than the window still has a rate.
+   */
   rateSamples: RateSample[];
+  /** The revision of the rule last applied (0: none yet): the same revision applied again decides nothing. */
+  ruleRevision: number;
 }
 
 export function initialAlertState(): AlertState {
-  return { status: 'normal', version: 0, alarmCount: 0, alarm: null, pending: null, silenceDeadline: null, lastReading: null, rateSamples: [] };
+  return { status: 'normal', version: 0, alarmCount: 0, alarm: null, pending: null, silenceDeadline: null, lastReading: null, rateSamples: [], ruleRevision: 0 };
 }
 
 /** A rate window keeps about this many points: a reading closer than window / RATE_WINDOW_POINTS to the one before replaces the newest. */
@@ -79,7 +84,9 @@ export function decideAlert(command: AlertCommand, state: AlertState): Decision<
       return { events: [{ type: 'AlertAcknowledged', data: { ruleId: alarm.ruleId, deviceId: alarm.deviceId, alarmId, actor, note }, metadata: { at: now } }] };
     }
     case 'ApplyRule': {
-      const { ruleId, deviceId, rule } = command.data;
+      const { ruleId, deviceId, rule, revision } = command.data;
+      // a revision already applied (say, again at a restart) must not clear and re-raise the alarm
+      if (rule !== null && revision <= state.ruleRevision) return { events: [] };
       const events: AlertEvent[] = [];
       if (state.status === 'active' && state.alarm) {
         const reason = rule === null ? 'rule-deleted' : 'rule-changed';
@@ -87,7 +94,7 @@ export function decideAlert(command: AlertCommand, state: AlertState): Decision<
       }
       // a silence is counted from when the rule applies, so a device already silent is caught too
       const silenceDeadline = rule?.condition.type === 'absence' ? now + rule.condition.forSeconds * 1000 : null;
-      events.push({ type: 'AlertRuleChanged', data: { ruleId, deviceId, deleted: rule === null, silenceDeadline }, metadata: { at: now } });
+      events.push({ type: 'AlertRuleChanged', data: { ruleId, deviceId, deleted: rule === null, revision, silenceDeadline }, metadata: { at: now } });
       return { events };
     }
     default:
@@ -123,7 +130,9 @@ function evaluate(ruleId: string, rule: AlertRule, reading: AlertReading, state:
       const samples = rateWindow(state.rateSamples, { eventTime: reading.eventTime, value: value! }, condition.windowSeconds * 1000);
       const evaluated: AlertEvent = { type: 'ReadingEvaluated', data: { ...key, reading: ref, silenceDeadline: null, rateSamples: samples }, metadata: at };
       const rate = ratePerSecond(samples);
-      const holds = rate !== null && rate > condition.maxPerSecond;
+      // no rate yet (one sample): it neither holds nor clears, so an active alarm stays until a rate says otherwise
+      if (rate === null) return [evaluated];
+      const holds = rate > condition.maxPerSecond;
       return [evaluated, ...transition(key, rule, state, { holds, clears: !holds, forMs: 0, value: rate, reading: ref, now })];
     }
     default:
@@ -171,13 +180,19 @@ export function alarmIdOf(ruleId: string, deviceId: string, count: number): stri
   return `${ruleId}:${deviceId}:${count}`;
 }
 
-/** The window after a sample: the samples within `windowMs` of it, oldest first, thinned to about RATE_WINDOW_POINTS. */
+/**
+ * The window after a sample: the samples within `windowMs` of it, oldest first, thinned to about
+ * RATE_WINDOW_POINTS, after the newest older sample (the anchor): without it a gap longer than the
+ * window would leave one sample and no rate.
+ */
 function rateWindow(samples: readonly RateSample[], sample: RateSample, windowMs: number): RateSample[] {
-  const kept = samples.filter((point) => point.eventTime >= sample.eventTime - windowMs);
+  const start = sample.eventTime - windowMs;
+  const anchor = samples.filter((point) => point.eventTime < start).at(-1);
+  const kept = samples.filter((point) => point.eventTime >= start);
   const beforeNewest = kept.at(-2);
   if (beforeNewest && sample.eventTime - beforeNewest.eventTime < windowMs / RATE_WINDOW_POINTS) kept[kept.length - 1] = sample;
   else kept.push(sample);
-  return kept;
+  return anchor ? [anchor, ...kept] : kept;
 }
 
 /** |Δvalue| / Δt, per second, from the oldest sample of the window to the newest; null with no time between them. */
@@ -230,7 +245,14 @@ export function evolveAlert(state: AlertState, event: AlertEvent): AlertState {
       if (!state.alarm) return next;
       return { ...next, status: 'cleared', alarm: { ...state.alarm, cleared: { reason: event.data.reason, value: event.data.value, reading: event.data.reading, at } } };
     case 'AlertRuleChanged':
-      return { ...next, status: state.status === 'pending' ? resting : state.status, pending: null, rateSamples: [], silenceDeadline: event.data.silenceDeadline };
+      return {
+        ...next,
+        status: state.status === 'pending' ? resting : state.status,
+        pending: null,
+        rateSamples: [],
+        silenceDeadline: event.data.silenceDeadline,
+        ruleRevision: event.data.revision,
+      };
     default:
       return exhaustive(event);
   }

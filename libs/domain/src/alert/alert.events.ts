@@ -36,8 +36,8 @@ export type AlertEvent =
     }
   | { type: 'AlertAcknowledged'; data: Key & { alarmId: string; actor: string; note: string | null }; metadata: At }
   | { type: 'AlertCleared'; data: Key & { alarmId: string; reason: AlertClearReason; value: number | null; reading: ReadingRef | null }; metadata: At }
-  /** The rule was created, changed or deleted: pending, window and silence deadline start over. */
-  | { type: 'AlertRuleChanged'; data: Key & { deleted: boolean; silenceDeadline: number | null }; metadata: At };
+  /** The rule was created, changed or deleted (its revision, from the catalog): pending, window and silence deadline start over. */
+  | { type: 'AlertRuleChanged'; data: Key & { deleted: boolean; revision: number; silenceDeadline: number | null }; metadata: At };
 
 export type AlertEventType = AlertEvent['type'];
 

@@ -1,0 +1,63 @@
+import { CompactedTopicView, FleetTopics } from '@fleetstream/kafka';
+import { AlertStateRecord, fromAlertStateRecord, KeyedAlertState, readAvroSchema, RegistryCodec } from '@fleetstream/serde';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Kafka } from 'kafkajs';
+import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
+import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
+import { ViewMonitor } from '../metrics/view.metrics';
+
+/**
+ * Every (device, rule) alert state, as each instance materializes the compacted topic
+ * fleet.alert-state: the alert processor restores its partitions from it, and it is the place to
+ * read active alarms from. A record whose value is not an alert state is skipped and counted.
+ */
+@Injectable()
+export class AlertStateReadModel implements OnModuleInit, BeforeApplicationShutdown {
+  readonly codec: RegistryCodec<AlertStateRecord>;
+  private readonly view: CompactedTopicView<KeyedAlertState>;
+
+  constructor(
+    @Inject(fleetstreamConfig.KEY) config: AppConfig,
+    @Inject(KAFKA) kafka: Kafka,
+    @Inject(SCHEMA_REGISTRY) registry: SchemaRegistry,
+    @Inject(TOPICS) topics: FleetTopics,
+    monitor: ViewMonitor,
+  ) {
+    this.codec = new RegistryCodec<AlertStateRecord>(registry, readAvroSchema('alert-state'));
+    this.view = new CompactedTopicView<KeyedAlertState>(kafka, {
+      name: 'alert-state',
+      topic: topics.alertState,
+      groupPrefix: `${config.TOPIC_PREFIX}.alert-state-view`,
+      decode: (bytes) => this.codec.decodeOwn(bytes, topics.alertState, fromAlertStateRecord),
+      onSkip: monitor.skipped,
+      logger: new Logger(AlertStateReadModel.name),
+    });
+    monitor.watch(this.view);
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.view.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.view.stop();
+  }
+
+  all(): Iterable<[string, KeyedAlertState]> {
+    return this.view.entries();
+  }
+
+  /**
+   * States (null: dropped with their rule) the alert processor of this instance just committed to
+   * fleet.alert-state, with their offsets there.
+   */
+  applyCommitted(states: ReadonlyMap<string, KeyedAlertState | null>, offsets: ReadonlyMap<number, readonly number[]>): Promise<void> {
+    return this.view.applyOwn([...states], offsets);
+  }
+
+  /** Waits until the given partitions are read up to the topic's current end. */
+  caughtUp(partitions?: number[]): Promise<void> {
+    return this.view.caughtUp(partitions);
+  }
+}

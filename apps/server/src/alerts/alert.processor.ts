@@ -1,0 +1,297 @@
+import { telemetryRules } from '@fleetstream/config';
+import { AlertCommand, alertDueAt, decideAlert, evolveAlert, initialAlertState, isAlarmEvent, ruleScopeMatches, Telemetry } from '@fleetstream/domain';
+import {
+  ConfluentKafka, ConsumedRecord, coPartitionCount, fleetGroups, FleetTopics, groupMembership, misplacedRecordTarget, partitionOf, ProcessorOutput, ProcessorStatus, RecordFault,
+  TransactionalProcessor,
+} from '@fleetstream/kafka';
+import { AlertEventRecord, alertStateKey, KeyedAlertState, readAvroSchema, readTelemetry, RegistryCodec, TelemetryRules, toAlertEventRecord, toAlertStateRecord } from '@fleetstream/serde';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Kafka, Message } from 'kafkajs';
+import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
+import { CONFLUENT_KAFKA, KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
+import { isTransient } from '../infrastructure/transient-errors';
+import { TwinReadModel } from '../twins/twin-read-model';
+import { ALERT_RULE_CATALOG, AlertRuleCatalog, StoredAlertRule } from './alert-rule-catalog';
+import { AlertStateReadModel } from './alert-state-read-model';
+
+/** One batch (or timer step) of one partition: a working copy of its alerts, and what to write. */
+interface AlertBatch {
+  partition: number;
+  /** The partition's (device, rule) alerts by fleet.alert-state key, as this batch leaves them. */
+  working: Map<string, KeyedAlertState>;
+  alarmEvents: Message[];
+  /** The last state per key in this batch (null: dropped with its deleted rule), and its record. */
+  states: Map<string, KeyedAlertState | null>;
+  encodedStates: Map<string, Message>;
+  /** Readings evaluated against a rule. */
+  evaluations: number;
+}
+
+/**
+ * Evaluates every reading against the alert rules, per (device, rule), on the processor skeleton.
+ * Consumes telemetry (and its repartition topic), co-partitioned with fleet.alert-state, and wakes on
+ * a timer for `forSeconds` and absence deadlines (kept in the state) and for rule changes. Each step's
+ * alarm events (fleet.alerts), new states (fleet.alert-state, the last per key), and consumed offsets
+ * are written in one Kafka transaction: a crash never repeats or loses an alarm, and a replay of
+ * telemetry meets states that already saw those readings. States are restored from fleet.alert-state
+ * before a partition is processed, so timers survive a restart.
+ */
+@Injectable()
+export class AlertProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(AlertProcessor.name);
+  private processor: TransactionalProcessor<AlertBatch> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  /** A rule changed while a tick was running: tick again right after it. */
+  private tickAgain = false;
+  private stopListening: (() => void) | undefined;
+  private readonly telemetryCodec: RegistryCodec<Telemetry>;
+  private readonly eventCodec: RegistryCodec<AlertEventRecord>;
+  private readonly rules: TelemetryRules;
+  private schemaIds = { event: 0, state: 0 };
+  /** Per partition this instance owns and restored: its (device, rule) alerts by fleet.alert-state key. */
+  private readonly owned = new Map<number, Map<string, KeyedAlertState>>();
+  /**
+   * Rules this instance heard deleted: their states are cleared and dropped where owned. A rule the
+   * catalog does not know is left alone otherwise (it may be one the catalog has not read yet).
+   */
+  private readonly deletedRules = new Set<string>();
+  private partitions = 0;
+  /** Readings evaluated against a rule, committed, not yet taken by the metrics. */
+  private uncountedEvaluations = 0;
+
+  constructor(
+    @Inject(fleetstreamConfig.KEY) private readonly config: AppConfig,
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(CONFLUENT_KAFKA) private readonly confluent: ConfluentKafka,
+    @Inject(SCHEMA_REGISTRY) registry: SchemaRegistry,
+    @Inject(TOPICS) private readonly topics: FleetTopics,
+    @Inject(ALERT_RULE_CATALOG) private readonly catalog: AlertRuleCatalog,
+    private readonly states: AlertStateReadModel,
+    private readonly twins: TwinReadModel,
+  ) {
+    this.telemetryCodec = new RegistryCodec<Telemetry>(registry, readAvroSchema('telemetry'));
+    this.eventCodec = new RegistryCodec<AlertEventRecord>(registry, readAvroSchema('alert-event'));
+    this.rules = telemetryRules(config);
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.config.PROCESSORS.includes('alerts')) return;
+    this.processor = new TransactionalProcessor<AlertBatch>(this.kafka, this.confluent, {
+      name: 'alerts',
+      groupId: fleetGroups(this.config.TOPIC_PREFIX).alertProcessor,
+      topics: this.inputTopics(),
+      deadLetterTopic: this.topics.telemetryDlq,
+      replayBoundsTopic: this.topics.replayBounds,
+      membership: groupMembership(this.config),
+      maxWaitTimeInMs: 50,
+      log: this.logger,
+      isTransient,
+      logic: {
+        restore: (partitions) => this.restore(partitions),
+        beginBatch: (partition) => this.begin(partition),
+        handle: (record, batch) => this.handle(record, batch),
+        endBatch: (batch) => this.outputsOf(batch),
+      },
+    });
+    this.processor.launch(async () => {
+      this.schemaIds = {
+        event: await this.eventCodec.register(`${this.topics.alerts}-value`),
+        state: await this.states.codec.register(`${this.topics.alertState}-value`),
+      };
+      this.partitions = await coPartitionCount(this.kafka, [...this.inputTopics(), this.topics.alertState, this.topics.alerts]);
+    });
+    this.stopListening = this.catalog.onChange((ruleId, stored) => {
+      if (stored) this.deletedRules.delete(ruleId);
+      else this.deletedRules.add(ruleId);
+      void this.onTick();
+    });
+    this.timer = setInterval(() => void this.onTick(), this.config.ALERT_TICK_MS);
+    this.logger.log(`alert processor consuming ${this.inputTopics().join(', ')}`);
+  }
+
+  /** Whether the processor runs here (undefined when this instance does not run it), and its partitions. */
+  status(): ProcessorStatus | undefined {
+    return this.processor?.status();
+  }
+
+  /** Active alarms of the partitions this instance owns, by severity. */
+  activeBySeverity(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const partition of this.processor?.ownedPartitions() ?? []) {
+      for (const { state } of this.owned.get(partition)?.values() ?? []) {
+        if (state.status === 'active' && state.alarm) counts.set(state.alarm.severity, (counts.get(state.alarm.severity) ?? 0) + 1);
+      }
+    }
+    return counts;
+  }
+
+  /** Readings evaluated against a rule (one reading, two rules: two), committed since the last call. */
+  takeEvaluations(): number {
+    const evaluations = this.uncountedEvaluations;
+    this.uncountedEvaluations = 0;
+    return evaluations;
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    this.stopListening?.();
+    await this.processor?.stop();
+  }
+
+  /** Telemetry, and the telemetry the twin processor forwarded to its device's partition. */
+  private inputTopics(): string[] {
+    return [this.topics.telemetry, this.topics.telemetryRepartition];
+  }
+
+  /** The rules, then the assigned partitions' alerts from fleet.alert-state (Kafka Streams' restore-before-process). */
+  private async restore(partitions: readonly number[]): Promise<void> {
+    await this.catalog.caughtUp();
+    await this.states.caughtUp([...partitions]);
+    const byPartition = new Map(partitions.map((partition) => [partition, new Map<string, KeyedAlertState>()]));
+    for (const [key, alert] of this.states.all()) byPartition.get(partitionOf(alert.deviceId, this.partitions))?.set(key, alert);
+    for (const [partition, alerts] of byPartition) {
+      this.owned.set(partition, alerts);
+      this.logger.log(`partition ${partition}: restored ${alerts.size} (device, rule) alerts`);
+    }
+  }
+
+  private begin(partition: number): AlertBatch {
+    return { partition, working: new Map(this.owned.get(partition)), alarmEvents: [], states: new Map(), encodedStates: new Map(), evaluations: 0 };
+  }
+
+  private async handle(record: ConsumedRecord, batch: AlertBatch): Promise<RecordFault | void> {
+    // the twin processor forwards it to its device's partition, where it is evaluated
+    if (record.topic === this.topics.telemetry && misplacedRecordTarget(record, this.partitions) !== undefined) return;
+    // the record's timestamp, not the clock: a replay decides as the first pass did
+    const now = record.timestamp;
+    const read = await readTelemetry(this.telemetryCodec, { key: record.key, value: record.value, timestamp: now }, this.rules);
+    if (!read.ok) return; // the history writer dead-letters it: one dead letter per record
+    const reading = read.value;
+    const reported = this.reportedBy(reading);
+    for (const stored of this.catalog.all()) {
+      if (!ruleScopeMatches(stored.rule, reported)) continue;
+      const key = alertStateKey(reading.deviceId, stored.id);
+      const { metric } = stored.rule.condition;
+      // no state for a (device, rule) until the device reports what the rule reads
+      if (!batch.working.has(key) && metric !== undefined && reading.metrics[metric] === undefined) continue;
+      batch.evaluations++;
+      await this.apply(batch, reading.deviceId, stored.id, stored, [
+        // a state that has not seen this revision of the rule yet (new, or changed while nobody owned it) applies it first
+        { type: 'ApplyRule', data: { ruleId: stored.id, deviceId: reading.deviceId, rule: stored.rule, revision: stored.revision }, metadata: { now } },
+        { type: 'EvaluateReading', data: { ruleId: stored.id, rule: stored.rule, reading }, metadata: { now } },
+      ]);
+    }
+  }
+
+  /**
+   * What the rule's scope sees: the device's twin, with this reading's own values over it (the twin
+   * may not have folded it yet), so a reading is judged at least by what it says itself.
+   */
+  private reportedBy(reading: Telemetry): Record<string, { value: number | string } | undefined> {
+    const values = (record: Record<string, number | string>) => Object.fromEntries(Object.entries(record).map(([name, value]) => [name, { value }]));
+    return { ...this.twins.get(reading.deviceId)?.reported, ...values(reading.attributes), ...values(reading.metrics) };
+  }
+
+  /** Rule changes and deletions not yet applied, and deadlines that passed, on every partition this instance owns. */
+  private async onTick(): Promise<void> {
+    if (!this.processor) return;
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
+    this.ticking = true;
+    try {
+      do {
+        this.tickAgain = false;
+        await this.checkOwned(Date.now());
+      } while (this.tickAgain);
+    } catch (error) {
+      this.logger.error(`alert deadline check failed, retrying on the next tick: ${(error as Error).message}`);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async checkOwned(now: number): Promise<void> {
+    await Promise.all(
+      this.processor!.ownedPartitions().map(async (partition) => {
+        if (![...(this.owned.get(partition)?.values() ?? [])].some((alert) => this.wakes(alert, now))) return;
+        await this.processor!.step(partition, async () => {
+          const batch = this.begin(partition);
+          for (const alert of [...batch.working.values()]) if (this.wakes(alert, now)) await this.wake(alert, now, batch);
+          return this.outputsOf(batch);
+        });
+      }),
+    );
+  }
+
+  private wakes({ ruleId, state }: KeyedAlertState, now: number): boolean {
+    if (this.deletedRules.has(ruleId)) return true;
+    const stored = this.catalog.get(ruleId);
+    if (!stored) return false;
+    return stored.revision > state.ruleRevision || (alertDueAt(state) ?? Infinity) <= now;
+  }
+
+  private async wake({ deviceId, ruleId }: KeyedAlertState, now: number, batch: AlertBatch): Promise<void> {
+    const stored = this.catalog.get(ruleId);
+    if (this.deletedRules.has(ruleId) || !stored) {
+      await this.apply(batch, deviceId, ruleId, null, [{ type: 'ApplyRule', data: { ruleId, deviceId, rule: null, revision: 0 }, metadata: { now } }]);
+      return;
+    }
+    await this.apply(batch, deviceId, ruleId, stored, [
+      { type: 'ApplyRule', data: { ruleId, deviceId, rule: stored.rule, revision: stored.revision }, metadata: { now } },
+      { type: 'CheckAlertDeadline', data: { ruleId, deviceId, rule: stored.rule }, metadata: { now } },
+    ]);
+  }
+
+  /**
+   * Decides and folds the commands for one (device, rule) on the batch's working copy; its alarm
+   * events and its new state (none: the rule was deleted, the state is dropped) join the batch's outputs.
+   */
+  private async apply(batch: AlertBatch, deviceId: string, ruleId: string, stored: StoredAlertRule | null, commands: AlertCommand[]): Promise<void> {
+    const key = alertStateKey(deviceId, ruleId);
+    let state = batch.working.get(key)?.state ?? initialAlertState();
+    const records: AlertEventRecord[] = [];
+    let changed = false;
+    for (const command of commands) {
+      const decision = decideAlert(command, state);
+      // only an acknowledgment is ever refused, and none comes here
+      if ('rejection' in decision) continue;
+      for (const event of decision.events) {
+        state = evolveAlert(state, event);
+        changed = true;
+        // the alarm as this event leaves it: a clearance names the alarm it cleared, under its rule's name then
+        if (isAlarmEvent(event)) records.push(toAlertEventRecord(event, state.alarm!, stored?.rule.condition.metric ?? null));
+      }
+    }
+    if (!changed) return;
+    const partition = partitionOf(deviceId, this.partitions);
+    const after = stored ? { deviceId, ruleId, state } : null;
+    // everything is encoded before anything joins the batch: a reading whose step cannot be encoded is dead-lettered whole
+    const alarmEvents = await Promise.all(records.map(async (record) => ({ key: deviceId, partition, value: await this.eventCodec.encode(this.schemaIds.event, record) })));
+    const stateValue = after && (await this.states.codec.encode(this.schemaIds.state, toAlertStateRecord(after)));
+    batch.alarmEvents.push(...alarmEvents);
+    batch.states.set(key, after);
+    batch.encodedStates.set(key, { key, partition, value: stateValue });
+    if (after) batch.working.set(key, after);
+    else batch.working.delete(key);
+  }
+
+  /** The batch's records to write; once they are committed, its working copy becomes the partition's state. */
+  private async outputsOf({ partition, working, alarmEvents, states, encodedStates, evaluations }: AlertBatch): Promise<ProcessorOutput> {
+    return {
+      topicMessages: [
+        { topic: this.topics.alerts, messages: alarmEvents },
+        // the last state per (device, rule) of the batch: compaction keeps only the last anyway
+        { topic: this.topics.alertState, messages: [...encodedStates.values()] },
+      ],
+      onCommitted: async (written) => {
+        this.owned.set(partition, working);
+        this.uncountedEvaluations += evaluations;
+        await this.states.applyCommitted(states, written.get(this.topics.alertState) ?? new Map());
+      },
+    };
+  }
+}

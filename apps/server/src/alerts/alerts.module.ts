@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { TwinsModule } from '../twins/twins.module';
+import { alertMetricProviders } from './alert.metrics';
+import { AlertProcessor } from './alert.processor';
+import { AlertStateReadModel } from './alert-state-read-model';
+import { AlertsHealth } from './alerts.health';
+
+/**
+ * Alarms: the alert processor (telemetry → fleet.alerts and fleet.alert-state, where PROCESSORS
+ * includes alerts) and the alert-state read model. The rules come from ALERT_RULE_CATALOG, which a
+ * global module provides.
+ */
+@Module({
+  imports: [TwinsModule],
+  providers: [AlertStateReadModel, AlertProcessor, AlertsHealth, ...alertMetricProviders],
+  exports: [AlertStateReadModel],
+})
+export class AlertsModule {}
