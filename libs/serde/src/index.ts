@@ -8,3 +8,4 @@ export * from './command-records';
 export * from './twin-command-reader';
 export * from './api-key-record';
 export * from './alert-event-record';
+export * from './alert-rule-record';
