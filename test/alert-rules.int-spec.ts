@@ -152,6 +152,17 @@ describe('alert rules (REST, fleet.alert-rules, real stack)', () => {
       expect((await http().get(`/alert-rules/${id}`).set(as(viewer))).body).toEqual(replaced.body);
     });
 
+    it('in a burst of replacements, each GET right after shows it, and the revisions count up one by one', async () => {
+      const { id: burst } = (await create(OVERHEAT)).body;
+      const seen: [number, number][] = [];
+      for (let value = 81; value <= 100; value++) {
+        const replaced = await http().put(`/alert-rules/${burst}`).set(as(operator)).send({ ...OVERHEAT, condition: { ...OVERHEAT.condition, value } });
+        const read = await http().get(`/alert-rules/${burst}`).set(as(viewer));
+        seen.push([replaced.body.revision, read.body.condition.value]);
+      }
+      expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => [i + 2, 81 + i]));
+    });
+
     it('an If-Match that is no revision is a 400; an unknown rule a 404', async () => {
       expect((await http().put(`/alert-rules/${id}`).set(as(operator)).set('if-match', 'yesterday').send(SILENT)).status).toBe(400);
       expect((await http().put('/alert-rules/00000000-0000-4000-8000-000000000000').set(as(operator)).send(SILENT)).status).toBe(404);
