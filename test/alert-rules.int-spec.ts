@@ -242,6 +242,20 @@ describe('alert rules (REST, fleet.alert-rules, real stack)', () => {
     });
   });
 
+  it('documents the five routes in OpenAPI with their roles and the issue example', async () => {
+    const { body } = await http().get('/docs/openapi.json').expect(200);
+    const paths = body.paths as Record<string, Record<string, { 'x-fleetstream-roles': string[]; requestBody?: { content: Record<string, { schema: { example?: unknown } }> } }>>;
+    const roles = Object.fromEntries(['/alert-rules', '/alert-rules/{id}'].flatMap((path) => Object.entries(paths[path] ?? {}).map(([method, operation]) => [`${method} ${path}`, operation['x-fleetstream-roles']])));
+    expect(roles).toEqual({
+      'post /alert-rules': ['operator', 'admin'],
+      'get /alert-rules': ['viewer', 'operator', 'admin'],
+      'get /alert-rules/{id}': ['viewer', 'operator', 'admin'],
+      'put /alert-rules/{id}': ['operator', 'admin'],
+      'delete /alert-rules/{id}': ['operator', 'admin'],
+    });
+    expect(paths['/alert-rules']!.post!.requestBody!.content['application/json']!.schema.example).toEqual(OVERHEAT);
+  });
+
   describe('when a second instance starts', () => {
     let second: ServerProcess | undefined;
 
@@ -252,7 +266,7 @@ describe('alert rules (REST, fleet.alert-rules, real stack)', () => {
     it('it restores every rule, as the first instance holds them, before it is ready', async () => {
       const expected = (await http().get('/alert-rules').set(as(viewer))).body;
       expect(expected.rules.length).toBeGreaterThan(3);
-      second = await (await ServerProcess.create(stack, { PROCESSORS: '' })).start();
+      second = await (await ServerProcess.create(stack, { PROCESSORS: '', LOG_LEVEL: 'info' })).start();
       // start() returned once /ready answered 200: the alert-rules view restored by then
       const ready = await second.request<{ details: { views: Record<string, { restore: string }> } }>('GET', '/ready');
       expect(ready.body.details.views['alert-rules']).toMatchObject({ restore: 'restored' });
@@ -265,6 +279,24 @@ describe('alert rules (REST, fleet.alert-rules, real stack)', () => {
       await eventually(async () => (await http().get(`/alert-rules/${created.body.id}`).set(as(viewer))).status, (status) => status === 200, 10_000);
       expect((await http().get(`/alert-rules/${created.body.id}`).set(as(viewer))).body).toMatchObject({ ...SILENT, revision: 1 });
       expect(changes).toContainEqual([created.body.id, 1]);
+    });
+
+    it('logs an audit line per write with the caller and the rule, refusals included', async () => {
+      const created = await second!.request<{ id: string }>('POST', '/alert-rules', OVERHEAT, as(operator));
+      const replaced = await second!.request('PUT', `/alert-rules/${created.body.id}`, SILENT, as(operator));
+      const refused = await second!.request('DELETE', `/alert-rules/${created.body.id}`, undefined, as(viewer));
+      expect([created.status, replaced.status, refused.status]).toEqual([201, 200, 403]);
+      const audit = await eventually(
+        // whole JSON lines only: the kept output may start in the middle of one
+        async () => second!.logs().split('\n').filter((line) => line.startsWith('{') && line.includes('"audit":true')).map((line) => JSON.parse(line) as Record<string, unknown>),
+        (lines) => lines.filter((line) => line.ruleId === created.body.id).length >= 3,
+        10_000,
+      );
+      expect(audit.filter((line) => line.ruleId === created.body.id)).toEqual([
+        expect.objectContaining({ actor: 'key:rules-operator', method: 'POST', route: '/alert-rules', status: 201, outcome: 'allowed' }),
+        expect.objectContaining({ actor: 'key:rules-operator', method: 'PUT', route: '/alert-rules/:id', status: 200, outcome: 'allowed' }),
+        expect.objectContaining({ actor: 'key:rules-viewer', method: 'DELETE', route: '/alert-rules/:id', status: 403, outcome: 'denied' }),
+      ]);
     });
   });
 });
