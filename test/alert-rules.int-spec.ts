@@ -281,6 +281,30 @@ describe('alert rules (REST, fleet.alert-rules, real stack)', () => {
       expect(changes).toContainEqual([created.body.id, 1]);
     });
 
+    it('writes racing on both instances each take their own revision, and If-Match lets exactly one through', async () => {
+      const { id } = (await create(OVERHEAT)).body;
+      const put = (on: 'first' | 'second', value: number, ifMatch?: string) => {
+        const body = { ...OVERHEAT, condition: { ...OVERHEAT.condition, value } };
+        const headers = { ...as(operator), ...(ifMatch && { 'if-match': ifMatch }) };
+        return on === 'first'
+          ? http().put(`/alert-rules/${id}`).set(headers).send(body).then((response) => ({ status: response.status, revision: response.body.revision as number }))
+          : second!.request<{ revision: number }>('PUT', `/alert-rules/${id}`, body, headers).then((response) => ({ status: response.status, revision: response.body.revision }));
+      };
+      const revisions: number[] = [];
+      for (let round = 0; round < 5; round++) {
+        const both = await Promise.all([put('first', 81 + round), put('second', 91 + round)]);
+        expect(both.map((answer) => answer.status)).toEqual([200, 200]);
+        revisions.push(...both.map((answer) => answer.revision));
+      }
+      expect(revisions.sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+      for (let round = 0; round < 5; round++) {
+        const { revision } = (await http().get(`/alert-rules/${id}`).set(as(viewer))).body;
+        const both = await Promise.all([put('first', 81, `"${revision}"`), put('second', 91, `"${revision}"`)]);
+        expect(both.map((answer) => answer.status).sort()).toEqual([200, 412]);
+      }
+      expect((await recordsOf(id)).map((record) => record!.revision)).toEqual([1, ...Array.from({ length: 15 }, (_, i) => i + 2)]);
+    });
+
     it('logs an audit line per write with the caller and the rule, refusals included', async () => {
       const created = await second!.request<{ id: string }>('POST', '/alert-rules', OVERHEAT, as(operator));
       const replaced = await second!.request('PUT', `/alert-rules/${created.body.id}`, SILENT, as(operator));

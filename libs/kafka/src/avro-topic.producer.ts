@@ -27,19 +27,11 @@ export class AvroTopicProducer<T> {
 
   /** Resolves once every record is durable in Kafka. */
   async send(values: readonly T[]): Promise<void> {
-    await this.sendKeyed(values.map((value) => ({ key: this.keyOf(value), value })));
-  }
-
-  /**
-   * Records and tombstones (value null) in one request, in this order; resolves once every one is
-   * durable in Kafka. The keys are given: a tombstone has no value to take its key from.
-   */
-  async sendKeyed(records: readonly { key: string; value: T | null }[]): Promise<void> {
     const messages = await Promise.all(
-      records.map(async ({ key, value }) => ({
-        key,
-        value: value === null ? null : await this.codec.encode(this.schemaId, value),
-        timestamp: value !== null && this.timestampOf ? String(this.timestampOf(value)) : undefined,
+      values.map(async (value) => ({
+        key: this.keyOf(value),
+        value: await this.codec.encode(this.schemaId, value),
+        timestamp: this.timestampOf ? String(this.timestampOf(value)) : undefined,
       })),
     );
     await this.producer.send({ topic: this.topic, acks: -1, compression: CompressionTypes.None, messages });

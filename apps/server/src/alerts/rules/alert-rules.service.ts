@@ -1,11 +1,12 @@
 import { AlertRule, validateAlertRule } from '@fleetstream/domain';
-import { AvroTopicProducer, FleetTopics } from '@fleetstream/kafka';
+import { FleetTopics, idempotentProducerConfig } from '@fleetstream/kafka';
 import { AlertRuleRecord, readAvroSchema, RegistryCodec, toAlertRuleRecord } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { BadRequestException, BeforeApplicationShutdown, HttpException, HttpStatus, Inject, Injectable, Logger, NotFoundException, OnModuleInit } from '@nestjs/common';
+import { BadRequestException, HttpException, HttpStatus, Inject, Injectable, Logger, NotFoundException, OnModuleInit, ServiceUnavailableException } from '@nestjs/common';
 import { Mutex } from 'async-mutex';
-import { Kafka } from 'kafkajs';
+import { Kafka, KafkaJSProtocolError } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
+import { AppConfig, fleetstreamConfig } from '../../infrastructure/fleetstream.config';
 import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../../infrastructure/tokens';
 import { VERSION_TAG_PATTERN } from '../../twins/twin-version';
 import { StoredAlertRule } from '../alert-rule-catalog';
@@ -14,6 +15,12 @@ import { AlertRulesReadModel } from './alert-rules.read-model';
 /** How long a write waits for this instance's catalog to read it back before it answers 202. */
 export const READ_YOUR_WRITE_MS = 5000;
 const REVISION_TAG = new RegExp(VERSION_TAG_PATTERN);
+/** Writes another instance fenced are decided again on the rule as it then stands, this many times at most. */
+const FENCED_WRITE_ATTEMPTS = 5;
+/** What the broker answers a producer whose transactional id a newer producer took over. */
+const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
+
+type KeyedRecord = { key: string; value: AlertRuleRecord | null };
 
 /** A write and whether this instance's catalog already shows it (a GET here sees it). */
 export interface RuleWrite {
@@ -28,33 +35,36 @@ export interface AlertRulesPage {
 }
 
 /**
- * Writes alert rules to fleet.alert-rules (acks from all in-sync replicas) and reads them from the
- * catalog. A write answers once this instance's catalog has read it back, so a GET that follows
- * on the same instance sees it. Writes on one instance go one at a time, so the revision check
- * (If-Match) and the next revision are decided on the rule as it stands after the previous write.
+ * Writes alert rules to fleet.alert-rules and reads them from the catalog. A write answers once this
+ * instance's catalog has read it back, so a GET that follows on the same instance sees it.
+ *
+ * The revision check (If-Match) and the next revision are decided on the rule as it stands after
+ * every earlier write, on any instance: all instances write under one transactional id, so a write
+ * first fences whichever write another instance has in flight (Kafka aborts that one's transaction),
+ * then reads the topic to its end and decides. A write that was fenced is decided again. On one
+ * instance, writes go one at a time, so they do not fence each other.
  */
 @Injectable()
-export class AlertRulesService implements OnModuleInit, BeforeApplicationShutdown {
-  private readonly producer: AvroTopicProducer<AlertRuleRecord>;
+export class AlertRulesService implements OnModuleInit {
+  private readonly codec: RegistryCodec<AlertRuleRecord>;
+  private schemaId = 0;
+  private readonly transactionalId: string;
   private readonly writes = new Mutex();
   private readonly logger = new Logger(AlertRulesService.name);
 
   constructor(
-    @Inject(KAFKA) kafka: Kafka,
+    @Inject(fleetstreamConfig.KEY) config: AppConfig,
+    @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(SCHEMA_REGISTRY) registry: SchemaRegistry,
-    @Inject(TOPICS) topics: FleetTopics,
+    @Inject(TOPICS) private readonly topics: FleetTopics,
     private readonly catalog: AlertRulesReadModel,
   ) {
-    const codec = new RegistryCodec<AlertRuleRecord>(registry, readAvroSchema('alert-rule'));
-    this.producer = new AvroTopicProducer(kafka, codec, topics.alertRules, (record) => record.id, (record) => record.updatedAt);
+    this.codec = new RegistryCodec<AlertRuleRecord>(registry, readAvroSchema('alert-rule'));
+    this.transactionalId = `${config.TOPIC_PREFIX}.alert-rules-writer`;
   }
 
   async onModuleInit(): Promise<void> {
-    await this.producer.connect();
-  }
-
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.producer.disconnect();
+    this.schemaId = await this.codec.register(`${this.topics.alertRules}-value`);
   }
 
   /** One page of rules in id order, after the rule the cursor names. */
@@ -75,32 +85,30 @@ export class AlertRulesService implements OnModuleInit, BeforeApplicationShutdow
   /** Records a new rule under a new id, revision 1. */
   create(body: unknown, actor: string): Promise<RuleWrite> {
     const rule = validRule(body);
-    return this.writes.runExclusive(() => this.write(randomUUID(), rule, 1, actor));
+    const id = randomUUID();
+    return this.written(() => this.revision(id, rule, 1, actor));
   }
 
   /** Replaces the rule; with If-Match, only when it names the rule's current revision (412 otherwise). */
   replace(id: string, body: unknown, ifMatch: string | undefined, actor: string): Promise<RuleWrite> {
     const rule = validRule(body);
     const expected = expectedRevision(ifMatch);
-    return this.writes.runExclusive(() => {
-      const current = this.current(id, expected);
-      return this.write(id, rule, current.revision + 1, actor);
-    });
+    return this.written(() => this.revision(id, rule, this.current(id, expected).revision + 1, actor));
   }
 
   /**
    * Deletes the rule: one last record that says who deleted it (the audit), then a tombstone, in one
-   * request. False when this instance's catalog did not read the deletion back in time.
+   * transaction. False when this instance's catalog did not read the deletion back in time.
    */
-  remove(id: string, ifMatch: string | undefined, actor: string): Promise<boolean> {
+  async remove(id: string, ifMatch: string | undefined, actor: string): Promise<boolean> {
     const expected = expectedRevision(ifMatch);
-    return this.writes.runExclusive(async () => {
+    const { visible } = await this.written(() => {
       const current = this.current(id, expected);
       const at = Date.now();
       const deletion = toAlertRuleRecord(id, current.rule, { revision: current.revision + 1, updatedAt: at, updatedBy: actor }, { at, by: actor });
-      await this.producer.sendKeyed([{ key: id, value: deletion }, { key: id, value: null }]);
-      return this.readBack();
+      return { stored: current, records: [{ key: id, value: deletion }, { key: id, value: null }] };
     });
+    return visible;
   }
 
   private current(id: string, expected: number | undefined): StoredAlertRule {
@@ -114,10 +122,43 @@ export class AlertRulesService implements OnModuleInit, BeforeApplicationShutdow
     return current;
   }
 
-  private async write(id: string, rule: AlertRule, revision: number, actor: string): Promise<RuleWrite> {
+  private revision(id: string, rule: AlertRule, revision: number, actor: string): { stored: StoredAlertRule; records: KeyedRecord[] } {
     const stored: StoredAlertRule = { id, rule, revision, updatedAt: Date.now(), updatedBy: actor };
-    await this.producer.send([toAlertRuleRecord(id, rule, stored)]);
-    return { stored, visible: await this.readBack() };
+    return { stored, records: [{ key: id, value: toAlertRuleRecord(id, rule, stored) }] };
+  }
+
+  /**
+   * Decides the records on the rules as they stand after every earlier write, and commits them with
+   * acks from all in-sync replicas; then waits for this instance's catalog to read them back.
+   * `decide` throws the 404 or 412 that refuses the write.
+   */
+  private written(decide: () => { stored: StoredAlertRule; records: KeyedRecord[] }): Promise<RuleWrite> {
+    return this.writes.runExclusive(async () => {
+      for (let attempt = 1; ; attempt++) {
+        // connecting takes the transactional id over: another instance's write in flight is fenced
+        const producer = this.kafka.producer({ ...idempotentProducerConfig, transactionalId: this.transactionalId });
+        await producer.connect();
+        try {
+          if (!(await this.readBack())) throw new ServiceUnavailableException('the alert rules catalog of this instance is behind fleet.alert-rules; try again');
+          const { stored, records } = decide();
+          const messages = await Promise.all(records.map(async ({ key, value }) => ({ key, value: value && (await this.codec.encode(this.schemaId, value)) })));
+          const transaction = await producer.transaction();
+          try {
+            await transaction.send({ topic: this.topics.alertRules, acks: -1, messages });
+            await transaction.commit();
+          } catch (error) {
+            await transaction.abort().catch(() => undefined);
+            throw error;
+          }
+          return { stored, visible: await this.readBack() };
+        } catch (error) {
+          if (!isFenced(error) || attempt === FENCED_WRITE_ATTEMPTS) throw error;
+          this.logger.log(`alert rules: another instance wrote first (${(error as Error).message}); deciding again`);
+        } finally {
+          await producer.disconnect();
+        }
+      }
+    });
   }
 
   /** Waits until the catalog has read the topic up to its end (this instance's write included). */
@@ -130,6 +171,10 @@ export class AlertRulesService implements OnModuleInit, BeforeApplicationShutdow
       return false;
     }
   }
+}
+
+function isFenced(error: unknown): boolean {
+  return error instanceof KafkaJSProtocolError && FENCED.has(error.type);
 }
 
 /** The body as a rule, or a 400 naming each wrong field. */
