@@ -1,11 +1,12 @@
 import type { INestApplication } from '@nestjs/common';
+import { ConsumedRecord, readTopicsToEnd } from '@fleetstream/kafka';
 import { AlertRuleRecord, readAvroSchema, RegistryCodec } from '@fleetstream/serde';
 import request from 'supertest';
 import { ALERT_RULE_CATALOG, AlertRuleCatalog, StoredAlertRule } from '../apps/server/src/alerts/alert-rule-catalog';
 import { apiKeyFor } from './support/api-keys';
 import { ServerProcess } from './support/server-process';
 import { startTestApp } from './support/test-app';
-import { createTestStack, eventually, readTopic, TestStack } from './support/test-stack';
+import { createTestStack, eventually, TestStack } from './support/test-stack';
 
 /** The issue's two examples, exactly as written there. */
 const OVERHEAT = { name: 'overheat', severity: 'major', condition: { type: 'threshold', metric: 'temperature', op: '>', value: 80, forSeconds: 0, clear: { op: '<', value: 75 } } };
@@ -30,14 +31,11 @@ describe('alert rules (REST, fleet.alert-rules, real stack)', () => {
   const http = () => request(app.getHttpServer());
   const create = (body: unknown) => http().post('/alert-rules').set(as(operator)).send(body as object);
 
-  /** Every record of fleet.alert-rules under `id` up to the topic's end offset now, decoded (null: a tombstone). */
+  /** Every record of fleet.alert-rules under `id` up to the topic's end offsets now, decoded (null: a tombstone). */
   async function recordsOf(id: string): Promise<(AlertRuleRecord | null)[]> {
     const codec = new RegistryCodec<AlertRuleRecord>(stack.registry, readAvroSchema('alert-rule'));
-    const admin = stack.kafka.admin();
-    await admin.connect();
-    // one partition, no transactions: the end offset is the number of records on it
-    const [end] = await admin.fetchTopicOffsets(stack.topics.alertRules).finally(() => admin.disconnect());
-    const records = (await readTopic(stack, stack.topics.alertRules, Number(end!.high))).filter((record) => record.key?.toString() === id);
+    const records: ConsumedRecord[] = [];
+    await readTopicsToEnd(stack.kafka, [stack.topics.alertRules], (batch) => void records.push(...batch.filter((record) => record.key?.toString() === id)), { groupPrefix: 'alert-rules-test' });
     return Promise.all(
       records.map(async (record) => {
         if (record.value === null) return null;

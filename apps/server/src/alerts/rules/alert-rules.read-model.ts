@@ -72,9 +72,14 @@ export class AlertRulesReadModel implements AlertRuleCatalog, OnModuleInit, Befo
     return () => this.listeners.delete(listener);
   }
 
-  /** Resolves once every record on fleet.alert-rules as of now is read (so a write this instance made is in `get`). */
+  /** Resolves once every committed record on fleet.alert-rules as of now is read. */
   caughtUp(timeoutMs: number): Promise<void> {
     return this.view.caughtUp(undefined, timeoutMs);
+  }
+
+  /** Whether the catalog read fleet.alert-rules (one partition) past `offset` within the time: a write there is in `get`. */
+  readPast(offset: number, timeoutMs: number): Promise<boolean> {
+    return this.view.readPast(0, offset, timeoutMs);
   }
 
   private apply(id: string, read: ReadRule | null): void {

@@ -17,8 +17,8 @@ export const READ_YOUR_WRITE_MS = 5000;
 const REVISION_TAG = new RegExp(VERSION_TAG_PATTERN);
 /** Writes another instance fenced are decided again on the rule as it then stands, this many times at most. */
 const FENCED_WRITE_ATTEMPTS = 5;
-/** What the broker answers a producer whose transactional id a newer producer took over. */
-const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
+/** What the broker answers a producer whose transactional id a newer producer took over (at kafkajs' request versions). */
+const FENCED = 'INVALID_PRODUCER_EPOCH';
 
 type KeyedRecord = { key: string; value: AlertRuleRecord | null };
 
@@ -135,22 +135,30 @@ export class AlertRulesService implements OnModuleInit {
   private written(decide: () => { stored: StoredAlertRule; records: KeyedRecord[] }): Promise<RuleWrite> {
     return this.writes.runExclusive(async () => {
       for (let attempt = 1; ; attempt++) {
-        // connecting takes the transactional id over: another instance's write in flight is fenced
         const producer = this.kafka.producer({ ...idempotentProducerConfig, transactionalId: this.transactionalId });
         await producer.connect();
         try {
-          if (!(await this.readBack())) throw new ServiceUnavailableException('the alert rules catalog of this instance is behind fleet.alert-rules; try again');
-          const { stored, records } = decide();
-          const messages = await Promise.all(records.map(async ({ key, value }) => ({ key, value: value && (await this.codec.encode(this.schemaId, value)) })));
+          // opening the transaction takes the transactional id over (InitProducerId): another
+          // instance's write in flight is fenced, and one it committed has its markers written
           const transaction = await producer.transaction();
+          let written: { stored: StoredAlertRule; lastOffset: number };
           try {
-            await transaction.send({ topic: this.topics.alertRules, acks: -1, messages });
+            // so every write before this one is in the catalog once it reads to the end
+            await this.catalog.caughtUp(READ_YOUR_WRITE_MS).catch((error: Error) => {
+              throw new ServiceUnavailableException(`the alert rules catalog of this instance is behind fleet.alert-rules (${error.message}); try again`);
+            });
+            const { stored, records } = decide();
+            const messages = await Promise.all(records.map(async ({ key, value }) => ({ key, value: value && (await this.codec.encode(this.schemaId, value)) })));
+            const [metadata] = await transaction.send({ topic: this.topics.alertRules, acks: -1, messages });
             await transaction.commit();
+            written = { stored, lastOffset: Number(metadata!.baseOffset) + messages.length - 1 };
           } catch (error) {
             await transaction.abort().catch(() => undefined);
             throw error;
           }
-          return { stored, visible: await this.readBack() };
+          const visible = await this.catalog.readPast(written.lastOffset, READ_YOUR_WRITE_MS);
+          if (!visible) this.logger.warn(`alert rules: rule "${written.stored.id}" is on fleet.alert-rules but this instance did not read it back within ${READ_YOUR_WRITE_MS} ms`);
+          return { stored: written.stored, visible };
         } catch (error) {
           if (!isFenced(error) || attempt === FENCED_WRITE_ATTEMPTS) throw error;
           this.logger.log(`alert rules: another instance wrote first (${(error as Error).message}); deciding again`);
@@ -160,21 +168,10 @@ export class AlertRulesService implements OnModuleInit {
       }
     });
   }
-
-  /** Waits until the catalog has read the topic up to its end (this instance's write included). */
-  private async readBack(): Promise<boolean> {
-    try {
-      await this.catalog.caughtUp(READ_YOUR_WRITE_MS);
-      return true;
-    } catch (error) {
-      this.logger.warn(`alert rules: a write is on fleet.alert-rules but not yet read back: ${(error as Error).message}`);
-      return false;
-    }
-  }
 }
 
 function isFenced(error: unknown): boolean {
-  return error instanceof KafkaJSProtocolError && FENCED.has(error.type);
+  return error instanceof KafkaJSProtocolError && error.type === FENCED;
 }
 
 /** The body as a rule, or a 400 naming each wrong field. */
