@@ -296,7 +296,9 @@ describe('alert rules (REST, fleet.alert-rules, real stack)', () => {
       }
       expect(revisions.sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
       for (let round = 0; round < 5; round++) {
-        const { revision } = (await http().get(`/alert-rules/${id}`).set(as(viewer))).body;
+        // the revision both instances show (the other instance's last write reaches this one within moments)
+        const revisionOn = async () => [(await http().get(`/alert-rules/${id}`).set(as(viewer))).body.revision, (await second!.request<{ revision: number }>('GET', `/alert-rules/${id}`, undefined, as(viewer))).body.revision];
+        const [revision] = await eventually(revisionOn, ([first, other]) => first === other, 5000);
         const both = await Promise.all([put('first', 81, `"${revision}"`), put('second', 91, `"${revision}"`)]);
         expect(both.map((answer) => answer.status).sort()).toEqual([200, 412]);
       }

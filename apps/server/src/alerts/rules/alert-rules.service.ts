@@ -170,8 +170,13 @@ export class AlertRulesService implements OnModuleInit {
   }
 }
 
+/** Whether the broker fenced the write, said directly or as the cause kafkajs wraps a non-retriable error around. */
 function isFenced(error: unknown): boolean {
-  return error instanceof KafkaJSProtocolError && error.type === FENCED;
+  let cause = error;
+  for (let depth = 0; depth < 5 && cause instanceof Error; depth++, cause = cause.cause) {
+    if (cause instanceof KafkaJSProtocolError && cause.type === FENCED) return true;
+  }
+  return false;
 }
 
 /** The body as a rule, or a 400 naming each wrong field. */
