@@ -22,6 +22,8 @@ interface Route {
 
 const DEVICE = 'access-pump-1';
 const READERS: Role[] = ['viewer', 'operator', 'admin'];
+const OVERHEAT_RULE = { name: 'overheat', severity: 'major', condition: { type: 'threshold', metric: 'temperature', op: '>', value: 80 } };
+const UNKNOWN_RULE = '00000000-0000-4000-8000-000000000000';
 
 /**
  * Every route against every kind of caller, on the whole service (real Kafka, registry, chdb): keys
@@ -104,6 +106,12 @@ describe('access to every route (e2e)', () => {
     { method: 'GET', path: `/devices/${DEVICE}/commands`, roles: READERS, allowed: 200 },
     { method: 'GET', path: `/commands/${commandId}`, roles: READERS, allowed: 200 },
     { method: 'POST', path: '/commands/no-such-command/cancel', body: {}, roles: ['operator', 'admin'], allowed: 404 },
+    { method: 'POST', path: '/alert-rules', body: OVERHEAT_RULE, roles: ['operator', 'admin'], allowed: 201 },
+    { method: 'GET', path: '/alert-rules', roles: READERS, allowed: 200 },
+    // an unknown rule: callers who may pass the guards get the route's own 404, and nothing changes
+    { method: 'GET', path: `/alert-rules/${UNKNOWN_RULE}`, roles: READERS, allowed: 404 },
+    { method: 'PUT', path: `/alert-rules/${UNKNOWN_RULE}`, body: OVERHEAT_RULE, roles: ['operator', 'admin'], allowed: 404 },
+    { method: 'DELETE', path: `/alert-rules/${UNKNOWN_RULE}`, roles: ['operator', 'admin'], allowed: 404 },
   ];
 
   function expected(route: Route, caller: Caller): number {

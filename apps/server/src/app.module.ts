@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
+import { AlertsModule } from './alerts/alerts.module';
 import { NotificationsModule } from './alerts/notifications/notifications.module';
+import { AlertRulesModule } from './alerts/rules/alert-rules.module';
 import { AuthModule } from './auth/auth.module';
 import { CommandsModule } from './commands/commands.module';
 import { HealthModule } from './health/health.module';
@@ -36,6 +38,8 @@ const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
     TwinsModule,
     CommandsModule,
     SqlModule,
+    AlertRulesModule,
+    AlertsModule,
     NotificationsModule,
   ],
 })

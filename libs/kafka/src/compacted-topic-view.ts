@@ -181,6 +181,20 @@ export class CompactedTopicView<V> {
     await this.waitUntilCaughtUp(partitions, Number.isFinite(timeoutMs) ? Date.now() + timeoutMs : undefined);
   }
 
+  /**
+   * Resolves once the view has read the partition past `offset` (a record this instance wrote is in
+   * the store): unlike `caughtUp`, this waits for a transactional record whose commit marker the
+   * broker has yet to write, which the read-committed end offsets do not count yet. False on timeout.
+   */
+  async readPast(partition: number, offset: number, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while ((this.positions.get(partition) ?? 0) <= offset) {
+      if (this.stopped.signal.aborted || Date.now() > deadline) return false;
+      await sleep(5);
+    }
+    return true;
+  }
+
   private async waitUntilCaughtUp(partitions: number[] | undefined, deadline: number | undefined, report?: (waitingFor: string) => void): Promise<void> {
     const topic = this.options.topic;
     const startedAt = Date.now();

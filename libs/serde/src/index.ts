@@ -9,3 +9,4 @@ export * from './twin-command-reader';
 export * from './api-key-record';
 export * from './alert-event-record';
 export * from './alert-state-record';
+export * from './alert-rule-record';

@@ -23,9 +23,10 @@ export interface AlertRuleCatalog {
   /**
    * Resolves once the rules written before the call are read (fleet.alert-rules up to its end
    * offsets then): the alert processor waits for it before it evaluates any reading, or readings
-   * taken in before the rules are known would be passed over for good.
+   * taken in before the rules are known would be passed over for good. Rejects after `timeoutMs`
+   * (the view's default: 60 s), and the caller retries.
    */
-  caughtUp(): Promise<void>;
+  caughtUp(timeoutMs?: number): Promise<void>;
 }
 
 /** Nest injection token of the AlertRuleCatalog. */

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AlertRulesModule } from './rules/alert-rules.module';
 import { TwinsModule } from '../twins/twins.module';
 import { alertMetricProviders } from './alert.metrics';
 import { AlertProcessor } from './alert.processor';
@@ -7,11 +8,11 @@ import { AlertsHealth } from './alerts.health';
 
 /**
  * Alarms: the alert processor (telemetry → fleet.alerts and fleet.alert-state, where PROCESSORS
- * includes alerts) and the alert-state read model. The rules come from ALERT_RULE_CATALOG, which a
- * global module provides.
+ * includes alerts) and the alert-state read model. The rules come from ALERT_RULE_CATALOG, which
+ * AlertRulesModule provides.
  */
 @Module({
-  imports: [TwinsModule],
+  imports: [TwinsModule, AlertRulesModule],
   providers: [AlertStateReadModel, AlertProcessor, AlertsHealth, ...alertMetricProviders],
   exports: [AlertStateReadModel],
 })

@@ -3,7 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { PinoLogger } from 'nestjs-pino';
 import { principalOf } from './principal';
 
-/** One JSON audit line per write request: who, which route, which device and command, and the outcome. */
+/** One JSON audit line per write request: who, which route, which device, command or alert rule, and the outcome. */
 export interface AuditLine {
   audit: true;
   actor: string | null;
@@ -11,6 +11,7 @@ export interface AuditLine {
   route: string;
   deviceId: string | null;
   commandId: string | null;
+  ruleId: string | null;
   status: number;
   outcome: 'allowed' | 'denied' | 'failed';
 }
@@ -34,16 +35,20 @@ export class AuditMiddleware implements NestMiddleware {
 
 export function auditLine(request: Request, response: Response): AuditLine {
   const params = (request.params ?? {}) as Record<string, string | undefined>;
-  // a new command's id is only in the Location the controller set
-  const location = /^\/commands\/([^/]+)$/.exec(String(response.getHeader('location') ?? ''));
+  // a new command's or rule's id is only in the Location the controller set
+  const location = String(response.getHeader('location') ?? '');
+  const newCommand = /^\/commands\/([^/]+)$/.exec(location);
+  const newRule = /^\/alert-rules\/([^/]+)$/.exec(location);
+  const route = request.route?.path ? `${request.baseUrl}${request.route.path}` : request.path;
   const status = response.statusCode;
   return {
     audit: true,
     actor: principalOf(request)?.actor ?? null,
     method: request.method,
-    route: request.route?.path ? `${request.baseUrl}${request.route.path}` : request.path,
+    route,
     deviceId: params.deviceId ?? null,
-    commandId: params.commandId ?? (location ? decodeURIComponent(location[1]!) : null),
+    commandId: params.commandId ?? (newCommand ? decodeURIComponent(newCommand[1]!) : null),
+    ruleId: (route.startsWith('/alert-rules/') ? params.id : undefined) ?? (newRule ? decodeURIComponent(newRule[1]!) : null),
     status,
     outcome: status === 401 || status === 403 || status === 415 || status === 429 ? 'denied' : status >= 400 ? 'failed' : 'allowed',
   };

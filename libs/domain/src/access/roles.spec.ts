@@ -6,12 +6,15 @@ describe('roles', () => {
     expect(mayExercise(['viewer'], 'commands:write')).toBe(false);
     expect(mayExercise(['viewer'], 'desired:write')).toBe(false);
     expect(mayExercise(['viewer'], 'metrics:read')).toBe(false);
+    expect(mayExercise(['viewer'], 'alert-rules:read')).toBe(true);
+    expect(mayExercise(['viewer'], 'alert-rules:write')).toBe(false);
   });
 
   it('operators send commands and patch desired state but do not delete devices', () => {
     expect(mayExercise(['operator'], 'commands:write')).toBe(true);
     expect(mayExercise(['operator'], 'desired:write')).toBe(true);
     expect(mayExercise(['operator'], 'devices:delete')).toBe(false);
+    expect(mayExercise(['operator'], 'alert-rules:write')).toBe(true);
   });
 
   it('analysts read history only', () => {

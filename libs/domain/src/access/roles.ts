@@ -19,6 +19,8 @@ export const RIGHTS = {
   'devices:delete': ['admin'],
   'metrics:read': ['metrics', 'admin'],
   'sql:read': ['analyst', 'admin'],
+  'alert-rules:read': ['viewer', 'operator', 'admin'],
+  'alert-rules:write': ['operator', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Right = keyof typeof RIGHTS;
 
