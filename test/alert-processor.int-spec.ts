@@ -10,10 +10,9 @@
 import { AlertRule, validateAlertRule } from '@fleetstream/domain';
 import { ConsumedRecord, fleetGroups, readTopicsToEnd, TelemetryProducer } from '@fleetstream/kafka';
 import { AlertEventRecord, AlertStateRecord, alertStateKey, readAvroSchema, RegistryCodec } from '@fleetstream/serde';
-import { INestApplication, Module } from '@nestjs/common';
+import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { ALERT_RULE_CATALOG, AlertRuleCatalog, StoredAlertRule } from '../apps/server/src/alerts/alert-rule-catalog';
-import { AlertsModule } from '../apps/server/src/alerts/alerts.module';
 import { AppModule } from '../apps/server/src/app.module';
 import { adminHttp } from './support/http';
 import { connectedTelemetryProducer, createTestStack, eventually, stackEnv, TestStack } from './support/test-stack';
@@ -69,9 +68,7 @@ describe('alert processor on the real stack', () => {
 
   async function startApp(): Promise<void> {
     Object.assign(process.env, { ...stackEnv(stack), PROCESSORS: 'alerts', ALERT_TICK_MS: '100', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
-    @Module({ providers: [{ provide: ALERT_RULE_CATALOG, useValue: catalog }], exports: [ALERT_RULE_CATALOG] })
-    class CatalogModule {}
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule, { module: CatalogModule, global: true }, AlertsModule] }).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).overrideProvider(ALERT_RULE_CATALOG).useValue(catalog).compile();
     app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
     await app.init();
   }
