@@ -112,6 +112,8 @@ describe('access to every route (e2e)', () => {
     { method: 'GET', path: `/alert-rules/${UNKNOWN_RULE}`, roles: READERS, allowed: 404 },
     { method: 'PUT', path: `/alert-rules/${UNKNOWN_RULE}`, body: OVERHEAT_RULE, roles: ['operator', 'admin'], allowed: 404 },
     { method: 'DELETE', path: `/alert-rules/${UNKNOWN_RULE}`, roles: ['operator', 'admin'], allowed: 404 },
+    // an unknown alarm: callers who may acknowledge get the route's own 404
+    { method: 'POST', path: `/alerts/${UNKNOWN_RULE}:no-such-device:1/acknowledge`, body: {}, roles: ['operator', 'admin'], allowed: 404 },
   ];
 
   function expected(route: Route, caller: Caller): number {

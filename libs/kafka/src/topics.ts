@@ -27,6 +27,8 @@ export function fleetTopics(prefix: string) {
     alertRules: name('alert-rules'),
     /** The alert decider's state per (device, rule) (compacted, key = `<deviceId>/<ruleId>`, in the device's partition), written with fleet.alerts in one transaction. */
     alertState: name('alert-state'),
+    /** Operator commands for an alarm (ACKNOWLEDGE; key = device id, co-partitioned with telemetry), consumed by the alert processor. */
+    alertCommands: name('alert-commands'),
     /** fleet.alerts records the alarm history writer could not decode. */
     alertsDlq: name('alerts.dlq'),
     /** Alert notifications a webhook sink did not take after its last attempt (original bytes + DLQ headers + the sink). */
@@ -145,6 +147,8 @@ export function fleetTopicDefinitions(topics: FleetTopics, partitions: number): 
     { topic: topics.alertRules, numPartitions: 1, configEntries: compacted },
     // co-partitioned with telemetry: a device's alert states live in its partition number
     { topic: topics.alertState, numPartitions: partitions, configEntries: compacted },
+    // co-partitioned with telemetry: the alert processor applies a command in its device's partition
+    { topic: topics.alertCommands, numPartitions: partitions, configEntries: deleteAfterDays(7) },
     { topic: topics.alertsDlq, numPartitions: partitions, configEntries: deleteAfterDays(30) },
     { topic: topics.alertNotificationsDlq, numPartitions: partitions, configEntries: deleteAfterDays(30) },
     { topic: topics.alertNotificationsDlqRedriven, numPartitions: 1, configEntries: compacted },

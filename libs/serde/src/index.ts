@@ -10,3 +10,4 @@ export * from './api-key-record';
 export * from './alert-event-record';
 export * from './alert-state-record';
 export * from './alert-rule-record';
+export * from './alert-command-record';

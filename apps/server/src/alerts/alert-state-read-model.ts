@@ -1,5 +1,5 @@
-import { CompactedTopicView, FleetTopics } from '@fleetstream/kafka';
-import { AlertStateRecord, fromAlertStateRecord, KeyedAlertState, readAvroSchema, RegistryCodec } from '@fleetstream/serde';
+import { CompactedTopicView, FleetTopics, KeyedChanges } from '@fleetstream/kafka';
+import { alertStateKey, AlertStateRecord, fromAlertStateRecord, KeyedAlertState, readAvroSchema, RegistryCodec } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
@@ -16,6 +16,7 @@ import { ViewMonitor } from '../metrics/view.metrics';
 export class AlertStateReadModel implements OnModuleInit, BeforeApplicationShutdown {
   readonly codec: RegistryCodec<AlertStateRecord>;
   private readonly view: CompactedTopicView<KeyedAlertState>;
+  private readonly changes = new KeyedChanges<KeyedAlertState>();
 
   constructor(
     @Inject(fleetstreamConfig.KEY) config: AppConfig,
@@ -32,6 +33,7 @@ export class AlertStateReadModel implements OnModuleInit, BeforeApplicationShutd
       decode: (bytes) => this.codec.decodeOwn(bytes, topics.alertState, fromAlertStateRecord),
       onSkip: monitor.skipped,
       logger: new Logger(AlertStateReadModel.name),
+      onChange: (key, alert) => this.changes.notify(key, alert),
     });
     monitor.watch(this.view);
   }
@@ -54,6 +56,21 @@ export class AlertStateReadModel implements OnModuleInit, BeforeApplicationShutd
    */
   applyCommitted(states: ReadonlyMap<string, KeyedAlertState | null>, offsets: ReadonlyMap<number, readonly number[]>): Promise<void> {
     return this.view.applyOwn([...states], offsets);
+  }
+
+  /**
+   * The (device, rule) state whose active or last alarm is `alarmId`. Found by search, not by parsing
+   * the id: a device id may contain ':', the separator of alarm ids.
+   */
+  findAlarm(alarmId: string): KeyedAlertState | undefined {
+    for (const [, alert] of this.view.entries()) if (alert.state.alarm?.alarmId === alarmId) return alert;
+    return undefined;
+  }
+
+  /** Resolves with the (device, rule) state once `accept` holds for it, or undefined at the timeout. */
+  waitFor(deviceId: string, ruleId: string, accept: (alert: KeyedAlertState | null) => boolean, timeoutMs: number): Promise<KeyedAlertState | null | undefined> {
+    const key = alertStateKey(deviceId, ruleId);
+    return this.changes.waitFor(key, this.view.get(key) ?? null, accept, timeoutMs);
   }
 
   /** Waits until the given partitions are read up to the topic's current end. */

@@ -4,7 +4,7 @@ import {
   ConfluentKafka, ConsumedRecord, coPartitionCount, fleetGroups, FleetTopics, groupMembership, misplacedRecordTarget, partitionOf, ProcessorOutput, ProcessorStatus, RecordFault,
   TransactionalProcessor,
 } from '@fleetstream/kafka';
-import { AlertEventRecord, alertStateKey, KeyedAlertState, readAvroSchema, readTelemetry, RegistryCodec, TelemetryRules, toAlertEventRecord, toAlertStateRecord } from '@fleetstream/serde';
+import { AlertCommandRecord, AlertEventRecord, alertStateKey, KeyedAlertState, readAvroSchema, readTelemetry, RegistryCodec, TelemetryRules, toAlertEventRecord, toAlertStateRecord } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Kafka, Message } from 'kafkajs';
@@ -48,6 +48,7 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
   private stopListening: (() => void) | undefined;
   private readonly telemetryCodec: RegistryCodec<Telemetry>;
   private readonly eventCodec: RegistryCodec<AlertEventRecord>;
+  private readonly commandCodec: RegistryCodec<AlertCommandRecord>;
   private readonly rules: TelemetryRules;
   private schemaIds = { event: 0, state: 0 };
   /** Per partition this instance owns and restored: its (device, rule) alerts by fleet.alert-state key. */
@@ -73,6 +74,7 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
   ) {
     this.telemetryCodec = new RegistryCodec<Telemetry>(registry, readAvroSchema('telemetry'));
     this.eventCodec = new RegistryCodec<AlertEventRecord>(registry, readAvroSchema('alert-event'));
+    this.commandCodec = new RegistryCodec<AlertCommandRecord>(registry, readAvroSchema('alert-command'));
     this.rules = telemetryRules(config);
   }
 
@@ -140,9 +142,9 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
     await this.processor?.stop();
   }
 
-  /** Telemetry, and the telemetry the twin processor forwarded to its device's partition. */
+  /** Telemetry, the telemetry the twin processor forwarded to its device's partition, and operators' alarm commands. */
   private inputTopics(): string[] {
-    return [this.topics.telemetry, this.topics.telemetryRepartition];
+    return [this.topics.telemetry, this.topics.telemetryRepartition, this.topics.alertCommands];
   }
 
   /** The rules, then the assigned partitions' alerts from fleet.alert-state (Kafka Streams' restore-before-process). */
@@ -162,6 +164,7 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
   }
 
   private async handle(record: ConsumedRecord, batch: AlertBatch): Promise<RecordFault | void> {
+    if (record.topic === this.topics.alertCommands) return this.handleCommand(record, batch);
     // the twin processor forwards it to its device's partition, where it is evaluated
     if (record.topic === this.topics.telemetry && misplacedRecordTarget(record, this.partitions) !== undefined) return;
     // the record's timestamp, not the clock: a replay decides as the first pass did
@@ -183,6 +186,20 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
         { type: 'EvaluateReading', data: { ruleId: stored.id, rule: stored.rule, reading }, metadata: { now } },
       ]);
     }
+  }
+
+  /**
+   * An operator's command for an alarm, applied to its (device, rule) state like a reading. A refusal
+   * (the alarm is not active) writes nothing: the REST API reads the outcome from fleet.alert-state.
+   */
+  private async handleCommand(record: ConsumedRecord, batch: AlertBatch): Promise<RecordFault | void> {
+    const decoded = await this.commandCodec.decode(record.value);
+    if (!decoded.ok) return decoded.rejection;
+    const { alarmId, deviceId, ruleId, actor, note } = decoded.value;
+    const stored = this.catalog.get(ruleId);
+    // no rule, no state to acknowledge (a deleted rule cleared and dropped its alarm)
+    if (!stored || !batch.working.has(alertStateKey(deviceId, ruleId))) return;
+    await this.apply(batch, deviceId, ruleId, stored, [{ type: 'AcknowledgeAlert', data: { alarmId, actor, note }, metadata: { now: record.timestamp } }]);
   }
 
   /**
@@ -257,7 +274,7 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
     let changed = false;
     for (const command of commands) {
       const decision = decideAlert(command, state);
-      // only an acknowledgment is ever refused, and none comes here
+      // only an acknowledgment is ever refused: the REST API sees the alarm unchanged and answers 409
       if ('rejection' in decision) continue;
       for (const event of decision.events) {
         state = evolveAlert(state, event);

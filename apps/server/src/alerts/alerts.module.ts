@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { AlertAcknowledgmentsController } from './alert-acknowledgments.controller';
+import { AlertAcknowledgmentsService } from './alert-acknowledgments.service';
 import { AlertRulesModule } from './rules/alert-rules.module';
 import { TwinsModule } from '../twins/twins.module';
 import { alertMetricProviders } from './alert.metrics';
@@ -13,7 +15,8 @@ import { AlertsHealth } from './alerts.health';
  */
 @Module({
   imports: [TwinsModule, AlertRulesModule],
-  providers: [AlertStateReadModel, AlertProcessor, AlertsHealth, ...alertMetricProviders],
+  controllers: [AlertAcknowledgmentsController],
+  providers: [AlertAcknowledgmentsService, AlertStateReadModel, AlertProcessor, AlertsHealth, ...alertMetricProviders],
   exports: [AlertStateReadModel],
 })
 export class AlertsModule {}
