@@ -5,6 +5,8 @@ import { alertMetricProviders } from './alert.metrics';
 import { AlertProcessor } from './alert.processor';
 import { AlertStateReadModel } from './alert-state-read-model';
 import { AlertsHealth } from './alerts.health';
+import { AlertsController } from './alerts.controller';
+import { AlertsService } from './alerts.service';
 
 /**
  * Alarms: the alert processor (telemetry → fleet.alerts and fleet.alert-state, where PROCESSORS
@@ -13,7 +15,8 @@ import { AlertsHealth } from './alerts.health';
  */
 @Module({
   imports: [TwinsModule, AlertRulesModule],
-  providers: [AlertStateReadModel, AlertProcessor, AlertsHealth, ...alertMetricProviders],
+  controllers: [AlertsController],
+  providers: [AlertsService, AlertStateReadModel, AlertProcessor, AlertsHealth, ...alertMetricProviders],
   exports: [AlertStateReadModel],
 })
 export class AlertsModule {}

@@ -21,6 +21,7 @@ export const RIGHTS = {
   'sql:read': ['analyst', 'admin'],
   'alert-rules:read': ['viewer', 'operator', 'admin'],
   'alert-rules:write': ['operator', 'admin'],
+  'alerts:read': ['viewer', 'operator', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Right = keyof typeof RIGHTS;
 
