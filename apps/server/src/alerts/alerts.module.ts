@@ -10,8 +10,8 @@ import { AlertsService } from './alerts.service';
 
 /**
  * Alarms: the alert processor (telemetry → fleet.alerts and fleet.alert-state, where PROCESSORS
- * includes alerts), the alert-state read model and the alarm read routes over it. The rules come from ALERT_RULE_CATALOG, which
- * AlertRulesModule provides.
+ * includes alerts), the alert-state read model and the alarm read routes over it. The rules come
+ * from ALERT_RULE_CATALOG, which AlertRulesModule provides.
  */
 @Module({
   imports: [TwinsModule, AlertRulesModule],
