@@ -108,6 +108,9 @@ describe('access to every route (e2e)', () => {
     { method: 'POST', path: '/commands/no-such-command/cancel', body: {}, roles: ['operator', 'admin'], allowed: 404 },
     { method: 'POST', path: '/alert-rules', body: OVERHEAT_RULE, roles: ['operator', 'admin'], allowed: 201 },
     { method: 'GET', path: '/alert-rules', roles: READERS, allowed: 200 },
+    { method: 'GET', path: '/alerts', roles: READERS, allowed: 200 },
+    { method: 'GET', path: `/devices/${DEVICE}/alerts`, roles: READERS, allowed: 200 },
+    { method: 'GET', path: '/alerts/stream', roles: READERS, allowed: 200, sse: true },
     // an unknown rule: callers who may pass the guards get the route's own 404, and nothing changes
     { method: 'GET', path: `/alert-rules/${UNKNOWN_RULE}`, roles: READERS, allowed: 404 },
     { method: 'PUT', path: `/alert-rules/${UNKNOWN_RULE}`, body: OVERHEAT_RULE, roles: ['operator', 'admin'], allowed: 404 },

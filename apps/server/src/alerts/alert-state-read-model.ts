@@ -3,6 +3,7 @@ import { alertStateKey, AlertStateRecord, fromAlertStateRecord, KeyedAlertState,
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
+import { Observable, Subject } from 'rxjs';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
 import { ViewMonitor } from '../metrics/view.metrics';
@@ -17,6 +18,9 @@ export class AlertStateReadModel implements OnModuleInit, BeforeApplicationShutd
   readonly codec: RegistryCodec<AlertStateRecord>;
   private readonly view: CompactedTopicView<KeyedAlertState>;
   private readonly changes = new KeyedChanges<KeyedAlertState>();
+  private readonly alarmChanges = new Subject<KeyedAlertState>();
+  /** Per key, what of its alarm was last announced: most state changes (samples, pending) leave the alarm as it was. */
+  private readonly announced = new Map<string, string>();
 
   constructor(
     @Inject(fleetstreamConfig.KEY) config: AppConfig,
@@ -33,7 +37,10 @@ export class AlertStateReadModel implements OnModuleInit, BeforeApplicationShutd
       decode: (bytes) => this.codec.decodeOwn(bytes, topics.alertState, fromAlertStateRecord),
       onSkip: monitor.skipped,
       logger: new Logger(AlertStateReadModel.name),
-      onChange: (key, alert) => this.changes.notify(key, alert),
+      onChange: (key, value) => {
+        this.changes.notify(key, value);
+        this.announce(key, value);
+      },
     });
     monitor.watch(this.view);
   }
@@ -46,8 +53,26 @@ export class AlertStateReadModel implements OnModuleInit, BeforeApplicationShutd
     await this.view.stop();
   }
 
-  all(): Iterable<[string, KeyedAlertState]> {
-    return this.view.entries();
+  /** States in key order (`<deviceId>/<ruleId>`), after `afterKey` when given. */
+  all(afterKey?: string): Iterable<[string, KeyedAlertState]> {
+    return this.view.entries(afterKey);
+  }
+
+  /** Each state whose alarm was raised, acknowledged or cleared, from now on. */
+  get changedAlarms(): Observable<KeyedAlertState> {
+    return this.alarmChanges.asObservable();
+  }
+
+  private announce(key: string, value: KeyedAlertState | null): void {
+    const alarm = value?.state.alarm;
+    if (!value || !alarm) {
+      this.announced.delete(key);
+      return;
+    }
+    const signature = `${alarm.alarmId}|${alarm.acknowledged?.at ?? ''}|${alarm.cleared?.at ?? ''}`;
+    if (this.announced.get(key) === signature) return;
+    this.announced.set(key, signature);
+    this.alarmChanges.next(value);
   }
 
   /**

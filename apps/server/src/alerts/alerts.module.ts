@@ -7,16 +7,18 @@ import { alertMetricProviders } from './alert.metrics';
 import { AlertProcessor } from './alert.processor';
 import { AlertStateReadModel } from './alert-state-read-model';
 import { AlertsHealth } from './alerts.health';
+import { AlertsController } from './alerts.controller';
+import { AlertsService } from './alerts.service';
 
 /**
  * Alarms: the alert processor (telemetry → fleet.alerts and fleet.alert-state, where PROCESSORS
- * includes alerts) and the alert-state read model. The rules come from ALERT_RULE_CATALOG, which
- * AlertRulesModule provides.
+ * includes alerts), the alert-state read model and the alarm read routes over it. The rules come
+ * from ALERT_RULE_CATALOG, which AlertRulesModule provides.
  */
 @Module({
   imports: [TwinsModule, AlertRulesModule],
-  controllers: [AlertAcknowledgmentsController],
-  providers: [AlertAcknowledgmentsService, AlertStateReadModel, AlertProcessor, AlertsHealth, ...alertMetricProviders],
+  controllers: [AlertsController, AlertAcknowledgmentsController],
+  providers: [AlertsService, AlertAcknowledgmentsService, AlertStateReadModel, AlertProcessor, AlertsHealth, ...alertMetricProviders],
   exports: [AlertStateReadModel],
 })
 export class AlertsModule {}

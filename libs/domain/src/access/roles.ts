@@ -22,6 +22,7 @@ export const RIGHTS = {
   'alert-rules:read': ['viewer', 'operator', 'admin'],
   'alert-rules:write': ['operator', 'admin'],
   'alerts:acknowledge': ['operator', 'admin'],
+  'alerts:read': ['viewer', 'operator', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Right = keyof typeof RIGHTS;
 
