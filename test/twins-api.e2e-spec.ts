@@ -125,6 +125,7 @@ describe('twins API (e2e)', () => {
       ['GET rollup', (id) => http().get(`/devices/${id}/telemetry/rollup?bucket=1m`)],
       ['POST command', (id) => http().post(`/devices/${id}/commands`).send({ name: 'reboot' })],
       ['GET commands', (id) => http().get(`/devices/${id}/commands`)],
+      ['GET alerts', (id) => http().get(`/devices/${id}/alerts`)],
     ];
     it.each(routes.flatMap(([route, call]) => badIds.map(([what, id]) => [route, what, call, id] as const)))(
       '%s with %s answers 400 stating the rule',
