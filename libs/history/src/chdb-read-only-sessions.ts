@@ -122,11 +122,19 @@ export class ReadOnlySession {
     // one statement only, judged as data (formatQuery parses its argument and refuses a second
     // statement with code 62): the EXPLAIN below runs every statement of its text, so `…; USE system`
     // would otherwise have run during the parse
-    return this.replacedOnFailure(async () => {
-      const canonical = (await this.session.queryBindAsync('SELECT formatQuerySingleLine({statement:String})', { statement: sql }, { format: 'TSVRaw' })).text();
-      const ast = (await this.session.queryBindAsync(`EXPLAIN AST ${sql}`, params, { format: 'TSVRaw' })).text();
-      return { ast, canonical };
-    });
+    const canonical = await this.replacedOnFailure(async () =>
+      (await this.session.queryBindAsync('SELECT formatQuerySingleLine({statement:String})', { statement: sql }, { format: 'TSVRaw' })).text(),
+    );
+    return { ast: await this.explainAst(sql, params), canonical };
+  }
+
+  /**
+   * ClickHouse's parse alone, for a text this server made from a statement `parse` already read (one
+   * statement, so its single-statement check need not run again).
+   */
+  async explainAst(sql: string, params: Record<string, string | null>): Promise<string> {
+    await this.useDatabase(this.session);
+    return this.replacedOnFailure(async () => (await this.session.queryBindAsync(`EXPLAIN AST ${sql}`, params, { format: 'TSVRaw' })).text());
   }
 
   /**

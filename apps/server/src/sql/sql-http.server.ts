@@ -145,13 +145,13 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
       const select = withoutFormatClause(canonical, formatClause);
       // the canonical text is judged like the sent one before the engine sees it (DESCRIBE analyses it)
       checkStatement(select);
-      checkAst((await session.parse(select, sql.params)).ast, this.config.CLICKHOUSE_DATABASE, databases);
+      checkAst(await session.explainAst(select, sql.params), this.config.CLICKHOUSE_DATABASE, databases);
       const columns = await session.columnNames(select, sql.urlParams);
       checkColumnNames(columns);
       executed = materializingSelect(select, columns, formatClause);
       // what runs is judged, not only what was sent
       checkStatement(executed);
-      checkAst((await session.parse(executed, sql.params)).ast, this.config.CLICKHOUSE_DATABASE, databases);
+      checkAst(await session.explainAst(executed, sql.params), this.config.CLICKHOUSE_DATABASE, databases);
     }
     const controller = new AbortController();
     this.running.add(controller);
