@@ -1,11 +1,12 @@
-import { AlertRule, validateAlertRule } from '@fleetstream/domain';
+import { AlertRule, exponentialBackoffMs, validateAlertRule } from '@fleetstream/domain';
 import { FleetTopics, idempotentProducerConfig } from '@fleetstream/kafka';
 import { AlertRuleRecord, readAvroSchema, RegistryCodec, toAlertRuleRecord } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BadRequestException, HttpException, HttpStatus, Inject, Injectable, Logger, NotFoundException, OnModuleInit, ServiceUnavailableException } from '@nestjs/common';
 import { Mutex } from 'async-mutex';
-import { Kafka, KafkaJSProtocolError } from 'kafkajs';
+import { Kafka, KafkaJSError, KafkaJSProtocolError } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
+import { setTimeout } from 'node:timers/promises';
 import { AppConfig, fleetstreamConfig } from '../../infrastructure/fleetstream.config';
 import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../../infrastructure/tokens';
 import { VERSION_TAG_PATTERN } from '../../twins/twin-version';
@@ -15,10 +16,14 @@ import { AlertRulesReadModel } from './alert-rules.read-model';
 /** How long a write waits for this instance's catalog to read it back before it answers 202. */
 export const READ_YOUR_WRITE_MS = 5000;
 const REVISION_TAG = new RegExp(VERSION_TAG_PATTERN);
-/** Writes another instance fenced are decided again on the rule as it then stands, this many times at most. */
-const FENCED_WRITE_ATTEMPTS = 5;
-/** What the broker answers a producer whose transactional id a newer producer took over (at kafkajs' request versions). */
-const FENCED = 'INVALID_PRODUCER_EPOCH';
+/** Writes another instance fenced are decided again on the rule as it then stands, for this long at most. */
+const FENCED_WRITE_BUDGET_MS = 15_000;
+const FENCED_RETRY_BACKOFF = { initialMs: 20, maxMs: 500 };
+/**
+ * What the broker answers a producer whose transactional id another instance took over, or whose
+ * transaction that instance's takeover is still completing: each means "decide again", never a 500.
+ */
+const FENCING_ERRORS = new Set(['INVALID_PRODUCER_EPOCH', 'INVALID_TXN_STATE', 'CONCURRENT_TRANSACTIONS', 'INVALID_PRODUCER_ID_MAPPING', 'TRANSACTION_COORDINATOR_FENCED']);
 
 type KeyedRecord = { key: string; value: AlertRuleRecord | null };
 
@@ -134,6 +139,7 @@ export class AlertRulesService implements OnModuleInit {
    */
   private written(decide: () => { stored: StoredAlertRule; records: KeyedRecord[] }): Promise<RuleWrite> {
     return this.writes.runExclusive(async () => {
+      const deadline = Date.now() + FENCED_WRITE_BUDGET_MS;
       for (let attempt = 1; ; attempt++) {
         const producer = this.kafka.producer({ ...idempotentProducerConfig, transactionalId: this.transactionalId });
         await producer.connect();
@@ -160,23 +166,44 @@ export class AlertRulesService implements OnModuleInit {
           if (!visible) this.logger.warn(`alert rules: rule "${written.stored.id}" is on fleet.alert-rules but this instance did not read it back within ${READ_YOUR_WRITE_MS} ms`);
           return { stored: written.stored, visible };
         } catch (error) {
-          if (!isFenced(error) || attempt === FENCED_WRITE_ATTEMPTS) throw error;
-          this.logger.log(`alert rules: another instance wrote first (${(error as Error).message}); deciding again`);
+          if (!isFenced(error)) {
+            if (error instanceof KafkaJSError) this.logger.error(`alert rules: write failed: ${errorChain(error)}`);
+            throw error;
+          }
+          if (Date.now() >= deadline) {
+            this.logger.warn(`alert rules: write fenced by other instances for ${FENCED_WRITE_BUDGET_MS} ms (${attempt} attempts): ${errorChain(error)}`);
+            throw new ServiceUnavailableException('alert rules are being written by other instances without pause; try again');
+          }
+          this.logger.log(`alert rules: another instance wrote first (${errorChain(error)}); deciding again`);
         } finally {
           await producer.disconnect();
         }
+        // two instances that keep fencing each other in step would never get through without the jitter
+        await setTimeout(exponentialBackoffMs(FENCED_RETRY_BACKOFF, attempt) * (0.5 + Math.random()));
       }
     });
   }
 }
 
-/** Whether the broker fenced the write, said directly or as the cause kafkajs wraps a non-retriable error around. */
-function isFenced(error: unknown): boolean {
-  let cause = error;
-  for (let depth = 0; depth < 5 && cause instanceof Error; depth++, cause = cause.cause) {
-    if (cause instanceof KafkaJSProtocolError && cause.type === FENCED) return true;
+/**
+ * Whether the broker fenced the write: said directly, as the cause kafkajs wraps a non-retriable or
+ * retries-exceeded error around, or among the errors of an aggregate (a send to several brokers).
+ */
+export function isFenced(error: unknown, depth = 0): boolean {
+  if (!(error instanceof Error) || depth > 5) return false;
+  if (error instanceof KafkaJSProtocolError && FENCING_ERRORS.has(error.type)) return true;
+  const aggregated = (error as { errors?: unknown }).errors;
+  if (Array.isArray(aggregated) && aggregated.some((inner) => isFenced(inner, depth + 1))) return true;
+  return isFenced(error.cause, depth + 1);
+}
+
+/** The error and its causes, with their broker error types, for the log. */
+function errorChain(error: unknown): string {
+  const parts: string[] = [];
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 6; cause = cause.cause, depth++) {
+    parts.push(`${cause.name}${cause instanceof KafkaJSProtocolError ? ` ${cause.type}` : ''}: ${cause.message}`);
   }
-  return false;
+  return parts.join(' <- ');
 }
 
 /** The body as a rule, or a 400 naming each wrong field. */
