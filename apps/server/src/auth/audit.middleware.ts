@@ -1,9 +1,10 @@
+import { alarmPartsOf } from '@fleetstream/domain';
 import { Injectable, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { PinoLogger } from 'nestjs-pino';
 import { principalOf } from './principal';
 
-/** One JSON audit line per write request: who, which route, which device, command or alert rule, and the outcome. */
+/** One JSON audit line per write request: who, which route, which device, command, alert rule or alarm, and the outcome. */
 export interface AuditLine {
   audit: true;
   actor: string | null;
@@ -12,6 +13,7 @@ export interface AuditLine {
   deviceId: string | null;
   commandId: string | null;
   ruleId: string | null;
+  alarmId: string | null;
   status: number;
   outcome: 'allowed' | 'denied' | 'failed';
 }
@@ -41,14 +43,18 @@ export function auditLine(request: Request, response: Response): AuditLine {
   const newRule = /^\/alert-rules\/([^/]+)$/.exec(location);
   const route = request.route?.path ? `${request.baseUrl}${request.route.path}` : request.path;
   const status = response.statusCode;
+  // an acknowledgment names the alarm, and through it the device and rule
+  const alarmId = route.startsWith('/alerts/') ? (params.id ?? null) : null;
+  const alarm = alarmId === null ? undefined : alarmPartsOf(alarmId);
   return {
     audit: true,
     actor: principalOf(request)?.actor ?? null,
     method: request.method,
     route,
-    deviceId: params.deviceId ?? null,
+    deviceId: params.deviceId ?? alarm?.deviceId ?? null,
     commandId: params.commandId ?? (newCommand ? decodeURIComponent(newCommand[1]!) : null),
-    ruleId: (route.startsWith('/alert-rules/') ? params.id : undefined) ?? (newRule ? decodeURIComponent(newRule[1]!) : null),
+    ruleId: (route.startsWith('/alert-rules/') ? params.id : undefined) ?? alarm?.ruleId ?? (newRule ? decodeURIComponent(newRule[1]!) : null),
+    alarmId,
     status,
     outcome: status === 401 || status === 403 || status === 415 || status === 429 ? 'denied' : status >= 400 ? 'failed' : 'allowed',
   };

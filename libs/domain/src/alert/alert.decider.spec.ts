@@ -1,7 +1,7 @@
 import { specFor } from '../testing/given-when-then';
 import type { AlertRule } from './alert-rule';
 import type { AlertCommand } from './alert.commands';
-import { alertDecider, alertDueAt, AlertState, isAlarmEvent } from './alert.decider';
+import { alarmIdOf, alarmPartsOf, alertDecider, alertDueAt, AlertState, isAlarmEvent } from './alert.decider';
 import type { AlertClearReason, AlertEvent, RateSample, ReadingRef } from './alert.events';
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -353,5 +353,15 @@ describe('alert decider', () => {
       expect(live.events.reduce(alertDecider.evolve, alertDecider.initialState())).toEqual(live.state);
       expect(live.state.alarm).toMatchObject({ alarmId: alarm(2), acknowledged: { actor: 'jwt:alice@example.com' } });
     });
+  });
+});
+
+describe('an alarm id', () => {
+  it('reads back as the rule, device and count that made it, a device id with colons included', () => {
+    const ruleId = '0b5e5a57-8c8e-4c55-a1c4-6c4d8a1f2f10';
+    expect(alarmPartsOf(alarmIdOf(ruleId, 'plant:7:pump-2', 12))).toEqual({ ruleId, deviceId: 'plant:7:pump-2', count: 12 });
+  });
+  it.each(['', 'r1', 'r1:dev-1', 'r1:dev-1:0', 'r1:dev-1:x', ':dev-1:1', 'r1::1'])('is not read from %j', (text) => {
+    expect(alarmPartsOf(text)).toBeUndefined();
   });
 });

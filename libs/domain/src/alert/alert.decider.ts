@@ -181,6 +181,15 @@ export function alarmIdOf(ruleId: string, deviceId: string, count: number): stri
 }
 
 /**
+ * The rule and device an alarm id names, or undefined when it is not one. Rule ids hold no colon and
+ * the count is the last part, so a device id with colons in it reads back whole.
+ */
+export function alarmPartsOf(alarmId: string): { ruleId: string; deviceId: string; count: number } | undefined {
+  const match = /^([^:]+):(.+):([1-9][0-9]*)$/.exec(alarmId);
+  return match ? { ruleId: match[1]!, deviceId: match[2]!, count: Number(match[3]) } : undefined;
+}
+
+/**
  * The window after a sample: the samples within `windowMs` of it, oldest first, thinned to about
  * RATE_WINDOW_POINTS, after the newest older sample (the anchor): without it a gap longer than the
  * window would leave one sample and no rate.
