@@ -1,3 +1,4 @@
+import { alarmPartsOf } from '@fleetstream/domain';
 import { CompactedTopicView, FleetTopics, KeyedChanges } from '@fleetstream/kafka';
 import { alertStateKey, AlertStateRecord, fromAlertStateRecord, KeyedAlertState, readAvroSchema, RegistryCodec } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
@@ -84,12 +85,13 @@ export class AlertStateReadModel implements OnModuleInit, BeforeApplicationShutd
   }
 
   /**
-   * The (device, rule) state whose active or last alarm is `alarmId`. Found by search, not by parsing
-   * the id: a device id may contain ':', the separator of alarm ids.
+   * The (device, rule) state whose active or last alarm is `alarmId`, looked up by the device and rule
+   * the id names (rule ids hold no ':', so a device id with ':' in it reads back whole).
    */
   findAlarm(alarmId: string): KeyedAlertState | undefined {
-    for (const [, alert] of this.view.entries()) if (alert.state.alarm?.alarmId === alarmId) return alert;
-    return undefined;
+    const parts = alarmPartsOf(alarmId);
+    const alert = parts && this.view.get(alertStateKey(parts.deviceId, parts.ruleId));
+    return alert?.state.alarm?.alarmId === alarmId ? alert : undefined;
   }
 
   /** Resolves with the (device, rule) state once `accept` holds for it, or undefined at the timeout. */
