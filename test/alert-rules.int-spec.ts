@@ -161,6 +161,17 @@ describe('alert rules (REST, fleet.alert-rules, real stack)', () => {
       expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => [i + 2, 81 + i]));
     });
 
+    it('a rule read, edited and sent back whole is accepted: the fields the server keeps are ignored, but an id must be the path\'s', async () => {
+      const read = (await http().get(`/alert-rules/${id}`).set(as(viewer))).body;
+      const edited = { ...read, name: 'read-edit-write', revision: 1, updatedBy: 'someone else' };
+      const replaced = await http().put(`/alert-rules/${id}`).set(as(operator)).set('if-match', `"${read.revision}"`).send(edited);
+      expect(replaced.status).toBe(200);
+      expect(replaced.body).toMatchObject({ id, name: 'read-edit-write', revision: read.revision + 1, updatedBy: 'key:rules-operator' });
+      const elsewhere = await http().put(`/alert-rules/${id}`).set(as(operator)).send({ ...edited, id: 'another-rule' });
+      expect(elsewhere.status).toBe(400);
+      expect(elsewhere.body.errors).toEqual([{ field: 'id', message: expect.stringContaining('the path names rule') }]);
+    });
+
     it('an If-Match that is no revision is a 400; an unknown rule a 404', async () => {
       expect((await http().put(`/alert-rules/${id}`).set(as(operator)).set('if-match', 'yesterday').send(SILENT)).status).toBe(400);
       expect((await http().put('/alert-rules/00000000-0000-4000-8000-000000000000').set(as(operator)).send(SILENT)).status).toBe(404);

@@ -96,7 +96,7 @@ export class AlertRulesService implements OnModuleInit {
 
   /** Replaces the rule; with If-Match, only when it names the rule's current revision (412 otherwise). */
   replace(id: string, body: unknown, ifMatch: string | undefined, actor: string): Promise<RuleWrite> {
-    const rule = validRule(body);
+    const rule = validRule(withoutReadOnlyFields(id, body));
     const expected = expectedRevision(ifMatch);
     return this.written(() => this.revision(id, rule, this.current(id, expected).revision + 1, actor));
   }
@@ -204,6 +204,23 @@ function errorChain(error: unknown): string {
     parts.push(`${cause.name}${cause instanceof KafkaJSProtocolError ? ` ${cause.type}` : ''}: ${cause.message}`);
   }
   return parts.join(' <- ');
+}
+
+/** What a GET answers beside the rule: the server keeps these, so a PUT may send them back unchanged. */
+const READ_ONLY_FIELDS = ['id', 'revision', 'updatedAt', 'updatedBy'] as const;
+
+/**
+ * The PUT body without the fields a GET added, so a rule read, edited and sent back is accepted. An
+ * `id` must be the one in the path; the revision to check is If-Match's job, so `revision` is ignored.
+ */
+function withoutReadOnlyFields(id: string, body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  const fields = { ...(body as Record<string, unknown>) };
+  if ('id' in fields && fields.id !== id) {
+    throw new BadRequestException({ statusCode: HttpStatus.BAD_REQUEST, error: 'Bad Request', message: `id: is "${String(fields.id)}", but the path names rule "${id}"`, errors: [{ field: 'id', message: `is "${String(fields.id)}", but the path names rule "${id}"` }] });
+  }
+  for (const field of READ_ONLY_FIELDS) delete fields[field];
+  return fields;
 }
 
 /** The body as a rule, or a 400 naming each wrong field. */
