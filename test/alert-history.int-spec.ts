@@ -12,7 +12,7 @@ const AT = Date.parse('2026-11-26T10:00:00.000Z');
 function event(overrides: Partial<AlertEventRecord> & Pick<AlertEventRecord, 'type' | 'alarmId' | 'deviceId'>): AlertEventRecord {
   return {
     ruleId: 'rule-overheat', ruleName: 'overheat', severity: 'major', at: AT, metric: 'temperature', value: null, readingEventTime: null, readingSeq: null,
-    reason: null, actor: null, note: null, ...overrides,
+    reason: null, actor: null, note: null, notify: [], ...overrides,
   };
 }
 

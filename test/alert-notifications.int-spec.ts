@@ -21,7 +21,7 @@ function alertEvent(deviceId: string, alarmId: string, type: AlertType = 'RAISED
     type, alarmId, ruleId: 'rule-overheat', ruleName: 'overheat', severity: 'major', deviceId, at: Date.now(),
     metric: type === 'ACKNOWLEDGED' ? null : 'temperature', value: type === 'RAISED' ? 81.5 : type === 'CLEARED' ? 74 : null,
     readingEventTime: type === 'ACKNOWLEDGED' ? null : Date.now() - 5, readingSeq: type === 'ACKNOWLEDGED' ? null : 7,
-    reason: type === 'CLEARED' ? 'condition-cleared' : null, actor: type === 'ACKNOWLEDGED' ? 'key:ops' : null, note: type === 'ACKNOWLEDGED' ? 'on it' : null,
+    reason: type === 'CLEARED' ? 'condition-cleared' : null, actor: type === 'ACKNOWLEDGED' ? 'key:ops' : null, note: type === 'ACKNOWLEDGED' ? 'on it' : null, notify: [],
   };
 }
 

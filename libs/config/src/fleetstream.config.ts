@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { WEBHOOK_SINK_NAME_PATTERN } from '@fleetstream/domain';
 import { z } from 'zod';
 
 const commaList = z
@@ -64,11 +65,28 @@ const jsonText = z.string().transform((text, context) => {
   }
 });
 
-/** A webhook that receives every alert notification: where, and the secret that signs each delivery (HMAC-SHA256). */
+/**
+ * A webhook that receives alert notifications: where, the secret that signs each delivery
+ * (HMAC-SHA256), and which alarms: every one (`global`, the default) or those of the rules whose
+ * `notify` names it (`rule`). Rules name sinks, never URLs: a rule cannot send the server anywhere.
+ */
 const alertWebhook = z.object({
   url: z.string().url().regex(/^https?:\/\//, 'an http:// or https:// URL'),
   secret: z.string().min(16, 'at least 16 characters; generate one with `openssl rand -hex 32`'),
+  name: z.string().regex(new RegExp(WEBHOOK_SINK_NAME_PATTERN), 'lower-case letters, digits and "-", starting with a letter or digit, at most 63').optional(),
+  scope: z.enum(['global', 'rule']).default('global'),
 }).strict();
+
+/** Each URL once, each name once, and a name on every sink that only rules reach. */
+function alertWebhookRules(sinks: readonly z.infer<typeof alertWebhook>[], context: z.RefinementCtx): void {
+  const problem = (path: (string | number)[], message: string) => context.addIssue({ code: z.ZodIssueCode.custom, path, message });
+  if (new Set(sinks.map((sink) => sink.url)).size !== sinks.length) problem([], 'each URL once');
+  sinks.forEach((sink, i) => {
+    if (sink.scope === 'rule' && sink.name === undefined) problem([i, 'name'], 'required with "scope": "rule" (rules name the sinks they notify)');
+    const first = sinks.findIndex((other) => other.name !== undefined && other.name === sink.name);
+    if (first !== i && first >= 0) problem([i, 'name'], `"${sink.name}" is the name of entry ${first} already; each name once`);
+  });
+}
 
 /** An optional setting where an empty value (`VAR=` in an env file, a compose variable left unset) means unset. */
 const unsetWhenEmpty = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
@@ -149,9 +167,9 @@ export const fleetstreamConfigSchema = z.object({
   SQL_OS_THREAD_PRIORITY: z.coerce.number().int().min(0).max(19).default(19).describe("nice value of the threads that run SQL interface queries (os_thread_priority): 19 lets ingest and REST go first when the cores are busy; 0 runs them like the service's own threads"),
   TELEMETRY_MAX_RECORD_BYTES: z.coerce.number().int().min(64).default(256 * 1024).describe('dead-letter larger records'),
   ALERT_WEBHOOKS: jsonText
-    .pipe(z.array(alertWebhook).refine((sinks) => new Set(sinks.map((sink) => sink.url)).size === sinks.length, 'each URL once'))
+    .pipe(z.array(alertWebhook).superRefine(alertWebhookRules))
     .default('[]')
-    .describe('global alert webhooks, a JSON list of {"url", "secret"}: each gets every alert event, signed with its secret (where PROCESSORS includes notifications)'),
+    .describe('alert webhooks, a JSON list of {"url", "secret", "name"?, "scope"?}: a "global" sink (the default) gets every alert event, a "rule" sink those of the rules whose "notify" names it; each signed with its secret (where PROCESSORS includes notifications)'),
   ALERT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(5000).describe('longest wait for a webhook to answer one delivery attempt'),
   ALERT_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8).describe('delivery attempts before a notification goes to the notification dead-letter topic'),
   ALERT_WEBHOOK_BACKOFF_INITIAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000).describe('wait after the first failed attempt; doubles with each'),

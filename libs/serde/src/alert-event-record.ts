@@ -14,4 +14,6 @@ export interface AlertEventRecord {
   reason: string | null;
   actor: string | null;
   note: string | null;
+  /** The sinks the rule named when the alarm was raised ([] in records written before rules named sinks). */
+  notify: string[];
 }

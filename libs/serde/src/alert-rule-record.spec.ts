@@ -15,6 +15,7 @@ describe('an alert rule as a fleet.alert-rules record', () => {
     ['the absence example', { name: 'silent', severity: 'warning', condition: { type: 'absence', forSeconds: 300 } }],
     ['an absence of one metric, scoped', { name: 'no battery', severity: 'info', scope: { attribute: 'site:north' }, condition: { type: 'absence', forSeconds: 60, metric: 'battery' } }],
     ['a rate of change', { name: 'spike', severity: 'critical', scope: { metric: 'battery::20' }, condition: { type: 'rateOfChange', metric: 'pressure', maxPerSecond: 2.5, windowSeconds: 30 } }],
+    ['a rule naming webhook sinks', { name: 'silent', severity: 'warning', condition: { type: 'absence', forSeconds: 300 }, notify: ['ops-pager', 'site-b'] }],
   ])('%s reads back as the same rule', (_, rule) => {
     expect(roundTrip(rule)).toEqual({ ok: true, rule });
   });

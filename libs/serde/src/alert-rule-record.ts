@@ -21,6 +21,8 @@ export interface AlertRuleRecord {
   updatedBy: string;
   deletedAt: number | null;
   deletedBy: string | null;
+  /** ALERT_WEBHOOKS names; [] when the rule names none (and in records written before rules could). */
+  notify: string[];
 }
 
 /** Who wrote a revision of a rule, and when. */
@@ -53,6 +55,7 @@ export function toAlertRuleRecord(id: string, rule: AlertRule, revision: AlertRu
     updatedBy: revision.updatedBy,
     deletedAt: deleted?.at ?? null,
     deletedBy: deleted?.by ?? null,
+    notify: rule.notify ?? [],
   };
 }
 
@@ -70,5 +73,6 @@ export function fromAlertRuleRecord(record: AlertRuleRecord): AlertRuleValidatio
     ...(scope && { scope: present(scope) }),
     // plain objects: decoded Avro records carry methods that a strict schema would take for fields
     condition: present({ ...condition, clear: condition.clear && { op: condition.clear.op, value: condition.clear.value } }),
+    ...(record.notify.length > 0 && { notify: [...record.notify] }),
   });
 }

@@ -14,7 +14,7 @@ describe('alert state records (schemas/alert-state.avsc)', () => {
       version: 7,
       alarmCount: 2,
       alarm: {
-        alarmId: 'r1:dev-1:2', ruleId: 'r1', deviceId: 'dev-1', ruleName: 'overheat', severity: 'major', raisedAt: T0, value: 85, reading: { eventTime: T0, seq: 3 },
+        alarmId: 'r1:dev-1:2', ruleId: 'r1', deviceId: 'dev-1', ruleName: 'overheat', severity: 'major', notify: ['ops-pager', 'site-b'], raisedAt: T0, value: 85, reading: { eventTime: T0, seq: 3 },
         acknowledged: { actor: 'key:ops', note: null, at: T0 + 1 },
         cleared: { reason: 'rule-changed', value: null, reading: null, at: T0 + 2 },
       },
@@ -40,7 +40,7 @@ describe('alert state records (schemas/alert-state.avsc)', () => {
 });
 
 describe('alarm event records (schemas/alert-event.avsc)', () => {
-  const alarm = { ruleName: 'overheat', severity: 'major' as const };
+  const alarm = { ruleName: 'overheat', severity: 'major' as const, notify: ['ops-pager'] };
   const key = { ruleId: 'r1', deviceId: 'dev-1', alarmId: 'r1:dev-1:1' };
   it.each<[string, AlertEvent & { type: 'AlertRaised' | 'AlertAcknowledged' | 'AlertCleared' }, object]>([
     ['RAISED', { type: 'AlertRaised', data: { ...key, ...alarm, value: 85, reading: { eventTime: T0, seq: 1 } }, metadata: { at: T0 } }, { metric: 'temperature', value: 85, readingEventTime: T0, readingSeq: 1 }],

@@ -13,6 +13,7 @@ export interface AlertStateRecord {
     alarmId: string;
     ruleName: string;
     severity: AlertSeverity;
+    notify: string[];
     raisedAt: number;
     value: number | null;
     reading: ReadingRef | null;
@@ -54,6 +55,7 @@ export function toAlertStateRecord({ deviceId, ruleId, state }: KeyedAlertState)
       alarmId: alarm.alarmId,
       ruleName: alarm.ruleName,
       severity: alarm.severity,
+      notify: alarm.notify,
       raisedAt: alarm.raisedAt,
       value: alarm.value,
       reading: alarm.reading,
@@ -76,7 +78,7 @@ export function fromAlertStateRecord(record: AlertStateRecord): KeyedAlertState 
       status: record.status,
       version: record.version,
       alarmCount: record.alarmCount,
-      alarm: alarm && { ...alarm, ruleId, deviceId, cleared: alarm.cleared && { ...alarm.cleared, reason: alarm.cleared.reason as AlertClearReason } },
+      alarm: alarm && { ...alarm, notify: [...alarm.notify], ruleId, deviceId, cleared: alarm.cleared && { ...alarm.cleared, reason: alarm.cleared.reason as AlertClearReason } },
       pending: record.pending,
       silenceDeadline: record.silenceDeadline,
       lastReading: record.lastReading,
@@ -89,12 +91,12 @@ export function fromAlertStateRecord(record: AlertStateRecord): KeyedAlertState 
 type AlarmEvent = Extract<AlertEvent, { type: 'AlertRaised' | 'AlertAcknowledged' | 'AlertCleared' }>;
 
 /**
- * An alarm event as its fleet.alerts record. `alarm` is the alarm as the event leaves it (its name
- * and severity for an acknowledgment or a clearance); `metric` is the one the rule's condition reads.
+ * An alarm event as its fleet.alerts record. `alarm` is the alarm as the event leaves it (its name,
+ * severity and sinks for an acknowledgment or a clearance); `metric` is the one the rule's condition reads.
  */
-export function toAlertEventRecord(event: AlarmEvent, alarm: { ruleName: string; severity: AlertSeverity }, metric: string | null): AlertEventRecord {
+export function toAlertEventRecord(event: AlarmEvent, alarm: { ruleName: string; severity: AlertSeverity; notify: readonly string[] }, metric: string | null): AlertEventRecord {
   const { ruleId, deviceId, alarmId } = event.data;
-  const common = { alarmId, ruleId, deviceId, ruleName: alarm.ruleName, severity: alarm.severity, at: event.metadata.at };
+  const common = { alarmId, ruleId, deviceId, ruleName: alarm.ruleName, severity: alarm.severity, notify: [...alarm.notify], at: event.metadata.at };
   const none = { metric: null, value: null, readingEventTime: null, readingSeq: null, reason: null, actor: null, note: null };
   switch (event.type) {
     case 'AlertRaised':

@@ -1,8 +1,10 @@
-import { applyCommand, CommandRequest, evolveCommand, initialTwin, TwinSettings } from '@fleetstream/domain';
+import { AlertRule, applyCommand, CommandRequest, evolveCommand, initialTwin, TwinSettings } from '@fleetstream/domain';
 import avro from 'avsc';
 import { fromCommandEventRecord, fromCommandStateSnapshot, toCommandEventRecord, toCommandStateSnapshot } from './command-records';
 import { readAvroSchema, schemaWithout } from './schema-files';
 import { fromTwinSnapshot, toTwinSnapshot } from './twin-snapshot';
+import type { AlertEventRecord } from './alert-event-record';
+import { AlertRuleRecord, fromAlertRuleRecord, toAlertRuleRecord } from './alert-rule-record';
 
 // Records written before the audit fields (actor, requestedBy, cancelledBy, desiredChanged*) were
 // added stay on the topics for their retention, and compacted ones forever: they must still read.
@@ -48,6 +50,21 @@ describe('a record written before callers were audited', () => {
     if (!('twin' in applied)) throw new Error('patch refused');
     const read = fromTwinSnapshot(readAsOld('device-twin', ['desiredChangedAt', 'desiredChangedBy'], toTwinSnapshot(applied.twin)));
     expect(read).toEqual({ ...applied.twin, desiredChangedAt: null, desiredChangedBy: null });
+  });
+});
+
+describe('an alert record written before rules named webhook sinks', () => {
+  const rule: AlertRule = { name: 'silent', severity: 'warning', condition: { type: 'absence', forSeconds: 300 } };
+
+  it('a rule reads as one that names no sink', () => {
+    const old = readAsOld<AlertRuleRecord>('alert-rule', ['notify'], toAlertRuleRecord('r-1', rule, { revision: 1, updatedAt: T0, updatedBy: 'key:ops-bot' }));
+    expect(old.notify).toEqual([]);
+    expect(fromAlertRuleRecord(old)).toEqual({ ok: true, rule });
+  });
+
+  it('an alarm event reads as one for the global sinks only', () => {
+    const event = { type: 'RAISED', alarmId: 'r-1:dev-1:1', ruleId: 'r-1', ruleName: 'silent', severity: 'warning', deviceId: 'dev-1', at: T0, metric: null, value: null, readingEventTime: null, readingSeq: null, reason: null, actor: null, note: null };
+    expect(readAsOld<AlertEventRecord>('alert-event', ['notify'], event).notify).toEqual([]);
   });
 });
 

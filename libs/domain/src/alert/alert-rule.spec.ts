@@ -15,6 +15,7 @@ describe('alert rule validation', () => {
       ['a rate of change', { name: 'pressure drop', severity: 'warning', condition: { type: 'rateOfChange', metric: 'pressure', maxPerSecond: 0.5, windowSeconds: 60 } }],
       ['a scoped rule', { ...overheat, scope: { attribute: 'firmware:1.5.0', metric: 'battery::20' } }],
       ['a threshold without clear or forSeconds', { name: 'low', severity: 'info', condition: { type: 'threshold', metric: 'battery', op: '<=', value: 10 } }],
+      ['a rule naming webhook sinks', { ...overheat, notify: ['ops-pager', 'site-b2'] }],
     ])('accepts %s', (_name, body) => {
       expect(validateAlertRule(body)).toEqual({ ok: true, rule: body });
     });
@@ -38,10 +39,19 @@ describe('alert rule validation', () => {
       ['a clear condition that holds with the raise condition (it would flap)', { ...overheat, condition: { ...overheat.condition, clear: { op: '<', value: 85 } } }, 'condition.clear'],
       ['a clear condition != that overlaps', { ...overheat, condition: { ...overheat.condition, op: '!=', value: 1, clear: { op: '!=', value: 2 } } }, 'condition.clear'],
       ['a body that is not an object', 'overheat', '(body)'],
+      ['notify that is not a list', { ...overheat, notify: 'ops-pager' }, 'notify'],
+      ['a sink name with capitals', { ...overheat, notify: ['ops', 'Pager'] }, 'notify[1]'],
+      ['a sink name that is a URL', { ...overheat, notify: ['https://evil.example.com/'] }, 'notify[0]'],
+      ['a sink named twice', { ...overheat, notify: ['ops', 'pager', 'ops'] }, 'notify[2]'],
+      ['more than 16 sinks', { ...overheat, notify: Array.from({ length: 17 }, (_, i) => `sink-${i}`) }, 'notify'],
     ] as [string, unknown, string][]).map(([name, body, field]) => [name, field, body]))('refuses %s, naming %s', (_name, field, body) => {
       const result = validateAlertRule(body);
       expect(result.ok).toBe(false);
       expect(!result.ok && result.errors.map((error) => error.field)).toContain(field);
+    });
+
+    it('says which sink name is repeated', () => {
+      expect(validateAlertRule({ ...overheat, notify: ['ops', 'ops'] })).toEqual({ ok: false, errors: [{ field: 'notify[1]', message: 'names "ops" again' }] });
     });
 
     it('says why, beside the field', () => {
@@ -50,6 +60,13 @@ describe('alert rule validation', () => {
         errors: [{ field: 'condition.clear', message: expect.stringMatching(/must not hold while the alarm's condition holds .* > 80 and < 85/) }],
       });
     });
+  });
+});
+
+describe('alert rule sinks', () => {
+  it('an empty notify is the same as none', () => {
+    const validated = validateAlertRule({ ...overheat, notify: [] });
+    expect(validated.ok && validated.rule.notify).toBeUndefined();
   });
 });
 

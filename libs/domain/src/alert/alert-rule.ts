@@ -17,6 +17,23 @@ const finite = z.number().finite();
 const seconds = z.number().finite().nonnegative().max(MAX_SECONDS);
 const positiveSeconds = seconds.positive();
 
+/** A webhook sink's name (ALERT_WEBHOOKS `name`), as a rule's `notify` names it. */
+export const WEBHOOK_SINK_NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
+/** Most sinks one rule may name. */
+export const MAX_RULE_SINKS = 16;
+
+const sinkName = z.string().regex(new RegExp(WEBHOOK_SINK_NAME_PATTERN), 'must be a webhook sink name: lower-case letters, digits and "-", at most 63');
+/** An empty list is the same as none: a rule reads back the same from fleet.alert-rules either way. */
+const notify = z
+  .array(sinkName)
+  .max(MAX_RULE_SINKS, `at most ${MAX_RULE_SINKS} sinks`)
+  .superRefine((names, context) => {
+    names.forEach((name, i) => {
+      if (names.indexOf(name) !== i) context.addIssue({ code: z.ZodIssueCode.custom, path: [i], message: `names "${name}" again` });
+    });
+  })
+  .transform((names) => (names.length === 0 ? undefined : names));
+
 const thresholdCondition = z
   .object({
     type: z.literal('threshold'),
@@ -63,6 +80,11 @@ const alertRuleSchema = z
       .strict()
       .optional(),
     condition: z.discriminatedUnion('type', [thresholdCondition, absenceCondition, rateOfChangeCondition]),
+    /**
+     * Webhook sinks (ALERT_WEBHOOKS names) that get this rule's alarms besides the global ones. Only
+     * names: URLs and secrets stay in the operator's config, out of a topic viewers read.
+     */
+    notify: notify.optional(),
   })
   .strict();
 
@@ -131,8 +153,10 @@ export function compare(value: number, op: Comparison, bound: number): boolean {
   }
 }
 
+/** `condition.op`, `notify[1]`. */
 function fieldOf(path: readonly (string | number)[]): string {
-  return path.length === 0 ? '(body)' : path.join('.');
+  if (path.length === 0) return '(body)';
+  return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? part : `.${part}`)).join('');
 }
 
 /**

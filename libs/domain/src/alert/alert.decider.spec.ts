@@ -39,7 +39,7 @@ const pending = (reading: ReadingRef, value: number, forMs: number, at = reading
 });
 const lapsed = (reading: ReadingRef, value: number, at = reading.eventTime): AlertEvent => ({ type: 'AlertPendingLapsed', data: { ...key, value, reading }, metadata: { at } });
 const raised = (n: number, rule: AlertRule, value: number | null, reading: ReadingRef | null, at: number): AlertEvent => ({
-  type: 'AlertRaised', data: { ...key, alarmId: alarm(n), ruleName: rule.name, severity: rule.severity, value, reading }, metadata: { at },
+  type: 'AlertRaised', data: { ...key, alarmId: alarm(n), ruleName: rule.name, severity: rule.severity, notify: rule.notify ?? [], value, reading }, metadata: { at },
 });
 const acknowledged = (n: number, at: number, note: string | null = 'on it'): AlertEvent => ({
   type: 'AlertAcknowledged', data: { ...key, alarmId: alarm(n), actor: 'jwt:alice@example.com', note }, metadata: { at },
@@ -343,6 +343,14 @@ describe('alert decider', () => {
   describe('when the rule is deleted', () => {
     it('clears an active alarm, with the reason', () => {
       given(...overheated).when(applyRule(null, T0 + 5 * SECOND)).then([cleared(1, 'rule-deleted', null, null, T0 + 5 * SECOND), ruleChanged(T0 + 5 * SECOND, null, true)]);
+    });
+    it('keeps the sinks the rule named when it raised, so the clearance reaches them', () => {
+      const paging: AlertRule = { ...overheat, notify: ['ops-pager'] };
+      const raisedEvents = given().when(evaluate(paging, 1, { temperature: 85 })).then([evaluated(ref(1)), raised(1, paging, 85, ref(1), T0 + SECOND)]);
+      expect(raisedEvents.alarm?.notify).toEqual(['ops-pager']);
+      const state = given(evaluated(ref(1)), raised(1, paging, 85, ref(1), T0 + SECOND)).when(applyRule(null, T0 + 5 * SECOND))
+        .then([cleared(1, 'rule-deleted', null, null, T0 + 5 * SECOND), ruleChanged(T0 + 5 * SECOND, null, true)]);
+      expect(state.alarm).toMatchObject({ notify: ['ops-pager'], cleared: { reason: 'rule-deleted' } });
     });
   });
 

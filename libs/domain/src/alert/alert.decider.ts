@@ -13,6 +13,8 @@ export interface Alarm {
   deviceId: string;
   ruleName: string;
   severity: AlertRule['severity'];
+  /** The rule's `notify` when it raised: every event of this alarm goes to these sinks, even after the rule is deleted. */
+  notify: string[];
   raisedAt: number;
   /** The value that raised it (for rate of change, the rate per second); null for absence. */
   value: number | null;
@@ -168,7 +170,7 @@ function transition(
 
 function raised(ruleId: string, deviceId: string, rule: AlertRule, state: AlertState, value: number | null, reading: ReadingRef | null, now: number): AlertEvent {
   const alarmId = alarmIdOf(ruleId, deviceId, state.alarmCount + 1);
-  return { type: 'AlertRaised', data: { ruleId, deviceId, alarmId, ruleName: rule.name, severity: rule.severity, value, reading }, metadata: { at: now } };
+  return { type: 'AlertRaised', data: { ruleId, deviceId, alarmId, ruleName: rule.name, severity: rule.severity, notify: rule.notify ?? [], value, reading }, metadata: { at: now } };
 }
 
 function cleared(key: { ruleId: string; deviceId: string }, alarm: Alarm, reason: AlertClearReason, value: number | null, reading: ReadingRef | null, now: number): AlertEvent {
@@ -237,12 +239,12 @@ export function evolveAlert(state: AlertState, event: AlertEvent): AlertState {
     case 'AlertPendingLapsed':
       return { ...next, status: resting, pending: null };
     case 'AlertRaised': {
-      const { alarmId, ruleId, deviceId, ruleName, severity, value, reading } = event.data;
+      const { alarmId, ruleId, deviceId, ruleName, severity, notify, value, reading } = event.data;
       return {
         ...next,
         status: 'active',
         alarmCount: state.alarmCount + 1,
-        alarm: { alarmId, ruleId, deviceId, ruleName, severity, raisedAt: at, value, reading, acknowledged: null, cleared: null },
+        alarm: { alarmId, ruleId, deviceId, ruleName, severity, notify, raisedAt: at, value, reading, acknowledged: null, cleared: null },
         pending: null,
         silenceDeadline: null,
       };

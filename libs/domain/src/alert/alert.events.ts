@@ -31,7 +31,7 @@ export type AlertEvent =
   | { type: 'AlertPendingLapsed'; data: Key & { value: number | null; reading: ReadingRef }; metadata: At }
   | {
       type: 'AlertRaised';
-      data: Key & { alarmId: string; ruleName: string; severity: AlertSeverity; value: number | null; reading: ReadingRef | null };
+      data: Key & { alarmId: string; ruleName: string; severity: AlertSeverity; notify: string[]; value: number | null; reading: ReadingRef | null };
       metadata: At;
     }
   | { type: 'AlertAcknowledged'; data: Key & { alarmId: string; actor: string; note: string | null }; metadata: At }

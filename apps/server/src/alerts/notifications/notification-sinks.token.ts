@@ -1,2 +1,2 @@
-/** Injection token of the NotificationSinks (global ones from ALERT_WEBHOOKS; per-rule ones later). */
+/** Injection token of the NotificationSinks (ALERT_WEBHOOKS: global sinks and those rules name). */
 export const NOTIFICATION_SINKS = Symbol('NotificationSinks');

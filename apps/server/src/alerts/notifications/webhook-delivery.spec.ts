@@ -5,7 +5,7 @@ import { sinkIdOf } from './webhook-sinks';
 
 const raised: AlertEventRecord = {
   type: 'RAISED', alarmId: 'a-1', ruleId: 'r-1', ruleName: 'overheat', severity: 'major', deviceId: 'dev-1', at: Date.UTC(2026, 0, 1, 12),
-  metric: 'temperature', value: 81.5, readingEventTime: Date.UTC(2026, 0, 1, 11, 59, 59), readingSeq: 7, reason: null, actor: null, note: null,
+  metric: 'temperature', value: 81.5, readingEventTime: Date.UTC(2026, 0, 1, 11, 59, 59), readingSeq: 7, reason: null, actor: null, note: null, notify: [],
 };
 
 describe('a webhook delivery', () => {

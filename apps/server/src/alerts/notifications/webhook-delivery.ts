@@ -16,6 +16,8 @@ export const WEBHOOK_HEADERS = {
   signature: 'X-Fleetstream-Signature',
   /** 1 for the first attempt of this process on this notification. */
   attempt: 'X-Fleetstream-Attempt',
+  /** The sink's name in ALERT_WEBHOOKS (its id when unnamed): one receiver behind several sinks tells them apart. */
+  sink: 'X-Fleetstream-Sink',
 } as const;
 
 const EVENT_NAMES = { RAISED: 'AlertRaised', ACKNOWLEDGED: 'AlertAcknowledged', CLEARED: 'AlertCleared' } as const;
@@ -84,6 +86,7 @@ export async function attemptDelivery(sink: WebhookSink, notification: Notificat
         [WEBHOOK_HEADERS.timestamp]: String(timestamp),
         [WEBHOOK_HEADERS.signature]: signatureOf(sink.secret, timestamp, notification.body),
         [WEBHOOK_HEADERS.attempt]: String(attempt),
+        [WEBHOOK_HEADERS.sink]: sink.name ?? sink.id,
       },
       body: notification.body,
     });

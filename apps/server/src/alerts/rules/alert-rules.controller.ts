@@ -21,7 +21,7 @@ const UNKNOWN_RULE = ApiResponse({ status: 404, description: 'no such rule (or i
 const IF_MATCH = ApiHeader({ name: 'If-Match', required: false, description: "the rule's revision you read (its ETag); 412 when the rule moved on, 400 when it is not a revision", schema: { type: 'string', pattern: VERSION_TAG_PATTERN } });
 const INVALID_RULE = ApiResponse({ status: 400, description: 'not a valid rule: `errors` names each wrong field by its path (say `condition.op`)' });
 const RULE_BODY = ApiBody({
-  description: 'name, severity (critical | major | minor | warning | info), scope (optional: attribute name:value, metric name:min:max; absent: every device) and one condition (threshold, absence or rateOfChange)',
+  description: 'name, severity (critical | major | minor | warning | info), scope (optional: attribute name:value, metric name:min:max; absent: every device), one condition (threshold, absence or rateOfChange), and notify (optional: names of ALERT_WEBHOOKS sinks that get this rule\'s alarms besides the global ones; 400 for a name that is not configured)',
   schema: { type: 'object', example: EXAMPLE_RULE },
 });
 const NOT_READ_BACK = ApiResponse({ status: 202, description: `on Kafka, but this instance did not read it back within ${READ_YOUR_WRITE_MS / 1000} s: a GET shows it shortly` });

@@ -1,4 +1,4 @@
-import { AlertRule, exponentialBackoffMs, validateAlertRule } from '@fleetstream/domain';
+import { AlertRule, AlertRuleError, exponentialBackoffMs, validateAlertRule } from '@fleetstream/domain';
 import { FleetTopics, idempotentProducerConfig } from '@fleetstream/kafka';
 import { AlertRuleRecord, readAvroSchema, RegistryCodec, toAlertRuleRecord } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
@@ -56,6 +56,8 @@ export class AlertRulesService implements OnModuleInit {
   private readonly transactionalId: string;
   private readonly writes = new Mutex();
   private readonly logger = new Logger(AlertRulesService.name);
+  /** The names of the ALERT_WEBHOOKS sinks, which a rule's `notify` may name. */
+  private readonly sinkNames: ReadonlySet<string>;
 
   constructor(
     @Inject(fleetstreamConfig.KEY) config: AppConfig,
@@ -66,6 +68,7 @@ export class AlertRulesService implements OnModuleInit {
   ) {
     this.codec = new RegistryCodec<AlertRuleRecord>(registry, readAvroSchema('alert-rule'));
     this.transactionalId = `${config.TOPIC_PREFIX}.alert-rules-writer`;
+    this.sinkNames = new Set(config.ALERT_WEBHOOKS.flatMap((sink) => (sink.name === undefined ? [] : [sink.name])));
   }
 
   async onModuleInit(): Promise<void> {
@@ -89,14 +92,14 @@ export class AlertRulesService implements OnModuleInit {
 
   /** Records a new rule under a new id, revision 1. */
   create(body: unknown, actor: string): Promise<RuleWrite> {
-    const rule = validRule(body);
+    const rule = validRule(body, this.sinkNames);
     const id = randomUUID();
     return this.written(() => this.revision(id, rule, 1, actor));
   }
 
   /** Replaces the rule; with If-Match, only when it names the rule's current revision (412 otherwise). */
   replace(id: string, body: unknown, ifMatch: string | undefined, actor: string): Promise<RuleWrite> {
-    const rule = validRule(withoutReadOnlyFields(id, body));
+    const rule = validRule(withoutReadOnlyFields(id, body), this.sinkNames);
     const expected = expectedRevision(ifMatch);
     return this.written(() => this.revision(id, rule, this.current(id, expected).revision + 1, actor));
   }
@@ -223,15 +226,21 @@ function withoutReadOnlyFields(id: string, body: unknown): unknown {
   return fields;
 }
 
-/** The body as a rule, or a 400 naming each wrong field. */
-function validRule(body: unknown): AlertRule {
+/**
+ * The body as a rule, or a 400 naming each wrong field. The sinks it names must be in ALERT_WEBHOOKS:
+ * a misspelt name would otherwise send its alarms to the global sinks only, silently.
+ */
+function validRule(body: unknown, sinkNames: ReadonlySet<string>): AlertRule {
   const validated = validateAlertRule(body);
-  if (validated.ok) return validated.rule;
+  const errors: AlertRuleError[] = validated.ok
+    ? (validated.rule.notify ?? []).flatMap((name, i) => (sinkNames.has(name) ? [] : [{ field: `notify[${i}]`, message: `no webhook sink named "${name}" (ALERT_WEBHOOKS)` }]))
+    : validated.errors;
+  if (validated.ok && errors.length === 0) return validated.rule;
   throw new BadRequestException({
     statusCode: HttpStatus.BAD_REQUEST,
     error: 'Bad Request',
-    message: validated.errors.map(({ field, message }) => `${field}: ${message}`).join('; '),
-    errors: validated.errors,
+    message: errors.map(({ field, message }) => `${field}: ${message}`).join('; '),
+    errors,
   });
 }
 
