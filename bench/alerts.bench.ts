@@ -30,8 +30,8 @@
  * Settings (env): BENCH_DEVICES (10000), BENCH_RULES (100), BENCH_READINGS (200000), BENCH_RATE
  * (1000), BENCH_SECONDS (60), BENCH_BREACH_FRACTION_PPM (10000, i.e. 1 %), BENCH_PARTITIONS (6),
  * BENCH_PHASE_TIMEOUT_S (600), BENCH_STALL_S (120: a run gives up when its groups commit nothing for that
- * long, and prints the server's failing /ready checks), BENCH_KEEP (0), BENCH_CPU_PROFILE (a directory: the
- * server with alerts writes a .cpuprofile there when it stops), KAFKA_BROKERS, SCHEMA_REGISTRY_URL.
+ * long, and prints the server's failing /ready checks), BENCH_KEEP (0), BENCH_CPU_PROFILE (a file: the
+ * server with alerts writes its .cpuprofile there when it stops), KAFKA_BROKERS, SCHEMA_REGISTRY_URL.
  *
  * A benchmark never fails a run: a phase that cannot run prints why, and the others go on.
  */
@@ -61,7 +61,7 @@ const settings = {
   phaseTimeoutMs: envInt('BENCH_PHASE_TIMEOUT_S', 600) * 1000,
   stallMs: envInt('BENCH_STALL_S', 120) * 1000,
   keep: process.env.BENCH_KEEP === '1',
-  cpuProfileDir: process.env.BENCH_CPU_PROFILE || undefined,
+  cpuProfile: process.env.BENCH_CPU_PROFILE || undefined,
 };
 const DEFAULT_PROCESSORS = 'history,twins,commands,notifications';
 const LATENCY_RULE = 'bench-latency';
@@ -171,8 +171,10 @@ async function ingestRun(label: string, kafka: Kafka, prefix: string, processors
   try {
     const { server } = await BenchServer.start({
       TOPIC_PREFIX: prefix, TELEMETRY_PARTITIONS: String(settings.partitions), FLEETSTREAM_DATA_DIR: dataDir, PROCESSORS: processors, SQL_HTTP_PORT: '0',
-      // Node writes the profile when the server exits
-      ...(profile && settings.cpuProfileDir && { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${settings.cpuProfileDir}`.trim() }),
+      ...(profile && settings.cpuProfile && {
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${join(__dirname, 'support/cpu-profile-on-exit.js')}`.trim(),
+        BENCH_CPU_PROFILE_FILE: settings.cpuProfile,
+      }),
     }).catch((error: unknown) => {
       abandon.abort();
       throw error;
