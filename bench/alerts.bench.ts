@@ -187,7 +187,7 @@ async function ingestRun(label: string, kafka: Kafka, prefix: string, processors
     } catch (error) {
       const failing = await unhealthy(server);
       await server.stop();
-      throw new Error(`${describeError(error)}${failing ? `; the server's /ready says: ${failing}` : ''}`);
+      throw new Error(`${(error as Error).message}${failing ? `; the server's /ready says: ${failing}` : ''}`);
     }
   } finally {
     await admin.close();
@@ -197,7 +197,8 @@ async function ingestRun(label: string, kafka: Kafka, prefix: string, processors
 /** The failing checks of the server's /ready, in short: why a processor does not get on. */
 async function unhealthy(server: BenchServer): Promise<string | undefined> {
   try {
-    const ready = (await (await server.fetch('/ready')).json()) as { error?: Record<string, { message?: string }> };
+    // a server whose event loop is starved answers late or never
+    const ready = (await (await server.fetch('/ready', { signal: AbortSignal.timeout(15_000) })).json()) as { error?: Record<string, { message?: string }> };
     const failing = Object.entries(ready.error ?? {}).map(([check, { message }]) => `${check}: ${message ?? 'down'}`);
     return failing.length > 0 ? failing.join('; ') : undefined;
   } catch (error) {
