@@ -124,12 +124,14 @@ interface IngestRun {
   /** Per group, from that same start to the group at lag 0. */
   groups: { group: string; ms: number }[];
   evaluations?: number;
+  /** The server's peak resident memory (VmHWM) once all was consumed. */
+  peakRss?: number;
 }
 
 /** Committed progress of the groups on the telemetry topic, polled until all are at lag 0. */
 async function consumeAll(
   admin: ConsumerGroupAdmin, groups: readonly string[], topic: string, spawnedAt: number, total: number, abandoned: AbortSignal,
-): Promise<Omit<IngestRun, 'label' | 'evaluations'>> {
+): Promise<Omit<IngestRun, 'label' | 'evaluations' | 'peakRss'>> {
   /** The last poll that saw nothing consumed: consumption started after it. */
   let startedAfter = spawnedAt;
   let started = false;
@@ -181,7 +183,7 @@ async function ingestRun(label: string, kafka: Kafka, prefix: string, processors
     });
     try {
       const measured = await consumption;
-      const run: IngestRun = { label, ...measured };
+      const run: IngestRun = { label, ...measured, peakRss: server.memory()?.peak };
       if (processors.includes('alerts')) run.evaluations = await evaluations(server);
       return { run, server };
     } catch (error) {
@@ -399,9 +401,9 @@ async function main(): Promise<void> {
 function report(runs: IngestRun[], latencyResult: Latency | undefined, problems: string[]): void {
   console.log(`\n## Alerts benchmark (${new Date().toISOString()})\n\n${machine()}\n`);
   console.log(`${settings.devices.toLocaleString('en-US')} devices, ${settings.readings.toLocaleString('en-US')} readings, ${settings.rules} rules, ${settings.partitions} partitions\n`);
-  const rows = [['run', 'readings/s', 'consumed in', 'spawn → all consumed', 'per group (from the first commit)']];
+  const rows = [['run', 'readings/s', 'consumed in', 'spawn → all consumed', 'server peak RSS', 'per group (from the same start)']];
   for (const run of runs) {
-    rows.push([run.label, fmt((settings.readings * 1000) / run.consumeMs), secs(run.consumeMs), secs(run.wallMs), run.groups.map(({ group, ms }) => `${group.split('.').at(-1)} ${secs(ms)}`).join(', ')]);
+    rows.push([run.label, fmt((settings.readings * 1000) / run.consumeMs), secs(run.consumeMs), secs(run.wallMs), run.peakRss === undefined ? 'n/a' : `${Math.round(run.peakRss / 2 ** 20)} MiB`, run.groups.map(({ group, ms }) => `${group.split('.').at(-1)} ${secs(ms)}`).join(', ')]);
   }
   if (runs.length > 0) console.log(table(rows));
   const [plain, withAlerts] = runs.length === 2 ? runs : [];
