@@ -51,7 +51,6 @@ import {
   fleetGroups,
   fleetTopicDefinitions,
   fleetTopics,
-  javaCompatiblePartitioner,
   kafkaSettings,
   TelemetryProducer,
 } from '@fleetstream/kafka';
@@ -63,9 +62,10 @@ import { Session as InspectorSession } from 'node:inspector/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CompressionTypes, Kafka, Message } from 'kafkajs';
+import { Kafka } from 'kafkajs';
 import { SimulatedFleet } from '../apps/cli/src/commands/simulated-fleet';
 import { describeError, envInt, log, machine, percentile, table } from './support/bench-report';
+import { bulkProduce } from './support/bulk-produce';
 
 // ---------------------------------------------------------------------------------------------
 // settings
@@ -244,44 +244,29 @@ interface Context {
 async function produce(ctx: Context): Promise<void> {
   const codec = new RegistryCodec<Telemetry>(ctx.registry, readAvroSchema('telemetry'));
   const schemaId = await codec.register(`${ctx.topic}-value`);
-  // Not TelemetryProducer: it is idempotent with one request in flight (the right choice for a
-  // device gateway), which caps a bulk load at ~20k records/s here; the bytes are the same.
-  const producer = ctx.kafka.producer({ createPartitioner: javaCompatiblePartitioner, allowAutoTopicCreation: false });
-  await producer.connect();
-  const chunk = 10_000;
-  const maxInFlight = 8;
-  const inFlight = new Set<Promise<unknown>>();
-  let sent = 0;
-  let bytes = 0;
   let lastReport = Date.now();
   const t0 = Date.now();
-  try {
-    while (sent < settings.records) {
-      const size = Math.min(chunk, settings.records - sent);
+  const { bytes } = await bulkProduce(
+    ctx.kafka,
+    [ctx.topic],
+    settings.records,
+    (size) => {
       const now = Date.now();
-      const messages: Message[] = await Promise.all(
+      return Promise.all(
         Array.from({ length: size }, async () => {
           const reading = ctx.fleet.reading(now);
-          const value = await codec.encode(schemaId, reading);
-          bytes += value.length + reading.deviceId.length;
-          return { key: reading.deviceId, value, timestamp: String(now) };
+          return { key: reading.deviceId, value: await codec.encode(schemaId, reading), timestamp: String(now) };
         }),
       );
-      const send: Promise<unknown> = producer
-        .send({ topic: ctx.topic, acks: -1, compression: CompressionTypes.None, messages })
-        .finally(() => inFlight.delete(send));
-      inFlight.add(send);
-      sent += size;
-      if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+    },
+    (sent) => {
       if (Date.now() - lastReport > 5000) {
         log(`produced ${sent.toLocaleString('en-US')} / ${settings.records.toLocaleString('en-US')}`);
         lastReport = Date.now();
       }
-    }
-    await Promise.all(inFlight);
-  } finally {
-    await producer.disconnect();
-  }
+    },
+  );
+  const sent = settings.records;
   const ms = Date.now() - t0;
   results.produce = {
     records: sent,

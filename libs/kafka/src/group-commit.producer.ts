@@ -211,7 +211,11 @@ export class GroupCommitProducer {
     if (partition === undefined || partition === null || metadata?.baseOffset === undefined) return;
     const partitions = written.get(topic) ?? new Map<number, number[]>();
     written.set(topic, partitions);
-    partitions.set(partition, [...(partitions.get(partition) ?? []), Number(metadata.baseOffset)]);
+    // appended in place: a copy per record made a batch of n records on a partition cost n² (the alert
+    // processor writes a state per (device, rule), tens of thousands per batch)
+    const offsets = partitions.get(partition) ?? [];
+    offsets.push(Number(metadata.baseOffset));
+    partitions.set(partition, offsets);
   }
 }
 

@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cliContext } from '../cli-context';
-import { OfflinePeriods, SimulatedFleet, simulatedDeviceId } from './simulated-fleet';
+import { ANOMALY_EPISODE, AnomalyEpisodes, OfflinePeriods, SimulatedFleet, simulatedDeviceId } from './simulated-fleet';
 
 const TICK_MS = 100;
 
@@ -46,6 +46,7 @@ interface SimulateOptions {
   commandFailureRate: number;
   offlineFraction: number;
   offlinePeriod: number;
+  anomalyRate: number;
 }
 
 export const simulateCommand = new Command('simulate')
@@ -59,13 +60,18 @@ export const simulateCommand = new Command('simulate')
   .option('--command-failure-rate <fraction>', 'share of commands that fail', fraction, 0.05)
   .option('--offline-fraction <fraction>', 'share of devices offline in each period (no telemetry, no answers; reported by a gateway)', fraction, 0)
   .option('--offline-period <seconds>', 'how long an offline period lasts', positiveInt, 60)
+  .option(
+    '--anomaly-rate <fraction>',
+    `share of devices (at least one when above 0) whose temperature climbs above 80 for 30–60 s every ${ANOMALY_EPISODE.periodMs / 1000} s, then falls back below 75`,
+    fraction,
+    0,
+  )
   .action(async (options: SimulateOptions) => {
     const { config, topics, kafka, registry } = cliContext('simulator');
     await ensureTopics(kafka, fleetTopicDefinitions(topics, config.TELEMETRY_PARTITIONS));
     const codec = new RegistryCodec<Telemetry>(registry, readAvroSchema('telemetry'));
     const producer = new TelemetryProducer(kafka, codec, topics.telemetry);
     const schemaId = await producer.connect();
-    const fleet = new SimulatedFleet(options.devices);
     const offline = new OfflinePeriods(options.devices, options.offlineFraction, options.offlinePeriod * 1000);
     const gateway = new AvroTopicProducer(kafka, new RegistryCodec<DeviceEventRecord>(registry, readAvroSchema('device-event')), topics.deviceEvents, (e) => e.deviceId);
     await gateway.connect();
@@ -84,6 +90,14 @@ export const simulateCommand = new Command('simulate')
     console.log(
       `simulating ${options.devices} devices (${simulatedDeviceId(0)} … ${simulatedDeviceId(options.devices - 1)}) at ${options.rate}/s into ${topics.telemetry}, schema id ${schemaId}`,
     );
+    const anomalies = new AnomalyEpisodes(options.devices, options.anomalyRate, Date.now());
+    const fleet = new SimulatedFleet(options.devices, Math.random, anomalies);
+    if (anomalies.devices.length > 0) {
+      const named = anomalies.devices.slice(0, 5).map(simulatedDeviceId).join(', ');
+      console.log(
+        `${anomalies.devices.length} anomalous devices (${named}${anomalies.devices.length > 5 ? ', …' : ''}); the first is above 80 °C from ${(ANOMALY_EPISODE.firstStartMs + ANOMALY_EPISODE.rampMs) / 1000} s on`,
+      );
+    }
     let stopped = false;
     process.once('SIGINT', () => (stopped = true));
     process.once('SIGTERM', () => (stopped = true));
