@@ -168,7 +168,9 @@ describe('alert processor on the real stack', () => {
     await consumedAll();
     await settle();
     expect((await alarmsOf(hot)).map(({ type }) => type)).toEqual(['RAISED']);
-    expect(await alertState(hot, 'overheat')).toMatchObject({ status: 'active', lastReading: { seq: 6, eventTime: now + 20 } });
+    // readings that change nothing but the last reading seen are not written: the state on the topic is
+    // the timer's raise, which had seen seq 3
+    expect(await alertState(hot, 'overheat')).toMatchObject({ status: 'active', lastReading: { seq: 3, eventTime: t0 + 200 } });
     await telemetry.send([reading(hot, 7, { temperature: 70 }, now + 30)]);
     const events = await untilAlarmsOf(hot, 2);
     expect(events.map(({ type }) => type)).toEqual(['RAISED', 'CLEARED']);
@@ -179,6 +181,22 @@ describe('alert processor on the real stack', () => {
     const metrics = (await adminHttp(app!).get('/metrics')).text;
     expect(metrics).toMatch(/^fleetstream_alerts_active\{severity="major"\} 0$/m);
     expect(metrics).toMatch(/^fleetstream_alert_evaluations_total \d+$/m);
+  });
+
+  it("writes a threshold's state to fleet.alert-state only when more than its last reading moves", async () => {
+    const calm = 'dev-calm';
+    const t0 = Date.now();
+    const statesOf = async () => (await recordsOf(stack.topics.alertState)).filter((record) => record.key?.toString() === alertStateKey(calm, 'overheat'));
+    await telemetry.send(Array.from({ length: 20 }, (_, i) => reading(calm, i + 1, { temperature: 20 + i }, t0 + i)));
+    await consumedAll();
+    // the rule applied to the new (device, rule) with its first reading: one record; the 19 after it change nothing
+    expect(await statesOf()).toHaveLength(1);
+    await telemetry.send([reading(calm, 21, { temperature: 85 }, t0 + 21)]);
+    await consumedAll();
+    expect(await statesOf()).toHaveLength(2);
+    expect(await alertState(calm, 'overheat')).toMatchObject({ status: 'pending', lastReading: { seq: 21 } });
+    await telemetry.send([reading(calm, 22, { temperature: 20 }, t0 + 22)]);
+    await eventually(() => alertState(calm, 'overheat'), (state) => state?.status === 'normal');
   });
 
   it('clears an active alarm with reason rule-changed when its rule changes, and evaluates by the new revision', async () => {

@@ -1,5 +1,5 @@
 import { telemetryRules } from '@fleetstream/config';
-import { AlertCommand, alertDueAt, decideAlert, evolveAlert, initialAlertState, isAlarmEvent, ruleScopeMatches, Telemetry } from '@fleetstream/domain';
+import { AlertCommand, alertDueAt, decideAlert, evolveAlert, initialAlertState, isAlarmEvent, movesOnlyLastReading, ruleScopeMatches, Telemetry } from '@fleetstream/domain';
 import {
   ConfluentKafka, ConsumedRecord, coPartitionCount, fleetGroups, FleetTopics, groupMembership, misplacedRecordTarget, partitionOf, ProcessorOutput, ProcessorStatus, RecordFault,
   TransactionalProcessor,
@@ -8,6 +8,7 @@ import { AlertCommandRecord, AlertEventRecord, alertStateKey, KeyedAlertState, r
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Kafka, Message } from 'kafkajs';
+import { setImmediate } from 'node:timers/promises';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { CONFLUENT_KAFKA, KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
 import { isTransient } from '../infrastructure/transient-errors';
@@ -15,17 +16,31 @@ import { TwinReadModel } from '../twins/twin-read-model';
 import { ALERT_RULE_CATALOG, AlertRuleCatalog, StoredAlertRule } from './alert-rule-catalog';
 import { AlertStateReadModel } from './alert-state-read-model';
 
-/** One batch (or timer step) of one partition: a working copy of its alerts, and what to write. */
+/** One batch (or timer step) of one partition: what it changed over the partition's alerts, and what to write. */
 interface AlertBatch {
   partition: number;
-  /** The partition's (device, rule) alerts by fleet.alert-state key, as this batch leaves them. */
-  working: Map<string, KeyedAlertState>;
+  /** The partition's (device, rule) alerts by fleet.alert-state key, as committed; the batch leaves them alone. */
+  committed: Map<string, KeyedAlertState>;
+  /** The alerts this batch changed, over `committed` (null: dropped with its deleted rule). */
+  changed: Map<string, KeyedAlertState | null>;
+  /** The keys whose change goes to fleet.alert-state (more than the last reading seen moved), with their device's partition. */
+  toWrite: Map<string, number>;
   alarmEvents: Message[];
-  /** The last state per key in this batch (null: dropped with its deleted rule), and its record. */
-  states: Map<string, KeyedAlertState | null>;
-  encodedStates: Map<string, Message>;
   /** Readings evaluated against a rule. */
   evaluations: number;
+  /** Telemetry records handled: the batch yields to the event loop every YIELD_EVERY of them. */
+  handled: number;
+}
+
+/**
+ * Readings evaluated between two yields to the event loop: a batch of thousands of readings times
+ * the rules would otherwise hold every other processor, REST and /ready of the instance until it ends.
+ */
+const YIELD_EVERY = 32;
+
+/** A batch's alert for a key: its change, else the committed one. */
+function alertOf(batch: AlertBatch, key: string): KeyedAlertState | undefined {
+  return batch.changed.has(key) ? (batch.changed.get(key) ?? undefined) : batch.committed.get(key);
 }
 
 /**
@@ -160,7 +175,7 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
   }
 
   private begin(partition: number): AlertBatch {
-    return { partition, working: new Map(this.owned.get(partition)), alarmEvents: [], states: new Map(), encodedStates: new Map(), evaluations: 0 };
+    return { partition, committed: this.owned.get(partition) ?? new Map(), changed: new Map(), toWrite: new Map(), alarmEvents: [], evaluations: 0, handled: 0 };
   }
 
   private async handle(record: ConsumedRecord, batch: AlertBatch): Promise<RecordFault | void> {
@@ -172,13 +187,14 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
     const read = await readTelemetry(this.telemetryCodec, { key: record.key, value: record.value, timestamp: now }, this.rules);
     if (!read.ok) return; // the history writer dead-letters it: one dead letter per record
     const reading = read.value;
+    if (++batch.handled % YIELD_EVERY === 0) await setImmediate();
     const reported = this.reportedBy(reading);
     for (const stored of this.catalog.all()) {
       if (!ruleScopeMatches(stored.rule, reported)) continue;
       const key = alertStateKey(reading.deviceId, stored.id);
       const { metric } = stored.rule.condition;
       // no state for a (device, rule) until the device reports what the rule reads
-      if (!batch.working.has(key) && metric !== undefined && reading.metrics[metric] === undefined) continue;
+      if (!alertOf(batch, key) && metric !== undefined && reading.metrics[metric] === undefined) continue;
       batch.evaluations++;
       await this.apply(batch, reading.deviceId, stored.id, stored, [
         // a state that has not seen this revision of the rule yet (new, or changed while nobody owned it) applies it first
@@ -198,7 +214,7 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
     const { alarmId, deviceId, ruleId, actor, note } = decoded.value;
     const stored = this.catalog.get(ruleId);
     // no rule, no state to acknowledge (a deleted rule cleared and dropped its alarm)
-    if (!stored || !batch.working.has(alertStateKey(deviceId, ruleId))) return;
+    if (!stored || !alertOf(batch, alertStateKey(deviceId, ruleId))) return;
     await this.apply(batch, deviceId, ruleId, stored, [{ type: 'AcknowledgeAlert', data: { alarmId, actor, note }, metadata: { now: record.timestamp } }]);
   }
 
@@ -237,7 +253,7 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
         if (![...(this.owned.get(partition)?.values() ?? [])].some((alert) => this.wakes(alert, now))) return;
         await this.processor!.step(partition, async () => {
           const batch = this.begin(partition);
-          for (const alert of [...batch.working.values()]) if (this.wakes(alert, now)) await this.wake(alert, now, batch);
+          for (const alert of [...batch.committed.values()]) if (this.wakes(alert, now)) await this.wake(alert, now, batch);
           return this.outputsOf(batch);
         });
       }),
@@ -264,14 +280,16 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
   }
 
   /**
-   * Decides and folds the commands for one (device, rule) on the batch's working copy; its alarm
-   * events and its new state (none: the rule was deleted, the state is dropped) join the batch's outputs.
+   * Decides and folds the commands for one (device, rule) over the batch's changes; its alarm events,
+   * and its new state (none: the rule was deleted, the state is dropped) when more than the last
+   * reading moved, join the batch's outputs.
    */
   private async apply(batch: AlertBatch, deviceId: string, ruleId: string, stored: StoredAlertRule | null, commands: AlertCommand[]): Promise<void> {
     const key = alertStateKey(deviceId, ruleId);
-    let state = batch.working.get(key)?.state ?? initialAlertState();
+    let state = alertOf(batch, key)?.state ?? initialAlertState();
     const records: AlertEventRecord[] = [];
     let changed = false;
+    let write = false;
     for (const command of commands) {
       const decision = decideAlert(command, state);
       // only an acknowledgment is ever refused: the REST API sees the alarm unchanged and answers 409
@@ -279,33 +297,46 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
       for (const event of decision.events) {
         state = evolveAlert(state, event);
         changed = true;
+        write ||= !movesOnlyLastReading(event);
         // the alarm as this event leaves it: a clearance names the alarm it cleared, under its rule's name then
         if (isAlarmEvent(event)) records.push(toAlertEventRecord(event, state.alarm!, stored?.rule.condition.metric ?? null));
       }
     }
     if (!changed) return;
     const partition = partitionOf(deviceId, this.partitions);
-    const after = stored ? { deviceId, ruleId, state } : null;
-    // everything is encoded before anything joins the batch: a reading whose step cannot be encoded is dead-lettered whole
+    // everything this step writes to fleet.alerts is encoded before anything joins the batch: a reading whose step cannot be encoded is dead-lettered whole
     const alarmEvents = await Promise.all(records.map(async (record) => ({ key: deviceId, partition, value: await this.eventCodec.encode(this.schemaIds.event, record) })));
-    const stateValue = after && (await this.states.codec.encode(this.schemaIds.state, toAlertStateRecord(after)));
     batch.alarmEvents.push(...alarmEvents);
-    batch.states.set(key, after);
-    batch.encodedStates.set(key, { key, partition, value: stateValue });
-    if (after) batch.working.set(key, after);
-    else batch.working.delete(key);
+    batch.changed.set(key, stored ? { deviceId, ruleId, state } : null);
+    if (write) batch.toWrite.set(key, partition);
   }
 
-  /** The batch's records to write; once they are committed, its working copy becomes the partition's state. */
-  private async outputsOf({ partition, working, alarmEvents, states, encodedStates, evaluations }: AlertBatch): Promise<ProcessorOutput> {
+  /**
+   * The batch's records to write: its alarm events, and the last state of each key whose change must
+   * be written. Once they are committed, the batch's changes join the partition's alerts, a threshold's
+   * last reading included: that one goes to fleet.alert-state with the key's next change of state.
+   */
+  private async outputsOf(batch: AlertBatch): Promise<ProcessorOutput> {
+    const { partition, committed, changed, toWrite, alarmEvents, evaluations } = batch;
+    const states = new Map([...toWrite.keys()].map((key) => [key, changed.get(key)!] as const));
+    const stateMessages = await Promise.all(
+      [...states].map(async ([key, alert]) => ({
+        key,
+        partition: toWrite.get(key)!,
+        value: alert && (await this.states.codec.encode(this.schemaIds.state, toAlertStateRecord(alert))),
+      })),
+    );
     return {
       topicMessages: [
         { topic: this.topics.alerts, messages: alarmEvents },
-        // the last state per (device, rule) of the batch: compaction keeps only the last anyway
-        { topic: this.topics.alertState, messages: [...encodedStates.values()] },
+        { topic: this.topics.alertState, messages: stateMessages },
       ],
       onCommitted: async (written) => {
-        this.owned.set(partition, working);
+        for (const [key, alert] of changed) {
+          if (alert) committed.set(key, alert);
+          else committed.delete(key);
+        }
+        this.owned.set(partition, committed);
         this.uncountedEvaluations += evaluations;
         await this.states.applyCommitted(states, written.get(this.topics.alertState) ?? new Map());
       },

@@ -130,8 +130,14 @@ export function validateAlertRule(body: unknown): AlertRuleValidation {
 
 /** Whether the rule watches a device whose twin reports these values: a rule with no scope watches every device. */
 export function ruleScopeMatches(rule: AlertRule, reported: Readonly<Record<string, { value: number | string } | undefined>>): boolean {
-  return rule.scope === undefined || deviceFilterPredicate(rule.scope)(reported);
+  if (rule.scope === undefined) return true;
+  let matches = scopePredicates.get(rule.scope);
+  if (!matches) scopePredicates.set(rule.scope, (matches = deviceFilterPredicate(rule.scope)));
+  return matches(reported);
 }
+
+/** Each scope's predicate, made once: a rule is matched against every reading. */
+const scopePredicates = new WeakMap<NonNullable<AlertRule['scope']>, ReturnType<typeof deviceFilterPredicate>>();
 
 /** Whether `value op bound` holds. */
 export function compare(value: number, op: Comparison, bound: number): boolean {

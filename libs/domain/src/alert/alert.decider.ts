@@ -280,6 +280,17 @@ export function isAlarmEvent(event: AlertEvent): event is Extract<AlertEvent, { 
   return event.type === 'AlertRaised' || event.type === 'AlertAcknowledged' || event.type === 'AlertCleared';
 }
 
+/**
+ * Whether an event moves nothing but the last reading seen: a threshold's evaluation of a reading that
+ * changed no status. Folding it again gives the same decisions for every reading not older than the
+ * last change of state (the status, pending and alarm are what decide), so the processor may keep it
+ * in memory and write it with the next change: a threshold over a fleet would otherwise cost one
+ * state record per reading and rule.
+ */
+export function movesOnlyLastReading(event: AlertEvent): boolean {
+  return event.type === 'ReadingEvaluated' && event.data.silenceDeadline === null && event.data.rateSamples === null;
+}
+
 /** One (device, rule) alert as a decider. */
 export const alertDecider: Decider<AlertCommand, AlertEvent, AlertState, AlertRejection> = {
   initialState: initialAlertState,
