@@ -183,20 +183,24 @@ describe('alert processor on the real stack', () => {
     expect(metrics).toMatch(/^fleetstream_alert_evaluations_total \d+$/m);
   });
 
-  it("writes a threshold's state to fleet.alert-state only when more than its last reading moves", async () => {
+  it("writes a threshold's state to fleet.alert-state only when more than its last reading moves, and never while it is at rest", async () => {
     const calm = 'dev-calm';
     const t0 = Date.now();
     const statesOf = async () => (await recordsOf(stack.topics.alertState)).filter((record) => record.key?.toString() === alertStateKey(calm, 'overheat'));
     await telemetry.send(Array.from({ length: 20 }, (_, i) => reading(calm, i + 1, { temperature: 20 + i }, t0 + i)));
     await consumedAll();
-    // the rule applied to the new (device, rule) with its first reading: one record; the 19 after it change nothing
-    expect(await statesOf()).toHaveLength(1);
+    // normal, never breached: restored from no record, it decides the same, so none is written
+    expect(await statesOf()).toHaveLength(0);
     await telemetry.send([reading(calm, 21, { temperature: 85 }, t0 + 21)]);
     await consumedAll();
-    expect(await statesOf()).toHaveLength(2);
+    expect(await statesOf()).toHaveLength(1);
     expect(await alertState(calm, 'overheat')).toMatchObject({ status: 'pending', lastReading: { seq: 21 } });
+    // back at rest: written, since the record says pending; readings after that change nothing again
     await telemetry.send([reading(calm, 22, { temperature: 20 }, t0 + 22)]);
     await eventually(() => alertState(calm, 'overheat'), (state) => state?.status === 'normal');
+    await telemetry.send(Array.from({ length: 5 }, (_, i) => reading(calm, 23 + i, { temperature: 30 }, t0 + 23 + i)));
+    await consumedAll();
+    expect(await statesOf()).toHaveLength(2);
   });
 
   it('clears an active alarm with reason rule-changed when its rule changes, and evaluates by the new revision', async () => {

@@ -1,5 +1,5 @@
 import { telemetryRules } from '@fleetstream/config';
-import { AlertCommand, alertDueAt, decideAlert, evolveAlert, initialAlertState, isAlarmEvent, movesOnlyLastReading, ruleScopeMatches, Telemetry } from '@fleetstream/domain';
+import { AlertCommand, alertDueAt, decideAlert, evolveAlert, initialAlertState, isAlarmEvent, isAtRest, movesOnlyLastReading, ruleScopeMatches, Telemetry } from '@fleetstream/domain';
 import {
   ConfluentKafka, ConsumedRecord, coPartitionCount, fleetGroups, FleetTopics, groupMembership, misplacedRecordTarget, partitionOf, ProcessorOutput, ProcessorStatus, RecordFault,
   TransactionalProcessor,
@@ -313,12 +313,20 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
 
   /**
    * The batch's records to write: its alarm events, and the last state of each key whose change must
-   * be written. Once they are committed, the batch's changes join the partition's alerts, a threshold's
-   * last reading included: that one goes to fleet.alert-state with the key's next change of state.
+   * be written, unless it is at rest and was before. Once they are committed, the batch's changes join
+   * the partition's alerts, a threshold's last reading included: that one goes to fleet.alert-state
+   * with the key's next change of state.
    */
   private async outputsOf(batch: AlertBatch): Promise<ProcessorOutput> {
     const { partition, committed, changed, toWrite, alarmEvents, evaluations } = batch;
-    const states = new Map([...toWrite.keys()].map((key) => [key, changed.get(key)!] as const));
+    const states = new Map(
+      [...toWrite.keys()].flatMap((key) => {
+        const alert = changed.get(key)!;
+        // a state at rest that was at rest (or nowhere) before restores the same from no record
+        const before = committed.get(key);
+        return alert && isAtRest(alert.state) && (!before || isAtRest(before.state)) ? [] : [[key, alert] as const];
+      }),
+    );
     const stateMessages = await Promise.all(
       [...states].map(async ([key, alert]) => ({
         key,

@@ -291,6 +291,16 @@ export function movesOnlyLastReading(event: AlertEvent): boolean {
   return event.type === 'ReadingEvaluated' && event.data.silenceDeadline === null && event.data.rateSamples === null;
 }
 
+/**
+ * Whether the alert decides as if it had never been: normal, with no alarm so far, nothing pending,
+ * no silence deadline and no rate window. Such a state need not be kept anywhere: started again
+ * from `initialState` with the rule applied, it makes the same decisions (a threshold that never
+ * breached on a device is most of a fleet's (device, rule) pairs).
+ */
+export function isAtRest(state: AlertState): boolean {
+  return state.status === 'normal' && state.alarmCount === 0 && state.pending === null && state.silenceDeadline === null && state.rateSamples.length === 0;
+}
+
 /** One (device, rule) alert as a decider. */
 export const alertDecider: Decider<AlertCommand, AlertEvent, AlertState, AlertRejection> = {
   initialState: initialAlertState,
