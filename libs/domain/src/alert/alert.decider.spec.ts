@@ -1,7 +1,7 @@
 import { specFor } from '../testing/given-when-then';
 import type { AlertRule } from './alert-rule';
 import type { AlertCommand } from './alert.commands';
-import { alarmIdOf, alarmPartsOf, alertDecider, alertDueAt, AlertState, isAlarmEvent, movesOnlyLastReading } from './alert.decider';
+import { alarmIdOf, alarmPartsOf, alertDecider, alertDueAt, AlertState, isAlarmEvent, isAtRest, movesOnlyLastReading } from './alert.decider';
 import type { AlertClearReason, AlertEvent, RateSample, ReadingRef } from './alert.events';
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -384,5 +384,22 @@ describe('which evaluations move only the last reading', () => {
     expect(decided(silent, { heartbeat: 1 }).filter(movesOnlyLastReading)).toEqual([]);
     expect(decided(pressureJump, { pressure: 1 }, { pressure: 2 }).filter(movesOnlyLastReading)).toEqual([]);
     expect(decided(overheat, { temperature: 20 }, { temperature: 85 }).filter((event) => event.type !== 'ReadingEvaluated').filter(movesOnlyLastReading)).toEqual([]);
+  });
+});
+
+describe('a state at rest', () => {
+  const after = (rule: AlertRule, ...metrics: Record<string, number>[]) => run([applyRule(rule, T0), ...metrics.map((values, i) => evaluate(rule, i + 1, values))]).state;
+  it('is a threshold that never breached, with its rule applied and readings seen', () => {
+    expect(isAtRest(after(overheat, { temperature: 20 }, { temperature: 30 }))).toBe(true);
+  });
+  it('is not one that is pending, active, or cleared (its alarm count names the next alarm), nor one with a deadline or a window', () => {
+    expect(isAtRest(after(overheatHeld, { temperature: 85 }))).toBe(false);
+    expect(isAtRest(after(overheat, { temperature: 85 }))).toBe(false);
+    expect(isAtRest(after(overheat, { temperature: 85 }, { temperature: 20 }))).toBe(false);
+    expect(isAtRest(after(silent, { heartbeat: 1 }))).toBe(false);
+    expect(isAtRest(after(pressureJump, { pressure: 1 }))).toBe(false);
+  });
+  it('is again one whose pending condition lapsed before any alarm', () => {
+    expect(isAtRest(after(overheatHeld, { temperature: 85 }, { temperature: 20 }))).toBe(true);
   });
 });
