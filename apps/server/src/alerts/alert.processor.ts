@@ -7,7 +7,7 @@ import {
 import { AlertCommandRecord, AlertEventRecord, alertStateKey, KeyedAlertState, readAvroSchema, readTelemetry, RegistryCodec, TelemetryRules, toAlertEventRecord, toAlertStateRecord } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { Kafka, Message } from 'kafkajs';
+import { Kafka } from 'kafkajs';
 import { setImmediate } from 'node:timers/promises';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { CONFLUENT_KAFKA, KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
@@ -25,7 +25,8 @@ interface AlertBatch {
   changed: Map<string, KeyedAlertState | null>;
   /** The keys whose change goes to fleet.alert-state (more than the last reading seen moved), with their device's partition. */
   toWrite: Map<string, number>;
-  alarmEvents: Message[];
+  /** Alarm events for fleet.alerts, with their device's partition; encoded with the batch's states. */
+  alarmEvents: { partition: number; record: AlertEventRecord }[];
   /** Readings evaluated against a rule. */
   evaluations: number;
   /** Telemetry records handled: the batch yields to the event loop every YIELD_EVERY of them. */
@@ -189,6 +190,7 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
     const reading = read.value;
     if (++batch.handled % YIELD_EVERY === 0) await setImmediate();
     const reported = this.reportedBy(reading);
+    const partition = partitionOf(reading.deviceId, this.partitions);
     for (const stored of this.catalog.all()) {
       if (!ruleScopeMatches(stored.rule, reported)) continue;
       const key = alertStateKey(reading.deviceId, stored.id);
@@ -196,7 +198,7 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
       // no state for a (device, rule) until the device reports what the rule reads
       if (!alertOf(batch, key) && metric !== undefined && reading.metrics[metric] === undefined) continue;
       batch.evaluations++;
-      await this.apply(batch, reading.deviceId, stored.id, stored, [
+      this.apply(batch, partition, reading.deviceId, stored.id, stored, [
         // a state that has not seen this revision of the rule yet (new, or changed while nobody owned it) applies it first
         { type: 'ApplyRule', data: { ruleId: stored.id, deviceId: reading.deviceId, rule: stored.rule, revision: stored.revision }, metadata: { now } },
         { type: 'EvaluateReading', data: { ruleId: stored.id, rule: stored.rule, reading }, metadata: { now } },
@@ -215,7 +217,7 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
     const stored = this.catalog.get(ruleId);
     // no rule, no state to acknowledge (a deleted rule cleared and dropped its alarm)
     if (!stored || !alertOf(batch, alertStateKey(deviceId, ruleId))) return;
-    await this.apply(batch, deviceId, ruleId, stored, [{ type: 'AcknowledgeAlert', data: { alarmId, actor, note }, metadata: { now: record.timestamp } }]);
+    this.apply(batch, partitionOf(deviceId, this.partitions), deviceId, ruleId, stored, [{ type: 'AcknowledgeAlert', data: { alarmId, actor, note }, metadata: { now: record.timestamp } }]);
   }
 
   /**
@@ -250,14 +252,20 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
   private async checkOwned(now: number): Promise<void> {
     await Promise.all(
       this.processor!.ownedPartitions().map(async (partition) => {
-        if (![...(this.owned.get(partition)?.values() ?? [])].some((alert) => this.wakes(alert, now))) return;
+        if (!this.anyWakes(this.owned.get(partition), now)) return;
         await this.processor!.step(partition, async () => {
           const batch = this.begin(partition);
-          for (const alert of [...batch.committed.values()]) if (this.wakes(alert, now)) await this.wake(alert, now, batch);
+          // a step changes the batch's overlay only, never the committed alerts it walks
+          for (const alert of batch.committed.values()) if (this.wakes(alert, now)) this.wake(alert, now, batch);
           return this.outputsOf(batch);
         });
       }),
     );
+  }
+
+  private anyWakes(alerts: ReadonlyMap<string, KeyedAlertState> | undefined, now: number): boolean {
+    for (const alert of alerts?.values() ?? []) if (this.wakes(alert, now)) return true;
+    return false;
   }
 
   private wakes({ ruleId, state }: KeyedAlertState, now: number): boolean {
@@ -267,13 +275,14 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
     return stored.revision > state.ruleRevision || (alertDueAt(state) ?? Infinity) <= now;
   }
 
-  private async wake({ deviceId, ruleId }: KeyedAlertState, now: number, batch: AlertBatch): Promise<void> {
+  private wake({ deviceId, ruleId }: KeyedAlertState, now: number, batch: AlertBatch): void {
+    const partition = batch.partition;
     const stored = this.catalog.get(ruleId);
     if (this.deletedRules.has(ruleId) || !stored) {
-      await this.apply(batch, deviceId, ruleId, null, [{ type: 'ApplyRule', data: { ruleId, deviceId, rule: null, revision: 0 }, metadata: { now } }]);
+      this.apply(batch, partition, deviceId, ruleId, null, [{ type: 'ApplyRule', data: { ruleId, deviceId, rule: null, revision: 0 }, metadata: { now } }]);
       return;
     }
-    await this.apply(batch, deviceId, ruleId, stored, [
+    this.apply(batch, partition, deviceId, ruleId, stored, [
       { type: 'ApplyRule', data: { ruleId, deviceId, rule: stored.rule, revision: stored.revision }, metadata: { now } },
       { type: 'CheckAlertDeadline', data: { ruleId, deviceId, rule: stored.rule }, metadata: { now } },
     ]);
@@ -284,10 +293,9 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
    * and its new state (none: the rule was deleted, the state is dropped) when more than the last
    * reading moved, join the batch's outputs.
    */
-  private async apply(batch: AlertBatch, deviceId: string, ruleId: string, stored: StoredAlertRule | null, commands: AlertCommand[]): Promise<void> {
+  private apply(batch: AlertBatch, partition: number, deviceId: string, ruleId: string, stored: StoredAlertRule | null, commands: AlertCommand[]): void {
     const key = alertStateKey(deviceId, ruleId);
     let state = alertOf(batch, key)?.state ?? initialAlertState();
-    const records: AlertEventRecord[] = [];
     let changed = false;
     let write = false;
     for (const command of commands) {
@@ -299,14 +307,10 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
         changed = true;
         write ||= !movesOnlyLastReading(event);
         // the alarm as this event leaves it: a clearance names the alarm it cleared, under its rule's name then
-        if (isAlarmEvent(event)) records.push(toAlertEventRecord(event, state.alarm!, stored?.rule.condition.metric ?? null));
+        if (isAlarmEvent(event)) batch.alarmEvents.push({ partition, record: toAlertEventRecord(event, state.alarm!, stored?.rule.condition.metric ?? null) });
       }
     }
     if (!changed) return;
-    const partition = partitionOf(deviceId, this.partitions);
-    // everything this step writes to fleet.alerts is encoded before anything joins the batch: a reading whose step cannot be encoded is dead-lettered whole
-    const alarmEvents = await Promise.all(records.map(async (record) => ({ key: deviceId, partition, value: await this.eventCodec.encode(this.schemaIds.event, record) })));
-    batch.alarmEvents.push(...alarmEvents);
     batch.changed.set(key, stored ? { deviceId, ruleId, state } : null);
     if (write) batch.toWrite.set(key, partition);
   }
@@ -334,9 +338,11 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
         value: alert && (await this.states.codec.encode(this.schemaIds.state, toAlertStateRecord(alert))),
       })),
     );
+    // built by this processor from validated readings and rules: a record that does not encode is a defect, and fails the batch
+    const alarmMessages = await Promise.all(alarmEvents.map(async ({ partition, record }) => ({ key: record.deviceId, partition, value: await this.eventCodec.encode(this.schemaIds.event, record) })));
     return {
       topicMessages: [
-        { topic: this.topics.alerts, messages: alarmEvents },
+        { topic: this.topics.alerts, messages: alarmMessages },
         { topic: this.topics.alertState, messages: stateMessages },
       ],
       onCommitted: async (written) => {
