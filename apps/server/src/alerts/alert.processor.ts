@@ -1,5 +1,5 @@
 import { telemetryRules } from '@fleetstream/config';
-import { AlertCommand, alertDueAt, decideAlert, evolveAlert, initialAlertState, isAlarmEvent, isAtRest, movesOnlyLastReading, ruleScopeMatches, Telemetry } from '@fleetstream/domain';
+import { AlertCommand, alertDueAt, decideAlert, evolveAlert, initialAlertState, isAlarmEvent, isAtRest, isNewer, movesOnlyLastReading, ReadingRef, ruleScopeMatches, Telemetry } from '@fleetstream/domain';
 import {
   ConfluentKafka, ConsumedRecord, coPartitionCount, fleetGroups, FleetTopics, groupMembership, misplacedRecordTarget, partitionOf, ProcessorOutput, ProcessorStatus, RecordFault,
   TransactionalProcessor,
@@ -23,6 +23,9 @@ interface AlertBatch {
   committed: Map<string, KeyedAlertState>;
   /** The alerts this batch changed, over `committed` (null: dropped with its deleted rule). */
   changed: Map<string, KeyedAlertState | null>;
+  /** The partition's devices' newest readings evaluated, as committed, and this batch's over them. */
+  committedReadings: Map<string, ReadingRef>;
+  readings: Map<string, ReadingRef>;
   /** The keys whose change goes to fleet.alert-state (more than the last reading seen moved), with their device's partition. */
   toWrite: Map<string, number>;
   /** Alarm events for fleet.alerts, with their device's partition; encoded with the batch's states. */
@@ -67,8 +70,15 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
   private readonly commandCodec: RegistryCodec<AlertCommandRecord>;
   private readonly rules: TelemetryRules;
   private schemaIds = { event: 0, state: 0 };
-  /** Per partition this instance owns and restored: its (device, rule) alerts by fleet.alert-state key. */
+  /**
+   * Per partition this instance owns and restored: its (device, rule) alerts by fleet.alert-state key,
+   * but for those at rest. A pair at rest is kept nowhere: it is made again from `initialAlertState`
+   * when a reading comes, with its device's newest reading as the last one seen, so a fleet's pairs
+   * that never breach (most of them) cost no memory and no record.
+   */
   private readonly owned = new Map<number, Map<string, KeyedAlertState>>();
+  /** Per partition: each device's newest reading evaluated (in memory: a restart starts it empty). */
+  private readonly lastReadings = new Map<number, Map<string, ReadingRef>>();
   /**
    * Rules this instance heard deleted: their states are cleared and dropped where owned. A rule the
    * catalog does not know is left alone otherwise (it may be one the catalog has not read yet).
@@ -168,15 +178,28 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
     await this.catalog.caughtUp();
     await this.states.caughtUp([...partitions]);
     const byPartition = new Map(partitions.map((partition) => [partition, new Map<string, KeyedAlertState>()]));
-    for (const [key, alert] of this.states.all()) byPartition.get(partitionOf(alert.deviceId, this.partitions))?.set(key, alert);
+    for (const [key, alert] of this.states.all()) {
+      if (!isAtRest(alert.state)) byPartition.get(partitionOf(alert.deviceId, this.partitions))?.set(key, alert);
+    }
     for (const [partition, alerts] of byPartition) {
       this.owned.set(partition, alerts);
+      this.lastReadings.set(partition, new Map());
       this.logger.log(`partition ${partition}: restored ${alerts.size} (device, rule) alerts`);
     }
   }
 
   private begin(partition: number): AlertBatch {
-    return { partition, committed: this.owned.get(partition) ?? new Map(), changed: new Map(), toWrite: new Map(), alarmEvents: [], evaluations: 0, handled: 0 };
+    return {
+      partition,
+      committed: this.owned.get(partition) ?? new Map(),
+      changed: new Map(),
+      committedReadings: this.lastReadings.get(partition) ?? new Map(),
+      readings: new Map(),
+      toWrite: new Map(),
+      alarmEvents: [],
+      evaluations: 0,
+      handled: 0,
+    };
   }
 
   private async handle(record: ConsumedRecord, batch: AlertBatch): Promise<RecordFault | void> {
@@ -191,6 +214,9 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
     if (++batch.handled % YIELD_EVERY === 0) await setImmediate();
     const reported = this.reportedBy(reading);
     const partition = partitionOf(reading.deviceId, this.partitions);
+    const newest = batch.readings.get(reading.deviceId) ?? batch.committedReadings.get(reading.deviceId);
+    const ref = { eventTime: reading.eventTime, seq: reading.seq };
+    if (!newest || isNewer(ref, newest)) batch.readings.set(reading.deviceId, ref);
     for (const stored of this.catalog.all()) {
       if (!ruleScopeMatches(stored.rule, reported)) continue;
       const key = alertStateKey(reading.deviceId, stored.id);
@@ -198,7 +224,7 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
       // no state for a (device, rule) until the device reports what the rule reads
       if (!alertOf(batch, key) && metric !== undefined && reading.metrics[metric] === undefined) continue;
       batch.evaluations++;
-      this.apply(batch, partition, reading.deviceId, stored.id, stored, [
+      this.apply(batch, partition, reading.deviceId, stored.id, stored, newest, [
         // a state that has not seen this revision of the rule yet (new, or changed while nobody owned it) applies it first
         { type: 'ApplyRule', data: { ruleId: stored.id, deviceId: reading.deviceId, rule: stored.rule, revision: stored.revision }, metadata: { now } },
         { type: 'EvaluateReading', data: { ruleId: stored.id, rule: stored.rule, reading }, metadata: { now } },
@@ -217,7 +243,7 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
     const stored = this.catalog.get(ruleId);
     // no rule, no state to acknowledge (a deleted rule cleared and dropped its alarm)
     if (!stored || !alertOf(batch, alertStateKey(deviceId, ruleId))) return;
-    this.apply(batch, partitionOf(deviceId, this.partitions), deviceId, ruleId, stored, [{ type: 'AcknowledgeAlert', data: { alarmId, actor, note }, metadata: { now: record.timestamp } }]);
+    this.apply(batch, partitionOf(deviceId, this.partitions), deviceId, ruleId, stored, undefined, [{ type: 'AcknowledgeAlert', data: { alarmId, actor, note }, metadata: { now: record.timestamp } }]);
   }
 
   /**
@@ -279,10 +305,10 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
     const partition = batch.partition;
     const stored = this.catalog.get(ruleId);
     if (this.deletedRules.has(ruleId) || !stored) {
-      this.apply(batch, partition, deviceId, ruleId, null, [{ type: 'ApplyRule', data: { ruleId, deviceId, rule: null, revision: 0 }, metadata: { now } }]);
+      this.apply(batch, partition, deviceId, ruleId, null, undefined, [{ type: 'ApplyRule', data: { ruleId, deviceId, rule: null, revision: 0 }, metadata: { now } }]);
       return;
     }
-    this.apply(batch, partition, deviceId, ruleId, stored, [
+    this.apply(batch, partition, deviceId, ruleId, stored, undefined, [
       { type: 'ApplyRule', data: { ruleId, deviceId, rule: stored.rule, revision: stored.revision }, metadata: { now } },
       { type: 'CheckAlertDeadline', data: { ruleId, deviceId, rule: stored.rule }, metadata: { now } },
     ]);
@@ -293,9 +319,10 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
    * and its new state (none: the rule was deleted, the state is dropped) when more than the last
    * reading moved, join the batch's outputs.
    */
-  private apply(batch: AlertBatch, partition: number, deviceId: string, ruleId: string, stored: StoredAlertRule | null, commands: AlertCommand[]): void {
+  private apply(batch: AlertBatch, partition: number, deviceId: string, ruleId: string, stored: StoredAlertRule | null, deviceNewest: ReadingRef | undefined, commands: AlertCommand[]): void {
     const key = alertStateKey(deviceId, ruleId);
-    let state = alertOf(batch, key)?.state ?? initialAlertState();
+    // a pair at rest is kept nowhere: made again, it has seen what its device has
+    let state = alertOf(batch, key)?.state ?? { ...initialAlertState(), lastReading: deviceNewest ?? null };
     let changed = false;
     let write = false;
     for (const command of commands) {
@@ -347,10 +374,12 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
       ],
       onCommitted: async (written) => {
         for (const [key, alert] of changed) {
-          if (alert) committed.set(key, alert);
+          if (alert && !isAtRest(alert.state)) committed.set(key, alert);
           else committed.delete(key);
         }
+        for (const [deviceId, reading] of batch.readings) batch.committedReadings.set(deviceId, reading);
         this.owned.set(partition, committed);
+        this.lastReadings.set(partition, batch.committedReadings);
         this.uncountedEvaluations += evaluations;
         await this.states.applyCommitted(states, written.get(this.topics.alertState) ?? new Map());
       },

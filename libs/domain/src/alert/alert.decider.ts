@@ -214,7 +214,8 @@ function ratePerSecond(samples: readonly RateSample[]): number | null {
   return seconds > 0 ? Math.abs(newest.value - oldest.value) / seconds : null;
 }
 
-function isNewer(reading: ReadingRef, last: ReadingRef): boolean {
+/** Whether a reading comes after another in its device's order. */
+export function isNewer(reading: ReadingRef, last: ReadingRef): boolean {
   return reading.eventTime > last.eventTime || (reading.eventTime === last.eventTime && reading.seq > last.seq);
 }
 
