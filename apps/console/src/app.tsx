@@ -1,0 +1,54 @@
+import { useEffect, useState } from 'preact/hooks';
+import { Link, Redirect, Route, Switch } from 'wouter-preact';
+import { FleetPage } from './pages/fleet';
+import { SignInPage } from './pages/sign-in';
+import { keyHint, session } from './session';
+
+/** The signed-in key, following sign-in and sign-out (a 401 anywhere signs out). */
+function useSessionKey(): string | null {
+  const [key, setKey] = useState(session.key());
+  useEffect(() => session.onChange(setKey), []);
+  return key;
+}
+
+export function App() {
+  const key = useSessionKey();
+  if (key === null) return <SignInPage />;
+  return (
+    <>
+      <header class="container-fluid">
+        <nav aria-label="Main">
+          <ul>
+            <li>
+              <strong>fleetstream</strong>
+            </li>
+            <li>
+              <Link href="/fleet">Fleet</Link>
+            </li>
+          </ul>
+          <ul>
+            <li>
+              {/* no API route tells a key's name or role (yet): the console shows which key it holds */}
+              <span data-testid="signed-in-as">
+                Signed in with API key <code>{keyHint(key)}</code>
+              </span>
+            </li>
+            <li>
+              <button type="button" class="secondary outline" onClick={() => session.signOut()}>
+                Sign out
+              </button>
+            </li>
+          </ul>
+        </nav>
+      </header>
+      <main class="container-fluid">
+        <Switch>
+          <Route path="/fleet" component={FleetPage} />
+          <Route>
+            <Redirect to="/fleet" replace />
+          </Route>
+        </Switch>
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,194 @@
+import { Browser, BrowserContext, Page } from '../apps/console/node_modules/playwright-core';
+import { join } from 'node:path';
+import { cliContext } from '../apps/cli/src/cli-context';
+import { revokeKey } from '../apps/cli/src/commands/keys.command';
+import { apiKeyFor } from './support/api-keys';
+import { consolePage, launchChromium, SCREENSHOTS, signIn } from './support/console-browser';
+import { TEST_ADMIN_KEY } from './support/http';
+import { ServerProcess } from './support/server-process';
+import { connectedTelemetryProducer, createTestStack, eventually, reading, stackEnv, TestStack } from './support/test-stack';
+
+/** 60 devices: three pages of 25 (25, 25, 10); every fifth one with a low battery. */
+const DEVICES = Array.from({ length: 60 }, (_, i) => `console-${String(i).padStart(3, '0')}`);
+const lowBattery = (i: number) => i % 5 === 0;
+
+/**
+ * The console in Debian's headless Chromium (playwright-core), served by the built service (dist/ and
+ * apps/console/dist) on the real stack, with devices made by telemetry on Kafka.
+ */
+describe('console (e2e, headless Chromium)', () => {
+  let stack: TestStack;
+  let server: ServerProcess;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let complaints: string[];
+
+  beforeAll(async () => {
+    stack = await createTestStack();
+    server = await ServerProcess.create(stack).then((process) => process.start());
+    const producer = await connectedTelemetryProducer(stack);
+    await producer.send(DEVICES.map((deviceId, i) => reading(deviceId, 1, Date.now(), { battery: lowBattery(i) ? 10 : 90, temperature: 20 })));
+    await producer.disconnect();
+    await eventually(
+      () => fetch(`${server.url}/devices?limit=1000`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } }).then((response) => response.json() as Promise<{ count: number }>),
+      (page) => page.count === DEVICES.length,
+      60_000,
+    );
+    browser = await launchChromium();
+  });
+
+  beforeEach(async () => {
+    ({ context, page, complaints } = await consolePage(browser, server.url));
+  });
+
+  afterEach(async () => {
+    await context?.close();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  describe('serving', () => {
+    it('serves index.html (revalidated) at / and at client routes, and hashed assets cached for a year', async () => {
+      const index = await fetch(`${server.url}/fleet`, { headers: { accept: 'text/html' } });
+      expect(index.status).toBe(200);
+      expect(index.headers.get('cache-control')).toBe('no-cache');
+      const html = await index.text();
+      const script = /src="(\/assets\/index-[\w-]+\.js)"/.exec(html)?.[1];
+      expect(script).toBeDefined();
+      const asset = await fetch(`${server.url}${script}`);
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect((await fetch(`${server.url}/`, { headers: { accept: 'text/html' } })).headers.get('content-type')).toContain('text/html');
+    });
+
+    it('leaves the API, /docs and /ready as they were: JSON for API clients, HTML only for page loads of unknown paths', async () => {
+      expect((await fetch(`${server.url}/devices`)).status).toBe(401);
+      expect((await fetch(`${server.url}/ready`)).status).toBe(200);
+      expect((await fetch(`${server.url}/docs/openapi.json`)).headers.get('content-type')).toContain('application/json');
+      const unknownForApi = await fetch(`${server.url}/no-such-route`, { headers: { accept: 'application/json' } });
+      expect(unknownForApi.status).toBe(404);
+      expect(unknownForApi.headers.get('content-type')).toContain('application/json');
+      // a page load of an API path is still the API's answer, never the console
+      const twinAsPage = await fetch(`${server.url}/devices/console-000/twin`, { headers: { accept: 'text/html', authorization: `Bearer ${TEST_ADMIN_KEY}` } });
+      expect(twinAsPage.headers.get('content-type')).toContain('application/json');
+    });
+  });
+
+  describe('signing in', () => {
+    it('refuses a key the server does not accept, beside the field', async () => {
+      await page.goto('/');
+      await page.getByLabel('API key').fill('fsk_not-a-real-key-0000000000000000000000');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await expectText(page.locator('#api-key-help'), 'does not accept this API key');
+      expect(await page.getByLabel('API key').getAttribute('aria-invalid')).toBe('true');
+    });
+
+    it('keeps the key in session storage, never in the URL, and shows the fleet', async () => {
+      await signIn(page, TEST_ADMIN_KEY);
+      expect(page.url()).not.toContain(TEST_ADMIN_KEY);
+      expect(await page.evaluate("sessionStorage.getItem('fleetstream.apiKey')")).toBe(TEST_ADMIN_KEY);
+      await expectText(page.getByTestId('signed-in-as'), `${TEST_ADMIN_KEY.slice(0, 4)}…${TEST_ADMIN_KEY.slice(-4)}`);
+      await expectText(page.getByTestId('count-online'), '60');
+      await page.locator('tr[data-device="console-000"]').waitFor();
+      // the CSP (helmet) lets the console's own scripts and styles load: nothing complained
+      expect(complaints).toEqual([]);
+      await page.screenshot({ path: join(SCREENSHOTS, 'console-fleet.png'), fullPage: true });
+    });
+
+    it('goes back to sign-in with a message when the key stops being accepted (401)', async () => {
+      const key = await apiKeyFor(stack, 'console-revoked', 'viewer');
+      await signIn(page, key);
+      await revokeKey(cliContext('test', { ...process.env, ...stackEnv(stack) }), 'console-revoked');
+      // the revocation reaches the server's key view shortly; every read after that is a 401
+      await eventually(
+        async () => {
+          if (await page.getByRole('button', { name: 'Apply filters' }).isVisible()) await page.getByRole('button', { name: 'Apply filters' }).click();
+          return page.getByRole('alert').first().textContent({ timeout: 1000 }).catch(() => '');
+        },
+        (text) => (text ?? '').includes('did not accept your API key'),
+      );
+      await page.getByLabel('API key').waitFor();
+    });
+
+    it('a viewer reads the fleet; a key whose role may not is told so (403), by the server', async () => {
+      await signIn(page, await apiKeyFor(stack, 'console-viewer', 'viewer'));
+      await page.locator('tr[data-device="console-000"]').waitFor();
+      const metricsOnly = await consolePage(browser, server.url);
+      await metricsOnly.page.goto('/');
+      await metricsOnly.page.getByLabel('API key').fill(await apiKeyFor(stack, 'console-metrics', 'metrics'));
+      await metricsOnly.page.getByRole('button', { name: 'Sign in' }).click();
+      await expectText(metricsOnly.page.locator('#api-key-help'), 'role may not read the fleet');
+      await metricsOnly.context.close();
+    });
+  });
+
+  describe('the fleet table', () => {
+    it('pages with the cursor, 25 at a time, forward and back', async () => {
+      await signIn(page, TEST_ADMIN_KEY);
+      const rows = page.locator('table[data-testid=devices] tbody tr');
+      await rows.first().waitFor();
+      expect(await rowIds(page)).toEqual(DEVICES.slice(0, 25));
+      await page.getByRole('button', { name: 'Next' }).click();
+      await expectText(page.getByTestId('page-number'), 'Page 2');
+      await eventually(() => rowIds(page), (ids) => ids[0] === DEVICES[25]);
+      expect(await rowIds(page)).toEqual(DEVICES.slice(25, 50));
+      await page.getByRole('button', { name: 'Next' }).click();
+      await eventually(() => rowIds(page), (ids) => ids[0] === DEVICES[50]);
+      expect(await rowIds(page)).toEqual(DEVICES.slice(50));
+      expect(await page.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
+      await page.getByRole('button', { name: 'Previous' }).click();
+      await eventually(() => rowIds(page), (ids) => ids[0] === DEVICES[25]);
+    });
+
+    it('filters by metric range, and shows the API validation message beside the field', async () => {
+      await signIn(page, TEST_ADMIN_KEY);
+      await page.getByLabel('Metric range (name:min:max)').fill('battery::20');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await eventually(() => rowIds(page), (ids) => ids.length === DEVICES.filter((_, i) => lowBattery(i)).length);
+      expect(await rowIds(page)).toEqual(DEVICES.filter((_, i) => lowBattery(i)));
+      await page.screenshot({ path: join(SCREENSHOTS, 'console-fleet-filtered.png'), fullPage: true });
+
+      await page.getByLabel('Metric range (name:min:max)').fill('battery');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await expectText(page.locator('#metric-error'), 'metric must be name:min:max');
+    });
+
+    it('updates a row live from the twin stream', async () => {
+      await signIn(page, TEST_ADMIN_KEY);
+      const row = page.locator('tr[data-device="console-001"]');
+      await row.waitFor();
+      await expectText(page.getByTestId('stream-state'), 'Live');
+      const before = Number(await row.getByTestId('version').textContent());
+      const producer = await connectedTelemetryProducer(stack);
+      await producer.send([reading('console-001', 2, Date.now(), { battery: 42, temperature: 21 })]);
+      await producer.disconnect();
+      await eventually(() => row.getByTestId('version').textContent(), (version) => Number(version) > before);
+      expect(await row.getAttribute('data-updated')).toBe('true');
+      expect(await row.locator('.reported').textContent()).toContain('battery=42');
+    });
+
+    it('renders the fleet page within a bound after navigation (measured, logged)', async () => {
+      await signIn(page, TEST_ADMIN_KEY);
+      await page.reload();
+      await page.locator('table[data-testid=devices] tbody tr').first().waitFor();
+      // browser-side expressions as text: the tests compile without the DOM's types
+      const { firstRenderMs, domContentLoadedMs } = (await page.evaluate(
+        "({ firstRenderMs: performance.now(), domContentLoadedMs: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd })",
+      )) as { firstRenderMs: number; domContentLoadedMs: number };
+      console.log(`fleet page: DOMContentLoaded ${domContentLoadedMs.toFixed(0)} ms, device table rendered ${firstRenderMs.toFixed(0)} ms after navigation start`);
+      expect(firstRenderMs).toBeLessThan(5000);
+    });
+  });
+});
+
+async function rowIds(page: Page): Promise<string[]> {
+  return page.locator('table[data-testid=devices] tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-device') ?? ''));
+}
+
+async function expectText(locator: ReturnType<Page['locator']>, text: string): Promise<void> {
+  await eventually(() => locator.first().textContent().catch(() => ''), (content) => (content ?? '').includes(text), 15_000);
+}
