@@ -2,7 +2,9 @@ import { Browser, BrowserContext, Page } from '../apps/console/node_modules/play
 import { join } from 'node:path';
 import { cliContext } from '../apps/cli/src/cli-context';
 import { revokeKey } from '../apps/cli/src/commands/keys.command';
+import { DeviceCommandResponder } from '@fleetstream/kafka';
 import { apiKeyFor } from './support/api-keys';
+import { answeringDevices } from './support/fleet-load';
 import { consolePage, launchChromium, SCREENSHOTS, signIn } from './support/console-browser';
 import { TEST_ADMIN_KEY } from './support/http';
 import { ServerProcess } from './support/server-process';
@@ -23,6 +25,7 @@ describe('console (e2e, headless Chromium)', () => {
   let context: BrowserContext;
   let page: Page;
   let complaints: string[];
+  let devices: DeviceCommandResponder;
 
   beforeAll(async () => {
     stack = await createTestStack();
@@ -35,6 +38,7 @@ describe('console (e2e, headless Chromium)', () => {
       (page) => page.count === DEVICES.length,
       60_000,
     );
+    devices = await answeringDevices(stack);
     browser = await launchChromium();
   });
 
@@ -48,6 +52,7 @@ describe('console (e2e, headless Chromium)', () => {
 
   afterAll(async () => {
     await browser?.close();
+    await devices?.stop();
     await server?.stop();
   });
 
@@ -181,6 +186,62 @@ describe('console (e2e, headless Chromium)', () => {
       )) as { firstRenderMs: number; domContentLoadedMs: number };
       console.log(`fleet page: DOMContentLoaded ${domContentLoadedMs.toFixed(0)} ms, device table rendered ${firstRenderMs.toFixed(0)} ms after navigation start`);
       expect(firstRenderMs).toBeLessThan(5000);
+    });
+  });
+
+  describe('the device page', () => {
+    const admin = { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'application/json' };
+    const report = async (deviceId: string, seq: number, metrics: Record<string, number>) => {
+      const producer = await connectedTelemetryProducer(stack);
+      await producer.send([reading(deviceId, seq, Date.now(), metrics)]);
+      await producer.disconnect();
+    };
+
+    it('shows the twin with the delta highlighted, and follows it live', async () => {
+      const patched = await fetch(`${server.url}/devices/console-002/twin/desired`, { method: 'PATCH', headers: admin, body: JSON.stringify({ setpoint: 21 }) });
+      expect(patched.status).toBe(200);
+      await signIn(page, TEST_ADMIN_KEY);
+      await page.getByRole('link', { name: 'console-002' }).click();
+      const setpoint = page.locator('tr[data-field="setpoint"]');
+      await setpoint.waitFor();
+      expect(await setpoint.getAttribute('data-delta')).toBe('true');
+      await expectText(page.getByTestId('delta'), 'setpoint');
+      expect(page.url()).toBe(`${server.url}/fleet/console-002`);
+      // the device reports the desired value: the delta clears, live
+      await report('console-002', 2, { battery: 90, temperature: 20, setpoint: 21 });
+      await eventually(() => setpoint.getAttribute('data-delta'), (delta) => delta === null);
+      expect(await setpoint.getByTestId('reported-value').textContent()).toBe('21');
+    });
+
+    it('charts a metric from the per-minute rollups', async () => {
+      const rollup = `${server.url}/devices/console-003/telemetry/rollup?bucket=1m&metrics=battery&from=${new Date(Date.now() - 3_600_000).toISOString()}`;
+      await eventually(() => fetch(rollup, { headers: admin }).then((response) => response.json() as Promise<{ points?: unknown[] }>), (body) => (body.points?.length ?? 0) > 0, 60_000);
+      await signIn(page, TEST_ADMIN_KEY);
+      await page.goto('/fleet/console-003');
+      const chart = page.getByTestId('chart');
+      await chart.waitFor();
+      expect(Number(await chart.getAttribute('data-points'))).toBeGreaterThan(0);
+      expect(await chart.locator('canvas').count()).toBe(1);
+    });
+
+    it('an operator sends a command and watches it reach succeeded', async () => {
+      await report('console-004', 2, { battery: 90, temperature: 20 });
+      await signIn(page, await apiKeyFor(stack, 'console-operator', 'operator'));
+      await page.goto('/fleet/console-004');
+      await page.getByLabel('Name').fill('reboot');
+      await page.getByLabel('Params (JSON object)').fill('{"delaySeconds": 1}');
+      await page.getByRole('button', { name: 'Send' }).click();
+      await expectText(page.getByTestId('command-state'), 'succeeded');
+      await page.screenshot({ path: join(SCREENSHOTS, 'console-device.png'), fullPage: true });
+    });
+
+    it("a viewer's command is refused by the server (403), and the form says so and goes away", async () => {
+      await signIn(page, await apiKeyFor(stack, 'console-viewer-2', 'viewer'));
+      await page.goto('/fleet/console-004');
+      await page.getByLabel('Name').fill('reboot');
+      await page.getByRole('button', { name: 'Send' }).click();
+      await expectText(page.getByTestId('command-forbidden'), 'Your role may not send commands');
+      expect(await page.getByTestId('command-form').count()).toBe(0);
     });
   });
 });

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { Link, Redirect, Route, Switch } from 'wouter-preact';
+import { DevicePage } from './pages/device';
 import { FleetPage } from './pages/fleet';
 import { SignInPage } from './pages/sign-in';
 import { keyHint, session } from './session';
@@ -44,6 +45,7 @@ export function App() {
       <main class="container-fluid">
         <Switch>
           <Route path="/fleet" component={FleetPage} />
+          <Route path="/fleet/:deviceId" component={DevicePage} />
           <Route>
             <Redirect to="/fleet" replace />
           </Route>

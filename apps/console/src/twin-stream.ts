@@ -1,8 +1,9 @@
 import { EventSource } from 'eventsource';
 import { streamHeaders } from './api';
+import { session } from './session';
 import type { TwinView } from './types';
 
-export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'closed';
+export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'closed' | 'forbidden' | 'not-found';
 
 export interface TwinStreamHandlers {
   twin(twin: TwinView): void;
@@ -11,21 +12,36 @@ export interface TwinStreamHandlers {
 }
 
 /**
- * The twin stream (GET /devices/twins/stream, Server-Sent Events) with the session's key as a header:
- * the browser's own EventSource cannot send one, the `eventsource` package can (through fetch) and
- * reconnects like it. Returns a function that closes the stream.
+ * A twin stream (Server-Sent Events: the fleet's, GET /devices/twins/stream, or one device's) with the
+ * session's key as a header: the browser's own EventSource cannot send one, the `eventsource` package
+ * can (through fetch) and reconnects like it. Returns a function that closes the stream.
  */
-export function openTwinStream(query: Record<string, string | undefined>, handlers: TwinStreamHandlers): () => void {
+export function openTwinStream(path: string, query: Record<string, string | undefined>, handlers: TwinStreamHandlers): () => void {
   const params = new URLSearchParams();
   for (const [name, value] of Object.entries(query)) if (value) params.set(name, value);
-  const source = new EventSource(`/devices/twins/stream?${params.toString()}`, {
+  const search = params.toString();
+  const source = new EventSource(search ? `${path}?${search}` : path, {
     fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, ...streamHeaders() } }),
   });
   handlers.state('connecting');
   source.onopen = () => handlers.state('live');
-  // the stream reconnects by itself after a network error; it closes for good on an HTTP error
-  source.onerror = () => handlers.state(source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
+  // a network error: the stream reconnects by itself; an HTTP error (code) closes it for good
+  source.onerror = (error) => {
+    if (error.code === 401) session.signOut('The server did not accept your API key (revoked, expired or mistyped). Sign in again.');
+    else if (error.code === 403) handlers.state('forbidden');
+    else if (error.code === 404) handlers.state('not-found');
+    else handlers.state(source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
+  };
   source.addEventListener('twin', (event) => handlers.twin(JSON.parse(event.data) as TwinView));
   source.addEventListener('removed', (event) => handlers.removed((JSON.parse(event.data) as { deviceId: string }).deviceId));
   return () => source.close();
 }
+
+export const STREAM_STATE_TEXT: Record<StreamState, string> = {
+  connecting: 'Connecting to live updates…',
+  live: 'Live',
+  reconnecting: 'Live updates interrupted: reconnecting…',
+  closed: 'Live updates stopped (the server closed the stream); reload to retry',
+  forbidden: 'Your role may not read twins.',
+  'not-found': 'No such device: a device appears with its first telemetry.',
+};

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, ForbiddenError, getJson, ROLE_MAY_NOT } from '../api';
-import { openTwinStream, StreamState } from '../twin-stream';
+import { openTwinStream, STREAM_STATE_TEXT, StreamState } from '../twin-stream';
+import { Link } from 'wouter-preact';
 import { connectivityOf, DevicesPage, TwinView } from '../types';
 import { FleetSummary } from './fleet-summary';
 
@@ -51,7 +52,7 @@ export function FleetPage() {
   // rows on this page follow the twin stream; devices elsewhere in the fleet are another page's business
   useEffect(
     () =>
-      openTwinStream(filterQuery(filters), {
+      openTwinStream('/devices/twins/stream', filterQuery(filters), {
         twin: (twin) => {
           setRows((shown) => (shown.some((row) => row.deviceId === twin.deviceId) ? shown.map((row) => (row.deviceId === twin.deviceId && twin.version > row.version ? twin : row)) : shown));
           setUpdated((ids) => new Set(ids).add(twin.deviceId));
@@ -96,7 +97,7 @@ export function FleetPage() {
         </div>
       </form>
       <p class={`stream ${stream}`} role="status" data-testid="stream-state">
-        {{ connecting: 'Connecting to live updates…', live: 'Live: rows update as devices report', reconnecting: 'Live updates interrupted: reconnecting…', closed: 'Live updates stopped (the server closed the stream); reload to retry' }[stream]}
+        {stream === 'live' ? 'Live: rows update as devices report' : STREAM_STATE_TEXT[stream]}
       </p>
       <DeviceTable load={load} rows={rows} updated={updated} />
       <nav class="pager" aria-label="Pages">
@@ -175,7 +176,9 @@ function DeviceTable({ load, rows, updated }: { load: Load; rows: TwinView[]; up
             const pending = Object.keys(twin.delta);
             return (
               <tr key={twin.deviceId} data-device={twin.deviceId} data-updated={updated.has(twin.deviceId) ? 'true' : undefined}>
-                <th scope="row">{twin.deviceId}</th>
+                <th scope="row">
+                  <Link href={`/fleet/${encodeURIComponent(twin.deviceId)}`}>{twin.deviceId}</Link>
+                </th>
                 <td>
                   <span class={`badge ${connectivity}`}>{connectivity}</span>
                   {twin.connectivity.source && <small> ({twin.connectivity.source})</small>}
