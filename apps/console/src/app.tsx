@@ -1,9 +1,12 @@
+import { lazy, Suspense } from 'preact/compat';
 import { useEffect, useState } from 'preact/hooks';
 import { Link, Redirect, Route, Switch } from 'wouter-preact';
-import { DevicePage } from './pages/device';
 import { FleetPage } from './pages/fleet';
 import { SignInPage } from './pages/sign-in';
 import { keyHint, session } from './session';
+
+// the device page carries the chart library (uPlot): loaded when first opened, not with the fleet page
+const DevicePage = lazy(() => import('./pages/device').then(({ DevicePage }) => DevicePage));
 
 /** The signed-in key, following sign-in and sign-out (a 401 anywhere signs out). */
 function useSessionKey(): string | null {
@@ -43,13 +46,15 @@ export function App() {
         </nav>
       </header>
       <main class="container-fluid">
-        <Switch>
-          <Route path="/fleet" component={FleetPage} />
-          <Route path="/fleet/:deviceId" component={DevicePage} />
-          <Route>
-            <Redirect to="/fleet" replace />
-          </Route>
-        </Switch>
+        <Suspense fallback={<p aria-busy="true">Loading…</p>}>
+          <Switch>
+            <Route path="/fleet" component={FleetPage} />
+            <Route path="/fleet/:deviceId" component={DevicePage} />
+            <Route>
+              <Redirect to="/fleet" replace />
+            </Route>
+          </Switch>
+        </Suspense>
       </main>
     </>
   );
