@@ -101,7 +101,7 @@ describe('console (e2e, headless Chromium)', () => {
       await page.locator('tr[data-device="console-000"]').waitFor();
       // the CSP (helmet) lets the console's own scripts and styles load: nothing complained
       expect(complaints).toEqual([]);
-      await page.screenshot({ path: join(SCREENSHOTS, 'console-fleet.png'), fullPage: true });
+      await page.screenshot({ path: join(SCREENSHOTS, 'console-fleet.png') });
     });
 
     it('goes back to sign-in with a message when the key stops being accepted (401)', async () => {
@@ -213,6 +213,28 @@ describe('console (e2e, headless Chromium)', () => {
       expect(await setpoint.getByTestId('reported-value').textContent()).toBe('21');
     });
 
+    it('edits desired state with If-Match; a 412 conflict is shown and resolved by sending against the current twin', async () => {
+      await signIn(page, await apiKeyFor(stack, 'console-operator-desired', 'operator'));
+      await page.goto('/fleet/console-005');
+      await page.getByTestId('twin').waitFor();
+      // the operator starts editing at the version shown…
+      await page.getByLabel('JSON merge patch (a key set to null is removed)').fill('{"setpoint": 18}');
+      const seen = Number(await page.getByTestId('twin').getAttribute('data-version'));
+      // …while someone else changes the twin
+      const other = await fetch(`${server.url}/devices/console-005/twin/desired`, { method: 'PATCH', headers: { ...admin, 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ mode: 'eco' }) });
+      expect(other.status).toBe(200);
+      await eventually(() => page.getByTestId('twin').getAttribute('data-version'), (version) => Number(version) > seen);
+      await page.getByRole('button', { name: 'Send patch' }).click();
+      await expectText(page.getByTestId('desired-conflict'), `changed since version ${seen}`);
+      expect(await page.locator('tr[data-field="setpoint"]').count()).toBe(0);
+      await page.getByRole('button', { name: /^Send against version/ }).click();
+      await expectText(page.getByTestId('desired-sent'), 'Applied');
+      const setpoint = page.locator('tr[data-field="setpoint"]');
+      await setpoint.waitFor();
+      expect(await setpoint.getAttribute('data-delta')).toBe('true');
+      expect(await page.locator('tr[data-field="mode"]').getAttribute('data-delta')).toBe('true');
+    });
+
     it('charts a metric from the per-minute rollups', async () => {
       const rollup = `${server.url}/devices/console-003/telemetry/rollup?bucket=1m&metrics=battery&from=${new Date(Date.now() - 3_600_000).toISOString()}`;
       await eventually(() => fetch(rollup, { headers: admin }).then((response) => response.json() as Promise<{ points?: unknown[] }>), (body) => (body.points?.length ?? 0) > 0, 60_000);
@@ -230,7 +252,7 @@ describe('console (e2e, headless Chromium)', () => {
       await page.goto('/fleet/console-004');
       await page.getByLabel('Name').fill('reboot');
       await page.getByLabel('Params (JSON object)').fill('{"delaySeconds": 1}');
-      await page.getByRole('button', { name: 'Send' }).click();
+      await page.getByRole('button', { name: 'Send command' }).click();
       await expectText(page.getByTestId('command-state'), 'succeeded');
       await page.screenshot({ path: join(SCREENSHOTS, 'console-device.png'), fullPage: true });
     });
@@ -239,7 +261,7 @@ describe('console (e2e, headless Chromium)', () => {
       await signIn(page, await apiKeyFor(stack, 'console-viewer-2', 'viewer'));
       await page.goto('/fleet/console-004');
       await page.getByLabel('Name').fill('reboot');
-      await page.getByRole('button', { name: 'Send' }).click();
+      await page.getByRole('button', { name: 'Send command' }).click();
       await expectText(page.getByTestId('command-forbidden'), 'Your role may not send commands');
       expect(await page.getByTestId('command-form').count()).toBe(0);
     });

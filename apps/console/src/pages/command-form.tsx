@@ -64,7 +64,7 @@ export function CommandForm({ deviceId }: { deviceId: string }) {
         <Field label="Name" name="name" error={errors.name} value={name} onInput={setName} placeholder="reboot" required />
         <Field label="Params (JSON object)" name="params" error={errors.params} value={params} onInput={setParams} placeholder='{"delaySeconds": 5}' />
         <Field label="TTL (seconds)" name="ttlSeconds" error={errors.ttlSeconds} value={ttlSeconds} onInput={setTtlSeconds} placeholder="3600" type="number" />
-        <button type="submit">Send</button>
+        <button type="submit">Send command</button>
       </form>
       {errors.form && <p role="alert">{errors.form}</p>}
       {sent && (
