@@ -29,7 +29,8 @@ describe('console (e2e, headless Chromium)', () => {
 
   beforeAll(async () => {
     stack = await createTestStack();
-    server = await ServerProcess.create(stack).then((process) => process.start());
+    // the alert processor too (not in the default PROCESSORS): the device page acknowledges an alarm
+    server = await ServerProcess.create(stack, { PROCESSORS: 'history,twins,commands,alerts', ALERT_TICK_MS: '200' }).then((process) => process.start());
     const producer = await connectedTelemetryProducer(stack);
     await producer.send(DEVICES.map((deviceId, i) => reading(deviceId, 1, Date.now(), { battery: lowBattery(i) ? 10 : 90, temperature: 20 })));
     await producer.disconnect();
@@ -244,6 +245,34 @@ describe('console (e2e, headless Chromium)', () => {
       await chart.waitFor();
       expect(Number(await chart.getAttribute('data-points'))).toBeGreaterThan(0);
       expect(await chart.locator('canvas').count()).toBe(1);
+    });
+
+    it("acknowledges a device's alarm, and the fleet counts it by severity", async () => {
+      const rule = await fetch(`${server.url}/alert-rules`, {
+        method: 'POST',
+        headers: admin,
+        body: JSON.stringify({ name: 'console-overheat', severity: 'critical', condition: { type: 'threshold', metric: 'temperature', op: '>', value: 80, forSeconds: 0 } }),
+      });
+      expect(rule.status).toBe(201);
+      // the rule reaches the alert processor through its compacted topic: report until it raises the alarm
+      let seq = 2;
+      await eventually(
+        async () => {
+          await report('console-006', seq++, { battery: 90, temperature: 95 });
+          return (await fetch(`${server.url}/devices/console-006/alerts?state=active`, { headers: admin }).then((response) => response.json())) as { count: number };
+        },
+        (page) => page.count === 1,
+        60_000,
+        1000,
+      );
+      await signIn(page, await apiKeyFor(stack, 'console-operator-alarms', 'operator'));
+      await expectText(page.getByTestId('active-alarms'), 'critical: 1');
+      await page.goto('/fleet/console-006');
+      const alarm = page.locator('table[data-testid=alarms] tbody tr').first();
+      await alarm.waitFor();
+      await expectText(alarm, 'critical');
+      await alarm.getByRole('button', { name: 'Acknowledge' }).click();
+      await expectText(alarm.getByTestId('acknowledgement'), 'by key:console-operator-alarms');
     });
 
     it('an operator sends a command and watches it reach succeeded', async () => {

@@ -27,5 +27,6 @@ export async function signIn(page: Page, key: string): Promise<void> {
   await page.goto('/');
   await page.getByLabel('API key').fill(key);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+  // exact: the sign-in page's own heading ("fleetstream console") holds the word too
+  await page.getByRole('heading', { name: 'Fleet', exact: true }).waitFor();
 }

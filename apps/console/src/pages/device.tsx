@@ -1,12 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
 import { Link } from 'wouter-preact';
-import { openTwinStream, STREAM_STATE_TEXT, StreamState } from '../twin-stream';
+import { openTwinStream, STREAM_STATE_TEXT, StreamState } from '../stream';
 import { connectivityOf, TwinView } from '../types';
 import { CommandForm } from './command-form';
+import { DeviceAlarms } from './device-alarms';
 import { DesiredEditor } from './desired-editor';
 import { TelemetryChart } from './telemetry-chart';
 
-/** One device: its twin, live from the device's twin stream; its telemetry chart; desired-state and command forms. */
+/** One device: its twin, live from the device's twin stream; its telemetry chart; its alarms; desired-state and command forms. */
 export function DevicePage({ params }: { params: { deviceId: string } }) {
   const deviceId = decodeURIComponent(params.deviceId);
   const [twin, setTwin] = useState<TwinView | null>(null);
@@ -35,6 +36,7 @@ export function DevicePage({ params }: { params: { deviceId: string } }) {
         <>
           <TwinPanel twin={twin} />
           <TelemetryChart deviceId={deviceId} metrics={Object.entries(twin.reported).filter(([, { value }]) => typeof value === 'number').map(([name]) => name)} />
+          <DeviceAlarms deviceId={deviceId} />
           <DesiredEditor twin={twin} />
           <CommandForm deviceId={deviceId} />
         </>

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, ForbiddenError, getJson, ROLE_MAY_NOT } from '../api';
-import { openTwinStream, STREAM_STATE_TEXT, StreamState } from '../twin-stream';
+import { openTwinStream, STREAM_STATE_TEXT, StreamState } from '../stream';
 import { Link } from 'wouter-preact';
 import { connectivityOf, DevicesPage, TwinView } from '../types';
 import { FleetSummary } from './fleet-summary';
