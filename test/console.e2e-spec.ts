@@ -132,6 +132,33 @@ describe('console (e2e, headless Chromium)', () => {
     });
   });
 
+  describe('usable by keyboard and on a tablet', () => {
+    it('signs in and opens a device with the keyboard alone', async () => {
+      await page.goto('/');
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate('document.activeElement.id')).toBe('api-key');
+      await page.keyboard.type(TEST_ADMIN_KEY);
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: 'Fleet', exact: true }).waitFor();
+      await page.getByRole('link', { name: 'console-000' }).focus();
+      await page.keyboard.press('Enter');
+      await page.getByTestId('twin').waitFor();
+      expect(page.url()).toBe(`${server.url}/fleet/console-000`);
+    });
+
+    it('fits a tablet (768 px): no page-wide horizontal scrolling on the fleet and device pages', async () => {
+      await page.setViewportSize({ width: 768, height: 1024 });
+      await signIn(page, TEST_ADMIN_KEY);
+      await page.locator('tr[data-device="console-000"]').waitFor();
+      const overflow = 'document.documentElement.scrollWidth - document.documentElement.clientWidth';
+      expect(await page.evaluate(overflow)).toBe(0);
+      await page.goto('/fleet/console-000');
+      await page.getByTestId('twin').waitFor();
+      expect(await page.evaluate(overflow)).toBe(0);
+      await page.screenshot({ path: join(SCREENSHOTS, 'console-device-tablet.png'), fullPage: true });
+    });
+  });
+
   describe('the fleet table', () => {
     it('pages with the cursor, 25 at a time, forward and back', async () => {
       await signIn(page, TEST_ADMIN_KEY);
