@@ -322,6 +322,42 @@ describe('console (e2e, headless Chromium)', () => {
       expect(await page.getByTestId('command-form').count()).toBe(0);
     });
   });
+
+  describe('the alarms page', () => {
+    it('lists active alarms filtered by severity, shows a new one live, and acknowledges one', async () => {
+      const admin = { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'application/json' };
+      const created = await fetch(`${server.url}/alert-rules`, {
+        method: 'POST',
+        headers: admin,
+        body: JSON.stringify({ name: 'console-battery-empty', severity: 'minor', condition: { type: 'threshold', metric: 'battery', op: '<', value: 5, forSeconds: 0 } }),
+      });
+      expect(created.status).toBe(201);
+      const ruleId = ((await created.json()) as { id: string }).id;
+      const producer = await connectedTelemetryProducer(stack);
+      let seq = 10;
+      const drain = (deviceId: string) => producer.send([reading(deviceId, seq++, Date.now(), { battery: 1, temperature: 20 })]);
+      const activeOf = (deviceId: string) => fetch(`${server.url}/alerts?state=active&ruleId=${ruleId}&deviceId=${deviceId}`, { headers: admin }).then((response) => response.json() as Promise<{ count: number }>);
+      try {
+        // the rule reaches the alert processor through its compacted topic: report until it raises the alarm
+        await eventually(async () => (await drain('console-007'), activeOf('console-007')), (page) => page.count === 1, 60_000, 1000);
+        await signIn(page, await apiKeyFor(stack, 'console-operator-alarms-page', 'operator'));
+        await page.getByRole('link', { name: 'Alarms', exact: true }).click();
+        await page.getByLabel('Severity').selectOption('minor');
+        await page.getByRole('button', { name: 'Apply filters' }).click();
+        const row = (deviceId: string) => page.locator('table[data-testid=alarms] tbody tr', { hasText: deviceId });
+        await row('console-007').waitFor();
+        expect(await page.locator('table[data-testid=alarms] tbody tr', { hasText: 'console-overheat' }).count()).toBe(0);
+        await expectText(page.getByTestId('stream-state'), 'Live');
+        // raised while the page is open: it appears without a reload
+        await drain('console-008');
+        await row('console-008').waitFor();
+        await row('console-007').getByRole('button', { name: 'Acknowledge' }).click();
+        await expectText(row('console-007').getByTestId('acknowledgement'), 'by key:console-operator-alarms-page');
+      } finally {
+        await producer.disconnect();
+      }
+    });
+  });
 });
 
 async function rowIds(page: Page): Promise<string[]> {

@@ -1,6 +1,7 @@
 import { lazy, Suspense } from 'preact/compat';
 import { useEffect, useState } from 'preact/hooks';
 import { Link, Redirect, Route, Switch } from 'wouter-preact';
+import { AlarmsPage } from './pages/alarms';
 import { FleetPage } from './pages/fleet';
 import { SignInPage } from './pages/sign-in';
 import { keyHint, session } from './session';
@@ -29,6 +30,9 @@ export function App() {
             <li>
               <Link href="/fleet">Fleet</Link>
             </li>
+            <li>
+              <Link href="/alarms">Alarms</Link>
+            </li>
           </ul>
           <ul>
             <li>
@@ -50,6 +54,7 @@ export function App() {
           <Switch>
             <Route path="/fleet" component={FleetPage} />
             <Route path="/fleet/:deviceId" component={DevicePage} />
+            <Route path="/alarms" component={AlarmsPage} />
             <Route>
               <Redirect to="/fleet" replace />
             </Route>
