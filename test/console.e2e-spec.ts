@@ -310,6 +310,12 @@ describe('console (e2e, headless Chromium)', () => {
       await page.getByLabel('Params (JSON object)').fill('{"delaySeconds": 1}');
       await page.getByRole('button', { name: 'Send command' }).click();
       await expectText(page.getByTestId('command-state'), 'succeeded');
+      // the device's command list follows it too, with its event history
+      const listed = page.locator('details[data-command]').first();
+      await expectText(listed.getByTestId('command-list-state'), 'succeeded');
+      await listed.locator('summary').click();
+      await expectText(listed.getByTestId('command-history'), 'succeeded');
+      expect(await listed.getByTestId('command-history').locator('li').count()).toBeGreaterThanOrEqual(3);
       await page.screenshot({ path: join(SCREENSHOTS, 'console-device.png'), fullPage: true });
     });
 

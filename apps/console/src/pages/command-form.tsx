@@ -1,21 +1,14 @@
 import { useEffect, useState } from 'preact/hooks';
 import { apiFetch, ApiError, ForbiddenError, getJson } from '../api';
+import { CommandView, TERMINAL } from './device-commands';
 
-interface CommandView {
-  commandId: string;
-  name: string;
-  state: string;
-  detail: string | null;
-}
-
-const TERMINAL = new Set(['succeeded', 'failed', 'expired', 'cancelled', 'timed_out', 'rejected']);
 const POLL_MS = 1000;
 
 /**
  * Sends a command (POST /devices/:id/commands) and follows its state. No API route tells the console
  * the caller's role beforehand, so the server decides: a 403 hides the form and says why.
  */
-export function CommandForm({ deviceId }: { deviceId: string }) {
+export function CommandForm({ deviceId, onSent }: { deviceId: string; onSent(commandId: string): void }) {
   const [name, setName] = useState('');
   const [params, setParams] = useState('');
   const [ttlSeconds, setTtlSeconds] = useState('');
@@ -43,7 +36,9 @@ export function CommandForm({ deviceId }: { deviceId: string }) {
     setErrors({});
     try {
       const response = await apiFetch(`/devices/${encodeURIComponent(deviceId)}/commands`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-      setSent((await response.json()) as CommandView);
+      const command = (await response.json()) as CommandView;
+      setSent(command);
+      onSent(command.commandId);
     } catch (error) {
       if (error instanceof ForbiddenError) setForbidden(true);
       else if (error instanceof ApiError) setErrors({ name: error.about('name').join('; '), params: error.about('params').join('; '), ttlSeconds: error.about('ttlSeconds').join('; '), form: error.message });

@@ -3,15 +3,17 @@ import { Link } from 'wouter-preact';
 import { openTwinStream, STREAM_STATE_TEXT, StreamState } from '../stream';
 import { connectivityOf, TwinView } from '../types';
 import { CommandForm } from './command-form';
+import { DeviceCommands } from './device-commands';
 import { DeviceAlarms } from './device-alarms';
 import { DesiredEditor } from './desired-editor';
 import { TelemetryChart } from './telemetry-chart';
 
-/** One device: its twin, live from the device's twin stream; its telemetry chart; its alarms; desired-state and command forms. */
+/** One device: its twin, live from the device's twin stream; its telemetry chart; its alarms; desired-state and command forms; its commands. */
 export function DevicePage({ params }: { params: { deviceId: string } }) {
   const deviceId = decodeURIComponent(params.deviceId);
   const [twin, setTwin] = useState<TwinView | null>(null);
   const [stream, setStream] = useState<StreamState>('connecting');
+  const [latestCommand, setLatestCommand] = useState<string | null>(null);
 
   // the device stream sends the current twin first, then every change
   useEffect(() => openTwinStream(`/devices/${encodeURIComponent(deviceId)}/twin/stream`, {}, { twin: setTwin, removed: () => setTwin(null), state: setStream }), [deviceId]);
@@ -38,7 +40,8 @@ export function DevicePage({ params }: { params: { deviceId: string } }) {
           <TelemetryChart deviceId={deviceId} metrics={Object.entries(twin.reported).filter(([, { value }]) => typeof value === 'number').map(([name]) => name)} />
           <DeviceAlarms deviceId={deviceId} />
           <DesiredEditor twin={twin} />
-          <CommandForm deviceId={deviceId} />
+          <CommandForm deviceId={deviceId} onSent={setLatestCommand} />
+          <DeviceCommands deviceId={deviceId} latest={latestCommand} />
         </>
       )}
     </>
