@@ -263,7 +263,7 @@ describe('console (e2e, headless Chromium)', () => {
       expect(await page.locator('tr[data-field="mode"]').getAttribute('data-delta')).toBe('true');
     });
 
-    it('charts a metric from the per-minute rollups', async () => {
+    it('charts a metric from the per-minute rollups, raw readings when zoomed in, and over a custom range', async () => {
       const rollup = `${server.url}/devices/console-003/telemetry/rollup?bucket=1m&metrics=battery&from=${new Date(Date.now() - 3_600_000).toISOString()}`;
       await eventually(() => fetch(rollup, { headers: admin }).then((response) => response.json() as Promise<{ points?: unknown[] }>), (body) => (body.points?.length ?? 0) > 0, 60_000);
       await signIn(page, TEST_ADMIN_KEY);
@@ -271,7 +271,29 @@ describe('console (e2e, headless Chromium)', () => {
       const chart = page.getByTestId('chart');
       await chart.waitFor();
       expect(Number(await chart.getAttribute('data-points'))).toBeGreaterThan(0);
+      expect(await chart.getAttribute('data-kind')).toBe('1m');
       expect(await chart.locator('canvas').count()).toBe(1);
+
+      // drag across the last tenth of the hour: six minutes, drawn from the raw readings
+      await chart.scrollIntoViewIfNeeded(); // mouse positions are the viewport's
+      const area = (await chart.locator('.u-over').boundingBox())!;
+      await page.mouse.move(area.x + area.width * 0.9, area.y + area.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(area.x + area.width - 1, area.y + area.height / 2, { steps: 5 });
+      await page.mouse.up();
+      await eventually(() => page.getByTestId('chart').getAttribute('data-kind'), (kind) => kind === 'raw');
+      expect(Number(await page.getByTestId('chart').getAttribute('data-points'))).toBeGreaterThan(0);
+      await page.getByRole('button', { name: 'Reset zoom' }).click();
+      await eventually(() => page.getByTestId('chart').getAttribute('data-kind'), (kind) => kind === '1m');
+
+      // a custom range of two days: per-minute rollups still (at most 5000 minutes)
+      await page.getByLabel('Time range').selectOption('custom');
+      const local = (ms: number) => new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+      await page.getByLabel('From', { exact: true }).fill(local(Date.now() - 2 * 86_400_000));
+      await page.getByLabel('To', { exact: true }).fill(local(Date.now() + 60_000));
+      await page.getByRole('button', { name: 'Show' }).click();
+      await eventually(() => page.getByTestId('chart').getAttribute('data-points').catch(() => null), (points) => Number(points) > 0);
+      expect(await page.getByTestId('chart').getAttribute('data-kind')).toBe('1m');
     });
 
     it("acknowledges a device's alarm, and the fleet counts it by severity", async () => {
