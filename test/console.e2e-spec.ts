@@ -341,6 +341,24 @@ describe('console (e2e, headless Chromium)', () => {
       await page.screenshot({ path: join(SCREENSHOTS, 'console-device.png'), fullPage: true });
     });
 
+    it('cancels a command that waits for a silent device', async () => {
+      // last heard from ten minutes ago: silent (TWIN_SILENCE_S is 300), so its commands wait
+      const producer = await connectedTelemetryProducer(stack);
+      await producer.send([reading('console-asleep', 1, Date.now() - 600_000, { battery: 50, temperature: 20 })]);
+      await producer.disconnect();
+      await signIn(page, await apiKeyFor(stack, 'console-operator-cancel', 'operator'));
+      await page.goto('/fleet/console-asleep');
+      await expectText(page.getByTestId('twin'), 'silent');
+      await page.getByLabel('Name').fill('update-firmware');
+      await page.getByRole('button', { name: 'Send command' }).click();
+      const listed = page.locator('details[data-command]').first();
+      await listed.waitFor();
+      await listed.locator('summary').click();
+      await listed.getByRole('button', { name: 'Cancel update-firmware' }).click();
+      await expectText(listed.getByTestId('command-list-state'), 'cancelled');
+      expect(await listed.getByRole('button', { name: 'Cancel update-firmware' }).count()).toBe(0);
+    });
+
     it("a viewer's command is refused by the server (403), and the form says so and goes away", async () => {
       await signIn(page, await apiKeyFor(stack, 'console-viewer-2', 'viewer'));
       await page.goto('/fleet/console-004');

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, ForbiddenError, getJson, ROLE_MAY_NOT } from '../api';
+import { apiFetch, ApiError, ForbiddenError, getJson, ROLE_MAY_NOT } from '../api';
 
 export interface CommandView {
   commandId: string;
@@ -19,10 +19,11 @@ const SHOWN = 20;
 
 type Load = { state: 'loading' } | { state: 'loaded'; commands: CommandView[] } | { state: 'failed'; message: string };
 
-/** The device's newest commands (GET /devices/:id/commands) with their state and the event history of each. */
+/** The device's newest commands (GET /devices/:id/commands) with their state and the event history of each, and Cancel for those that have not ended. */
 export function DeviceCommands({ deviceId, latest }: { deviceId: string; latest: string | null }) {
   const [load, setLoad] = useState<Load>({ state: 'loading' });
   const [reads, setReads] = useState(0);
+  const [problem, setProblem] = useState<string | null>(null);
 
   useEffect(() => {
     let current = true;
@@ -43,9 +44,22 @@ export function DeviceCommands({ deviceId, latest }: { deviceId: string; latest:
     return () => clearTimeout(timer);
   }, [running, load]);
 
+  async function cancel(command: CommandView) {
+    setProblem(null);
+    try {
+      await apiFetch(`/commands/${encodeURIComponent(command.commandId)}/cancel`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    } catch (error) {
+      setProblem(
+        error instanceof ForbiddenError ? 'Your role may not cancel commands (an operator or admin may).' : error instanceof ApiError && error.status === 409 ? `${command.name} had already ended.` : `Could not cancel: ${(error as Error).message}`,
+      );
+    }
+    setReads((n) => n + 1);
+  }
+
   return (
     <section aria-labelledby="commands-heading">
       <h2 id="commands-heading">Commands</h2>
+      {problem && <p role="alert">{problem}</p>}
       {load.state === 'loading' && <p aria-busy="true">Loading commands…</p>}
       {load.state === 'failed' && <p role="alert">{load.message}</p>}
       {load.state === 'loaded' && load.commands.length === 0 && <p>No command sent to this device yet.</p>}
@@ -56,6 +70,11 @@ export function DeviceCommands({ deviceId, latest }: { deviceId: string; latest:
               <code>{command.name}</code> <strong data-testid="command-list-state">{command.state}</strong> · {new Date(command.requestedAt).toLocaleString()}
               {command.requestedBy && ` · by ${command.requestedBy}`} · {command.attempts} attempt{command.attempts === 1 ? '' : 's'}
             </summary>
+            {!TERMINAL.has(command.state) && (
+              <button type="button" class="secondary outline" onClick={() => void cancel(command)}>
+                Cancel {command.name}
+              </button>
+            )}
             <ol data-testid="command-history">
               {command.history.map((entry) => (
                 <li>
