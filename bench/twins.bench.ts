@@ -27,18 +27,19 @@
  */
 import { loadConfig } from '@fleetstream/config';
 import type { Telemetry } from '@fleetstream/domain';
-import { createKafka, ensureTopics, fleetGroups, fleetTopicDefinitions, fleetTopics, FleetTopics, javaCompatiblePartitioner, kafkaSettings, TelemetryProducer } from '@fleetstream/kafka';
-import { readAvroSchema, RegistryCodec, TwinSnapshot } from '@fleetstream/serde';
+import { createKafka, ensureTopics, fleetGroups, fleetTopicDefinitions, fleetTopics, FleetTopics, kafkaSettings, TelemetryProducer } from '@fleetstream/kafka';
+import { readAvroSchema, RegistryCodec } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, Message } from 'kafkajs';
+import { Kafka } from 'kafkajs';
 import { describeError, envInt, log, machine, percentile, table } from './support/bench-report';
 import { EventStreamReader } from './support/event-stream-reader';
 import { BenchServer, Memory, Started } from './support/bench-server';
+import { produceTwinSnapshots } from './support/twin-snapshots';
 
 const settings = {
   twins: envInt('BENCH_TWINS', 1_000_000),
@@ -73,54 +74,6 @@ const results: {
 // phases
 
 const deviceId = (n: number) => `dev-${String(n).padStart(7, '0')}`;
-
-/** BENCH_TWINS snapshots, as the twin processor would have written them, straight onto fleet.twins. */
-async function produceTwins(kafka: Kafka, registry: SchemaRegistry, topics: FleetTopics): Promise<{ ms: number; bytes: number }> {
-  const codec = new RegistryCodec<TwinSnapshot>(registry, readAvroSchema('device-twin'));
-  const schemaId = await codec.register(`${topics.twins}-value`);
-  const producer = kafka.producer({ createPartitioner: javaCompatiblePartitioner, allowAutoTopicCreation: false });
-  await producer.connect();
-  const at = Date.now() - 3_600_000;
-  const inFlight = new Set<Promise<unknown>>();
-  const t0 = performance.now();
-  let bytes = 0;
-  try {
-    for (let from = 0; from < settings.twins; from += 10_000) {
-      const messages: Message[] = await Promise.all(
-        Array.from({ length: Math.min(10_000, settings.twins - from) }, async (_, i) => {
-          const n = from + i;
-          const snapshot: TwinSnapshot = {
-            deviceId: deviceId(n),
-            version: 3,
-            reported: { temperature: { value: 15 + (n % 100) / 10, at }, battery: { value: n % 101, at }, firmware: { value: `1.${n % 7}.0`, at } },
-            desiredJson: n % 10 === 0 ? '{"mode":"eco"}' : '{}',
-            firstSeen: at - 86_400_000,
-            lastSeen: at,
-            lastReadingTime: at,
-            lastReadingSeq: 3,
-            online: true,
-            connectivitySince: at - 86_400_000,
-            connectivitySource: 'telemetry',
-            desiredChangedAt: null,
-            desiredChangedBy: null,
-          };
-          const value = await codec.encode(schemaId, snapshot);
-          bytes += value.length;
-          return { key: snapshot.deviceId, value };
-        }),
-      );
-      const sent = producer.send({ topic: topics.twins, messages, acks: 1 });
-      inFlight.add(sent);
-      void sent.finally(() => inFlight.delete(sent));
-      if (inFlight.size >= 8) await Promise.race(inFlight);
-      if ((from / 10_000) % 20 === 0) log(`  ${from.toLocaleString('en-US')} twins produced`);
-    }
-    await Promise.all(inFlight);
-  } finally {
-    await producer.disconnect();
-  }
-  return { ms: performance.now() - t0, bytes };
-}
 
 /** Readings at a steady rate; each one's latency ends when the twin stream shows its sequence number. */
 async function freshness(server: BenchServer, kafka: Kafka, registry: SchemaRegistry, topics: FleetTopics) {
@@ -291,7 +244,7 @@ async function main(): Promise<void> {
       }
     }
     log(`2. producing ${settings.twins.toLocaleString('en-US')} twin snapshots into ${topics.twins} (${settings.partitions} partitions)`);
-    const produced = await produceTwins(kafka, registry, topics);
+    const produced = await produceTwinSnapshots(kafka, registry, topics, settings.twins, deviceId);
     results.produce = produced;
     log(`produced in ${secs(produced.ms)}, ${mib(produced.bytes)} of Avro`);
 

@@ -73,6 +73,7 @@ cat <<MSG
 overheats (above 80 °C for 30–60 s every 3 minutes, the first about 20 s from now), which the "overheat" rule alarms on.
 Every route but /health and /ready needs a credential; the admin key is in $KEY_FILE:
   $ADMIN_API_KEY
+The console: open http://127.0.0.1:$PORT/ and sign in with that key.
 Look at:
   AUTH="Authorization: Bearer \$(cat $KEY_FILE)"
   curl -H "\$AUTH" '127.0.0.1:$PORT/devices/device-00001/telemetry?limit=5'

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what a fresh clone lacks: npm packages (from the lockfile) and the compiled service.
+# Installs what a fresh clone lacks: npm packages (from the lockfiles), the compiled service and the built console.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -16,5 +16,11 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   # GitHub, which is not always reachable; a variable set by the caller wins
   CKJS_LINKING="${CKJS_LINKING:-dynamic}" npm install --no-audit --no-fund --loglevel=error
 fi
-echo "[deps] compiling TypeScript"
+# the console (apps/console) is a package of its own, bundled by Vite: `npm ci`, as its lockfile holds
+# every platform's optional packages
+if [ ! -f apps/console/node_modules/.package-lock.json ] || [ apps/console/package-lock.json -nt apps/console/node_modules/.package-lock.json ]; then
+  echo "[deps] installing the console's npm packages (apps/console/package-lock.json)"
+  npm ci --prefix apps/console --no-audit --no-fund --loglevel=error
+fi
+echo "[deps] compiling TypeScript and building the console"
 npm run --silent build

@@ -9,6 +9,7 @@ import helmet from 'helmet';
 import { AppModule } from './app.module';
 import { API_KEY_SCHEME, BEARER_SCHEME } from './auth/access.decorator';
 import { MethodNotAllowedFilter, RouteLayer } from './common/method-not-allowed.filter';
+import { ConsoleFallbackFilter, serveConsole } from './console/console-assets';
 import { AppConfig, fleetstreamConfig } from './infrastructure/fleetstream.config';
 
 /** Builds the HTTP app with validation and the OpenAPI document; shared by main and the e2e tests. */
@@ -25,7 +26,11 @@ export async function createApp() {
   app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
   // a known path asked with a method it does not serve: 405 with Allow, not Nest's 404
   const express = app.getHttpAdapter().getInstance() as unknown as { router: { stack: RouteLayer[] } };
-  app.useGlobalFilters(new MethodNotAllowedFilter(() => express.router.stack, app.getHttpAdapter()));
+  const routes = () => express.router.stack;
+  // the console (apps/console) at /: its static files, and its index.html for the client's routes
+  const consoleIndex = serveConsole(app, config.CONSOLE_DIR);
+  if (!consoleIndex) new Logger('fleetstream').warn(`no console at /: ${config.CONSOLE_DIR} holds no index.html (npm run build makes it)`);
+  app.useGlobalFilters(consoleIndex ? new ConsoleFallbackFilter(consoleIndex, routes, app.getHttpAdapter()) : new MethodNotAllowedFilter(routes, app.getHttpAdapter()));
   app.enableShutdownHooks();
   const openApi = new DocumentBuilder()
     .setTitle('fleetstream')

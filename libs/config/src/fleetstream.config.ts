@@ -153,6 +153,7 @@ export const fleetstreamConfigSchema = z.object({
   OIDC_ROLES_CLAIM: z.string().min(1).default('roles').describe('claim holding the caller\'s fleetstream roles; a dotted path reaches nested claims (realm_access.roles)'),
   WRITE_RATE_LIMIT: z.coerce.number().int().min(1).default(600).describe('writes (POST, PATCH, PUT, DELETE) one principal may make per minute on one instance; more get 429'),
   SSE_MAX_STREAMS_PER_PRINCIPAL: z.coerce.number().int().min(1).default(20).describe('concurrent Server-Sent Event streams one principal may hold on one instance'),
+  CONSOLE_DIR: z.string().default(resolve(process.cwd(), 'apps/console/dist')).describe('the built console (`npm run build`), served at /; a directory without index.html: no console'),
   CORS_ORIGINS: commaList.default('').describe('browser origins allowed to call the API (comma-separated); empty: CORS off'),
   SQL_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8123).describe("port of the read-only ClickHouse HTTP interface over the embedded history (bound on HTTP_HOST; with HISTORY_TRANSPORT=chdb where PROCESSORS includes history); 0: off"),
   SQL_MAX_CONCURRENT_QUERIES: z.coerce.number().int().min(1).default(2).describe('SQL interface queries running at once; more are refused (ClickHouse error 202, HTTP 429)'),

@@ -41,7 +41,7 @@ export function allowedMethods(layers: readonly RouteLayer[], path: string): str
  */
 @Catch(NotFoundException)
 export class MethodNotAllowedFilter extends BaseExceptionFilter {
-  constructor(private readonly routes: () => readonly RouteLayer[], ...base: ConstructorParameters<typeof BaseExceptionFilter>) {
+  constructor(protected readonly routes: () => readonly RouteLayer[], ...base: ConstructorParameters<typeof BaseExceptionFilter>) {
     super(...base);
   }
 

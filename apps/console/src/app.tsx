@@ -1,0 +1,66 @@
+import { lazy, Suspense } from 'preact/compat';
+import { useEffect, useState } from 'preact/hooks';
+import { Link, Redirect, Route, Switch } from 'wouter-preact';
+import { AlarmsPage } from './pages/alarms';
+import { FleetPage } from './pages/fleet';
+import { SignInPage } from './pages/sign-in';
+import { keyHint, session } from './session';
+
+// the device page carries the chart library (uPlot): loaded when first opened, not with the fleet page
+const DevicePage = lazy(() => import('./pages/device').then(({ DevicePage }) => DevicePage));
+
+/** The signed-in key, following sign-in and sign-out (a 401 anywhere signs out). */
+function useSessionKey(): string | null {
+  const [key, setKey] = useState(session.key());
+  useEffect(() => session.onChange(setKey), []);
+  return key;
+}
+
+export function App() {
+  const key = useSessionKey();
+  if (key === null) return <SignInPage />;
+  return (
+    <>
+      <header class="container-fluid">
+        <nav aria-label="Main">
+          <ul>
+            <li>
+              <strong>fleetstream</strong>
+            </li>
+            <li>
+              <Link href="/fleet">Fleet</Link>
+            </li>
+            <li>
+              <Link href="/alarms">Alarms</Link>
+            </li>
+          </ul>
+          <ul>
+            <li>
+              {/* no API route tells a key's name or role (yet): the console shows which key it holds */}
+              <span data-testid="signed-in-as">
+                Signed in with API key <code>{keyHint(key)}</code>
+              </span>
+            </li>
+            <li>
+              <button type="button" class="secondary outline" onClick={() => session.signOut()}>
+                Sign out
+              </button>
+            </li>
+          </ul>
+        </nav>
+      </header>
+      <main class="container-fluid">
+        <Suspense fallback={<p aria-busy="true">Loading…</p>}>
+          <Switch>
+            <Route path="/fleet" component={FleetPage} />
+            <Route path="/fleet/:deviceId" component={DevicePage} />
+            <Route path="/alarms" component={AlarmsPage} />
+            <Route>
+              <Redirect to="/fleet" replace />
+            </Route>
+          </Switch>
+        </Suspense>
+      </main>
+    </>
+  );
+}

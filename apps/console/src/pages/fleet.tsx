@@ -1,0 +1,202 @@
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, ForbiddenError, getJson, ROLE_MAY_NOT } from '../api';
+import { openTwinStream, STREAM_STATE_TEXT, StreamState } from '../stream';
+import { Link } from 'wouter-preact';
+import { connectivityOf, DevicesPage, TwinView } from '../types';
+import { FleetSummary } from './fleet-summary';
+
+/** The GET /devices filters, as the form holds them (empty: not filtered). */
+interface Filters {
+  online: '' | 'true' | 'false';
+  attribute: string;
+  metric: string;
+  lastSeenAfter: string;
+  lastSeenBefore: string;
+}
+
+const NO_FILTERS: Filters = { online: '', attribute: '', metric: '', lastSeenAfter: '', lastSeenBefore: '' };
+const PAGE_SIZES = [25, 50, 100] as const;
+
+/** The filters as query parameters: datetime-local values are local times, the API wants ISO 8601. */
+function filterQuery(filters: Filters): Record<string, string | undefined> {
+  const iso = (local: string) => (local ? new Date(local).toISOString() : undefined);
+  return { online: filters.online || undefined, attribute: filters.attribute || undefined, metric: filters.metric || undefined, lastSeenAfter: iso(filters.lastSeenAfter), lastSeenBefore: iso(filters.lastSeenBefore) };
+}
+
+type Load = { state: 'loading' } | { state: 'loaded'; page: DevicesPage } | { state: 'failed'; error: ApiError | Error };
+
+export function FleetPage() {
+  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
+  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+  const [limit, setLimit] = useState<number>(PAGE_SIZES[0]);
+  // cursors of the pages before this one (Previous pops), and this page's own
+  const [earlier, setEarlier] = useState<Array<string | undefined>>([]);
+  const [cursor, setCursor] = useState<string | undefined>(undefined);
+  const [load, setLoad] = useState<Load>({ state: 'loading' });
+  const [rows, setRows] = useState<TwinView[]>([]);
+  const [updated, setUpdated] = useState<Set<string>>(new Set());
+  const [stream, setStream] = useState<StreamState>('connecting');
+
+  useEffect(() => {
+    let current = true;
+    setLoad({ state: 'loading' });
+    getJson<DevicesPage>('/devices', { ...filterQuery(filters), limit, cursor }).then(
+      (page) => current && (setLoad({ state: 'loaded', page }), setRows(page.devices), setUpdated(new Set())),
+      (error: Error) => current && setLoad({ state: 'failed', error }),
+    );
+    return () => {
+      current = false;
+    };
+  }, [filters, limit, cursor]);
+
+  // rows on this page follow the twin stream; devices elsewhere in the fleet are another page's business
+  useEffect(
+    () =>
+      openTwinStream('/devices/twins/stream', filterQuery(filters), {
+        twin: (twin) => {
+          setRows((shown) => (shown.some((row) => row.deviceId === twin.deviceId) ? shown.map((row) => (row.deviceId === twin.deviceId && twin.version > row.version ? twin : row)) : shown));
+          setUpdated((ids) => new Set(ids).add(twin.deviceId));
+        },
+        removed: (deviceId) => setRows((shown) => shown.filter((row) => row.deviceId !== deviceId)),
+        state: setStream,
+      }),
+    [filters],
+  );
+
+  const fieldErrors = (field: keyof Filters) => (load.state === 'failed' && load.error instanceof ApiError ? load.error.about(field) : []);
+  const apply = (event: Event) => {
+    event.preventDefault();
+    setEarlier([]);
+    setCursor(undefined);
+    setFilters(draft);
+  };
+  const page = load.state === 'loaded' ? load.page : undefined;
+
+  return (
+    <>
+      <h1>Fleet</h1>
+      <FleetSummary />
+      <form class="filters" onSubmit={apply} aria-label="Device filters">
+        <label>
+          Connectivity
+          <select name="online" value={draft.online} onChange={(event) => setDraft({ ...draft, online: event.currentTarget.value as Filters['online'] })}>
+            <option value="">any</option>
+            <option value="true">online</option>
+            <option value="false">offline or silent</option>
+          </select>
+        </label>
+        <FilterField label="Attribute (name:value)" name="attribute" placeholder="firmware:1.5.0" value={draft.attribute} errors={fieldErrors('attribute')} onInput={(attribute) => setDraft({ ...draft, attribute })} />
+        <FilterField label="Metric range (name:min:max)" name="metric" placeholder="battery::20" value={draft.metric} errors={fieldErrors('metric')} onInput={(metric) => setDraft({ ...draft, metric })} />
+        <FilterField label="Last seen after" name="lastSeenAfter" type="datetime-local" value={draft.lastSeenAfter} errors={fieldErrors('lastSeenAfter')} onInput={(lastSeenAfter) => setDraft({ ...draft, lastSeenAfter })} />
+        <FilterField label="Last seen before" name="lastSeenBefore" type="datetime-local" value={draft.lastSeenBefore} errors={fieldErrors('lastSeenBefore')} onInput={(lastSeenBefore) => setDraft({ ...draft, lastSeenBefore })} />
+        <div class="actions">
+          <button type="submit">Apply filters</button>
+          <button type="button" class="secondary outline" onClick={() => (setDraft(NO_FILTERS), setEarlier([]), setCursor(undefined), setFilters(NO_FILTERS))}>
+            Clear
+          </button>
+        </div>
+      </form>
+      <p class={`stream ${stream}`} role="status" data-testid="stream-state">
+        {stream === 'live' ? 'Live: rows update as devices report' : STREAM_STATE_TEXT[stream]}
+      </p>
+      <DeviceTable load={load} rows={rows} updated={updated} />
+      <nav class="pager" aria-label="Pages">
+        <button type="button" class="secondary" disabled={earlier.length === 0} onClick={() => (setCursor(earlier[earlier.length - 1]), setEarlier(earlier.slice(0, -1)))}>
+          Previous
+        </button>
+        <span data-testid="page-number">Page {earlier.length + 1}</span>
+        <button type="button" class="secondary" disabled={!page?.nextCursor} onClick={() => (setEarlier([...earlier, cursor]), setCursor(page?.nextCursor))}>
+          Next
+        </button>
+        <label class="page-size">
+          Per page
+          <select name="limit" value={limit} onChange={(event) => (setEarlier([]), setCursor(undefined), setLimit(Number(event.currentTarget.value)))}>
+            {PAGE_SIZES.map((size) => (
+              <option value={size}>{size}</option>
+            ))}
+          </select>
+        </label>
+      </nav>
+    </>
+  );
+}
+
+function FilterField(props: { label: string; name: keyof Filters; value: string; errors: string[]; placeholder?: string; type?: string; onInput(value: string): void }) {
+  const hintId = `${props.name}-error`;
+  return (
+    <label>
+      {props.label}
+      <input
+        name={props.name}
+        type={props.type ?? 'text'}
+        placeholder={props.placeholder}
+        value={props.value}
+        onInput={(event) => props.onInput(event.currentTarget.value)}
+        aria-invalid={props.errors.length > 0 ? 'true' : undefined}
+        aria-describedby={props.errors.length > 0 ? hintId : undefined}
+      />
+      {props.errors.length > 0 && <small id={hintId}>{props.errors.join('; ')}</small>}
+    </label>
+  );
+}
+
+function DeviceTable({ load, rows, updated }: { load: Load; rows: TwinView[]; updated: Set<string> }) {
+  if (load.state === 'loading') return <p aria-busy="true">Loading devices…</p>;
+  if (load.state === 'failed') {
+    const { error } = load;
+    const message = error instanceof ForbiddenError ? ROLE_MAY_NOT : error instanceof ApiError && error.status === 400 ? `Check the filters: ${error.message}` : `Could not load devices: ${error.message}`;
+    return (
+      <p role="alert" data-testid="devices-error">
+        {message}
+      </p>
+    );
+  }
+  if (rows.length === 0)
+    return (
+      <p data-testid="devices-empty">
+        {load.page.nextCursor ? 'No device on this stretch of the fleet matches; Next reads on.' : 'No device matches. Devices appear with their first telemetry.'}
+      </p>
+    );
+  return (
+    <div class="overflow-auto">
+      <table class="striped devices" data-testid="devices">
+        <thead>
+          <tr>
+            <th scope="col">Device</th>
+            <th scope="col">Connectivity</th>
+            <th scope="col">Last seen</th>
+            <th scope="col">Reported</th>
+            <th scope="col">Pending desired</th>
+            <th scope="col">Version</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((twin) => {
+            const connectivity = connectivityOf(twin);
+            const pending = Object.keys(twin.delta);
+            return (
+              <tr key={twin.deviceId} data-device={twin.deviceId} data-updated={updated.has(twin.deviceId) ? 'true' : undefined}>
+                <th scope="row">
+                  <Link href={`/fleet/${encodeURIComponent(twin.deviceId)}`}>{twin.deviceId}</Link>
+                </th>
+                <td>
+                  <span class={`badge ${connectivity}`}>{connectivity}</span>
+                  {twin.connectivity.source && <small> ({twin.connectivity.source})</small>}
+                </td>
+                <td>{twin.lastSeen ? <time dateTime={twin.lastSeen}>{new Date(twin.lastSeen).toLocaleString()}</time> : '—'}</td>
+                <td class="reported">
+                  {Object.entries(twin.reported)
+                    .slice(0, 4)
+                    .map(([name, { value }]) => `${name}=${typeof value === 'number' ? Number(value.toFixed(2)) : value}`)
+                    .join(', ')}
+                </td>
+                <td>{pending.length === 0 ? 'none' : <mark>{pending.join(', ')}</mark>}</td>
+                <td data-testid="version">{twin.version}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,61 @@
+import { useState } from 'preact/hooks';
+import { checkKey } from '../api';
+import { session } from '../session';
+
+export function SignInPage() {
+  const [reason] = useState(() => session.takeSignOutReason());
+  const [key, setKey] = useState('');
+  const [problem, setProblem] = useState<string | null>(null);
+  const [checking, setChecking] = useState(false);
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    setChecking(true);
+    setProblem(null);
+    try {
+      const answer = await checkKey(key.trim());
+      if (answer === 'refused') setProblem('The server does not accept this API key. Check it, or ask an admin for a new one.');
+      else if (answer === 'role-may-not-read-devices') setProblem('This key is valid, but its role may not read the fleet (viewer, operator or admin may).');
+      else session.signIn(key.trim());
+    } catch (error) {
+      setProblem(`The server could not be reached or failed: ${(error as Error).message}`);
+    } finally {
+      setChecking(false);
+    }
+  }
+
+  return (
+    <main class="container sign-in">
+      <article>
+        <header>
+          <h1>fleetstream console</h1>
+        </header>
+        {reason && (
+          <p role="alert" class="notice">
+            {reason}
+          </p>
+        )}
+        <form onSubmit={submit}>
+          <label for="api-key">
+            API key
+            <input
+              id="api-key"
+              name="api-key"
+              type="password"
+              autocomplete="off"
+              required
+              value={key}
+              onInput={(event) => setKey(event.currentTarget.value)}
+              aria-invalid={problem ? 'true' : undefined}
+              aria-describedby="api-key-help"
+            />
+            <small id="api-key-help">{problem ?? 'An fsk_… key: `npm run demo` prints the admin key; `npm run cli -- keys create` makes others. It stays in this tab only.'}</small>
+          </label>
+          <button type="submit" aria-busy={checking} disabled={checking}>
+            Sign in
+          </button>
+        </form>
+      </article>
+    </main>
+  );
+}
