@@ -27,6 +27,11 @@
  *    the produce call of the breaching reading (TelemetryProducer, the device-side path) to its
  *    RAISED record (readingSeq identifies the reading) arriving on fleet.alerts (read_committed).
  *
+ * BENCH_MIX: `watch` (the default) puts the thresholds outside the simulator's normal ranges and gives 1 %
+ * of the fleet overheating episodes (simulate --anomaly-rate 0.01), so alarms come from those devices,
+ * as on a fleet being watched; `storm` puts half the thresholds inside the normal ranges, so every device
+ * raises and clears alarms all the time (a stress case, not a configuration anyone keeps).
+ *
  * Settings (env): BENCH_DEVICES (10000), BENCH_RULES (100), BENCH_READINGS (200000), BENCH_RATE
  * (1000), BENCH_SECONDS (60), BENCH_BREACH_FRACTION_PPM (10000, i.e. 1 %), BENCH_PARTITIONS (6),
  * BENCH_PHASE_TIMEOUT_S (600), BENCH_STALL_S (120: a run gives up when its groups commit nothing for that
@@ -45,7 +50,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SimulatedFleet } from '../apps/cli/src/commands/simulated-fleet';
+import { AnomalyEpisodes, SimulatedFleet } from '../apps/cli/src/commands/simulated-fleet';
 import { describeError, envInt, log, machine, percentile, table } from './support/bench-report';
 import { BenchServer } from './support/bench-server';
 import { bulkProduce } from './support/bulk-produce';
@@ -62,7 +67,10 @@ const settings = {
   stallMs: envInt('BENCH_STALL_S', 120) * 1000,
   keep: process.env.BENCH_KEEP === '1',
   cpuProfile: process.env.BENCH_CPU_PROFILE || undefined,
+  mix: process.env.BENCH_MIX === 'storm' ? ('storm' as const) : ('watch' as const),
 };
+/** In the `watch` mix, the share of the fleet with overheating episodes (the simulator's --anomaly-rate). */
+const WATCH_ANOMALY_RATE = 0.01;
 const DEFAULT_PROCESSORS = 'history,twins,commands,notifications';
 const LATENCY_RULE = 'bench-latency';
 
@@ -73,9 +81,12 @@ const LATENCY_RULE = 'bench-latency';
  * A realistic mix of `count` rules over the simulator's metrics (temperature 15–26, humidity 35–57,
  * battery slowly falling from 100; attribute firmware 1.4.2 or 1.5.0), the first the latency probe:
  * thresholds (some held for forSeconds, some with a clear), rate of change, absence; a third scoped.
- * Some thresholds sit inside the normal range, so alarms are raised and cleared during the run.
+ * `mix` decides whether the thresholds sit inside the normal ranges (storm) or outside them (watch).
  */
-export function benchRules(count: number): AlertRule[] {
+export function benchRules(count: number, mix: 'watch' | 'storm' = 'watch'): AlertRule[] {
+  // watch: the bounds lie outside the normal ranges, so only the anomalous devices breach (a fleet being
+  // watched); storm: half the bounds lie inside them, so every device raises and clears alarms all the time
+  const storm = mix === 'storm';
   const rules: AlertRule[] = [
     { name: LATENCY_RULE, severity: 'info', condition: { type: 'threshold', metric: 'latencyProbe', op: '>', value: 50, forSeconds: 0, clear: { op: '<', value: 50 } } },
   ];
@@ -89,12 +100,12 @@ export function benchRules(count: number): AlertRule[] {
       const forSeconds = i % 4 === 1 ? 30 : 0;
       switch (i % 3) {
         case 0: {
-          const value = 23 + (i % 8); // 23–30: the upper ones never breach
+          const value = (storm ? 23 : 30) + (i % 8); // storm: 23–30, the upper ones never breach; watch: 30–37, only an overheating device
           condition = { type: 'threshold', metric: 'temperature', op: '>', value, forSeconds, ...(i % 2 === 0 && { clear: { op: '<', value: value - 2 } }) };
           break;
         }
         case 1: {
-          const value = 50 + (i % 9);
+          const value = (storm ? 50 : 60) + (i % 9);
           condition = { type: 'threshold', metric: 'humidity', op: '>=', value, forSeconds, ...(i % 2 === 0 && { clear: { op: '<=', value: value - 3 } }) };
           break;
         }
@@ -102,7 +113,7 @@ export function benchRules(count: number): AlertRule[] {
           condition = { type: 'threshold', metric: 'battery', op: '<', value: 10 + (i % 40), forSeconds };
       }
     } else if (kind < 18) {
-      condition = { type: 'rateOfChange', metric: i % 2 === 0 ? 'temperature' : 'humidity', maxPerSecond: 1 + (i % 5), windowSeconds: 30 };
+      condition = { type: 'rateOfChange', metric: i % 2 === 0 ? 'temperature' : 'humidity', maxPerSecond: (storm ? 1 : 10) + (i % 5), windowSeconds: 30 };
     } else {
       // an hour of silence: no absence alarm goes off during the run, but each (device, rule) keeps a deadline
       condition = { type: 'absence', forSeconds: 3600, ...(i % 2 === 0 && { metric: 'temperature' }) };
@@ -293,7 +304,7 @@ async function makeRules(prefix: string, dataDir: string): Promise<string> {
   const { server } = await BenchServer.start({ TOPIC_PREFIX: prefix, TELEMETRY_PARTITIONS: String(settings.partitions), FLEETSTREAM_DATA_DIR: dataDir, PROCESSORS: '', SQL_HTTP_PORT: '0' });
   try {
     let latencyRuleId = '';
-    for (const rule of benchRules(settings.rules)) {
+    for (const rule of benchRules(settings.rules, settings.mix)) {
       const response = await server.fetch('/alert-rules', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rule) });
       if (response.status !== 201) throw new Error(`POST /alert-rules ${rule.name} answered ${response.status}: ${await response.text()}`);
       const made = (await response.json()) as { id: string };
@@ -320,7 +331,7 @@ async function main(): Promise<void> {
   console.log('fleetstream alerts benchmark');
   console.log(machine());
   log(`topic prefixes ${prefixes.plain} (without alerts) and ${prefixes.alerts} (with), data in ${dataDir}`);
-  log(`${settings.devices.toLocaleString('en-US')} devices, ${settings.rules} rules, ${settings.readings.toLocaleString('en-US')} readings; latency at ${settings.rate}/s for ${settings.seconds} s`);
+  log(`${settings.devices.toLocaleString('en-US')} devices, ${settings.rules} rules (${settings.mix} mix), ${settings.readings.toLocaleString('en-US')} readings; latency at ${settings.rate}/s for ${settings.seconds} s`);
   await ensureTopics(kafka, definitions);
   const runs: IngestRun[] = [];
   const problems: string[] = [];
@@ -335,7 +346,7 @@ async function main(): Promise<void> {
     const schemaIds = [await codec.register(`${topics.plain.telemetry}-value`), await codec.register(`${topics.alerts.telemetry}-value`)];
     if (schemaIds[0] !== schemaIds[1]) throw new Error(`the two telemetry subjects got different schema ids (${schemaIds.join(', ')})`);
     // one fleet for both topics and the latency phase: each device's sequence keeps increasing
-    const fleet = new SimulatedFleet(settings.devices);
+    const fleet = new SimulatedFleet(settings.devices, Math.random, settings.mix === 'watch' ? new AnomalyEpisodes(settings.devices, WATCH_ANOMALY_RATE, Date.now()) : undefined);
     const producedFrom = performance.now();
     let lastLog = producedFrom;
     const { bytes } = await bulkProduce(
@@ -400,7 +411,7 @@ async function main(): Promise<void> {
 
 function report(runs: IngestRun[], latencyResult: Latency | undefined, problems: string[]): void {
   console.log(`\n## Alerts benchmark (${new Date().toISOString()})\n\n${machine()}\n`);
-  console.log(`${settings.devices.toLocaleString('en-US')} devices, ${settings.readings.toLocaleString('en-US')} readings, ${settings.rules} rules, ${settings.partitions} partitions\n`);
+  console.log(`${settings.devices.toLocaleString('en-US')} devices, ${settings.readings.toLocaleString('en-US')} readings, ${settings.rules} rules (${settings.mix} mix), ${settings.partitions} partitions\n`);
   const rows = [['run', 'readings/s', 'consumed in', 'spawn → all consumed', 'server peak RSS', 'per group (from the same start)']];
   for (const run of runs) {
     rows.push([run.label, fmt((settings.readings * 1000) / run.consumeMs), secs(run.consumeMs), secs(run.wallMs), run.peakRss === undefined ? 'n/a' : `${Math.round(run.peakRss / 2 ** 20)} MiB`, run.groups.map(({ group, ms }) => `${group.split('.').at(-1)} ${secs(ms)}`).join(', ')]);

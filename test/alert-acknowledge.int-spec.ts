@@ -94,7 +94,10 @@ describe('acknowledging an alarm', () => {
 
     const acknowledged = await acknowledge(alarmId, operatorKey, { note: 'crew on site' });
     expect(acknowledged.status).toBe(200);
-    expect(acknowledged.body).toMatchObject({ alarmId, ruleId, deviceId, status: 'active', acknowledged: { actor: 'key:ack-operator', note: 'crew on site' } });
+    // the alarm as GET /alerts shows it
+    expect(acknowledged.body).toMatchObject({ id: alarmId, ruleId, deviceId, state: 'active', acknowledged: true, acknowledgement: { actor: 'key:ack-operator', note: 'crew on site' } });
+    const listed = await adminHttp(app).get(`/alerts?deviceId=${encodeURIComponent(deviceId)}`);
+    expect(listed.body.alarms).toEqual([acknowledged.body]);
     const afterFirst = await eventually(() => alarmsOf(deviceId), (events) => events.length >= 2, 20_000);
     expect(afterFirst.map((event) => event.type)).toEqual(['RAISED', 'ACKNOWLEDGED']);
     expect(afterFirst[1]).toMatchObject({ alarmId, ruleId, deviceId, actor: 'key:ack-operator', note: 'crew on site' });
@@ -102,7 +105,7 @@ describe('acknowledging an alarm', () => {
     // a second acknowledgment (another note) answers the first one and writes nothing
     const again = await acknowledge(alarmId, operatorKey, { note: 'again' });
     expect(again.status).toBe(200);
-    expect(again.body).toMatchObject({ acknowledged: { actor: 'key:ack-operator', note: 'crew on site' } });
+    expect(again.body).toMatchObject({ acknowledged: true, acknowledgement: { actor: 'key:ack-operator', note: 'crew on site' } });
     await commandsConsumed();
     expect((await alarmsOf(deviceId)).map((event) => event.type)).toEqual(['RAISED', 'ACKNOWLEDGED']);
 

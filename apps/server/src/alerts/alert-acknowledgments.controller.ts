@@ -5,7 +5,8 @@ import type { Response } from 'express';
 import { Access } from '../auth/access.decorator';
 import { Actor } from '../auth/principal';
 import { ClosedSchema } from '../common/query-decorators';
-import { AlarmView, AlertAcknowledgmentsService } from './alert-acknowledgments.service';
+import { AlertAcknowledgmentsService } from './alert-acknowledgments.service';
+import { AlarmView } from './alerts.service';
 
 const NOTE_MAX_LENGTH = 1000;
 
@@ -27,7 +28,7 @@ export class AlertAcknowledgmentsController {
   @Access('alerts:acknowledge')
   @ApiOperation({ summary: 'Acknowledge an active alarm; the first acknowledgment stands, a repeat changes nothing' })
   @ApiParam({ name: 'id', description: 'the alarm id (`<ruleId>:<deviceId>:<n>`, as on fleet.alerts)', schema: { type: 'string' } })
-  @ApiResponse({ status: 200, description: 'acknowledged (now or before): the alarm' })
+  @ApiResponse({ status: 200, description: "acknowledged (now or before): the alarm, as GET /alerts shows it" })
   @ApiResponse({ status: 202, description: 'acknowledgment recorded, not yet confirmed by the alert processor' })
   @ApiResponse({ status: 400, description: 'note out of its bounds' })
   @ApiResponse({ status: 404, description: 'no such alarm' })

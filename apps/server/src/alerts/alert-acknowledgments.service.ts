@@ -1,4 +1,3 @@
-import { Alarm, AlertStatus } from '@fleetstream/domain';
 import { AvroTopicProducer, FleetTopics } from '@fleetstream/kafka';
 import { AlertCommandRecord, KeyedAlertState, readAvroSchema, RegistryCodec } from '@fleetstream/serde';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
@@ -7,25 +6,12 @@ import { Kafka } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { KAFKA, SCHEMA_REGISTRY, TOPICS } from '../infrastructure/tokens';
 import { AlertStateReadModel } from './alert-state-read-model';
+import { AlarmView, alarmView } from './alerts.service';
 
 /** How long an acknowledgment waits for the alert processor's verdict before answering 202. */
 const ACKNOWLEDGE_WAIT_MS = 5000;
 
-/** One alarm as the REST API shows it; times are ISO 8601. */
-export interface AlarmView {
-  alarmId: string;
-  ruleId: string;
-  deviceId: string;
-  ruleName: string;
-  severity: Alarm['severity'];
-  /** The (device, rule) status: active while the alarm is. */
-  status: AlertStatus;
-  raisedAt: string;
-  value: number | null;
-  acknowledged: { actor: string; note: string | null; at: string } | null;
-  cleared: { reason: string; at: string } | null;
-}
-
+/** The alarm as GET /alerts shows it, and whether the alert processor has decided the acknowledgment yet. */
 export type AcknowledgeOutcome = { settled: boolean; alarm: AlarmView };
 
 /**
@@ -62,9 +48,9 @@ export class AlertAcknowledgmentsService implements OnModuleInit, BeforeApplicat
     const { deviceId, ruleId } = found;
     await this.commands.send([{ type: 'ACKNOWLEDGE', alarmId, deviceId, ruleId, actor, note, requestId: randomUUID(), at: Date.now() }]);
     const decided = await this.states.waitFor(deviceId, ruleId, (alert) => !alert || !isActive(alert, alarmId) || alert.state.alarm!.acknowledged !== null, ACKNOWLEDGE_WAIT_MS);
-    if (decided === undefined) return { settled: false, alarm: alarmView(found) };
+    if (decided === undefined) return { settled: false, alarm: alarmView(found)! };
     if (!decided || !isActive(decided, alarmId)) throw notActive(decided ?? found, alarmId);
-    return { settled: true, alarm: alarmView(decided) };
+    return { settled: true, alarm: alarmView(decided)! };
   }
 }
 
@@ -76,21 +62,4 @@ function notActive({ state }: KeyedAlertState, alarmId: string): ConflictExcepti
   const cleared = state.alarm?.alarmId === alarmId ? state.alarm.cleared : null;
   const why = cleared ? `it cleared (${cleared.reason})` : 'it is no longer active';
   return new ConflictException(`alarm ${alarmId} cannot be acknowledged: ${why}; only an active alarm can`);
-}
-
-function alarmView({ state }: KeyedAlertState): AlarmView {
-  const alarm = state.alarm!;
-  const iso = (ms: number) => new Date(ms).toISOString();
-  return {
-    alarmId: alarm.alarmId,
-    ruleId: alarm.ruleId,
-    deviceId: alarm.deviceId,
-    ruleName: alarm.ruleName,
-    severity: alarm.severity,
-    status: state.status,
-    raisedAt: iso(alarm.raisedAt),
-    value: alarm.value,
-    acknowledged: alarm.acknowledged && { ...alarm.acknowledged, at: iso(alarm.acknowledged.at) },
-    cleared: alarm.cleared && { reason: alarm.cleared.reason, at: iso(alarm.cleared.at) },
-  };
 }
