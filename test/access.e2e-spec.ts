@@ -22,6 +22,7 @@ interface Route {
 
 const DEVICE = 'access-pump-1';
 const READERS: Role[] = ['viewer', 'operator', 'admin'];
+const EVERY_ROLE: Role[] = ['viewer', 'operator', 'admin', 'analyst', 'metrics'];
 const OVERHEAT_RULE = { name: 'overheat', severity: 'major', condition: { type: 'threshold', metric: 'temperature', op: '>', value: 80 } };
 const UNKNOWN_RULE = '00000000-0000-4000-8000-000000000000';
 
@@ -93,6 +94,7 @@ describe('access to every route (e2e)', () => {
     { method: 'GET', path: '/health', roles: null, allowed: 200 },
     { method: 'GET', path: '/ready', roles: null, allowed: 200 },
     { method: 'GET', path: '/metrics', roles: ['metrics', 'admin'], allowed: 200 },
+    { method: 'GET', path: '/auth/whoami', roles: EVERY_ROLE, allowed: 200 },
     { method: 'GET', path: '/devices', roles: READERS, allowed: 200 },
     { method: 'GET', path: `/devices/${DEVICE}/twin`, roles: READERS, allowed: 200 },
     { method: 'GET', path: '/devices/twins/stream', roles: READERS, allowed: 200, sse: true },
@@ -145,6 +147,44 @@ describe('access to every route (e2e)', () => {
     }
     expect(wrong).toEqual([]);
     expect(table).toHaveLength(routes().length * callers.length);
+  });
+
+  it('tells every caller who it is, its roles and its rights, and nothing secret', async () => {
+    const whoami = async (headers: Record<string, string>) => {
+      const response = await call('GET', '/auth/whoami', headers);
+      expect(response.status).toBe(200);
+      return response.body as { actor: string; kind: string; roles: string[]; rights: string[] };
+    };
+    const operator = credentials.get('operator')!;
+    expect(await whoami(credentials.get('viewer')!)).toEqual({
+      actor: 'key:test-viewer',
+      kind: 'api-key',
+      roles: ['viewer'],
+      rights: ['twins:read', 'history:read', 'commands:read', 'alert-rules:read', 'alerts:read', 'identity:read'],
+    });
+    expect(await whoami(operator)).toEqual({
+      actor: 'key:test-operator',
+      kind: 'api-key',
+      roles: ['operator'],
+      rights: ['twins:read', 'history:read', 'commands:read', 'commands:write', 'desired:write', 'alert-rules:read', 'alert-rules:write', 'alerts:acknowledge', 'alerts:read', 'identity:read'],
+    });
+    expect(await whoami(credentials.get('metrics')!)).toMatchObject({ actor: 'key:test-metrics', roles: ['metrics'], rights: ['metrics:read', 'identity:read'] });
+    expect(await whoami(credentials.get('analyst')!)).toMatchObject({ roles: ['analyst'], rights: ['history:read', 'sql:read', 'identity:read'] });
+    expect((await whoami(credentials.get('admin')!)).rights).toContain('devices:delete');
+    // the key itself is never echoed
+    const operatorKey = operator.authorization!.replace('Bearer ', '');
+    expect(JSON.stringify(await whoami(operator))).not.toContain(operatorKey.slice(4, 20));
+    expect(await whoami(credentials.get('operator JWT')!)).toMatchObject({ actor: 'oidc:bob@example.com', kind: 'oidc', roles: ['operator'] });
+    const twoRoles = await whoami({ authorization: `Bearer ${issuer.token({ sub: 'carol', roles: ['viewer', 'analyst'] })}` });
+    expect(twoRoles).toEqual({ actor: 'oidc:carol', kind: 'oidc', roles: ['viewer', 'analyst'], rights: ['twins:read', 'history:read', 'commands:read', 'sql:read', 'alert-rules:read', 'alerts:read', 'identity:read'] });
+  });
+
+  it('documents GET /auth/whoami in OpenAPI, for every role', async () => {
+    const document = (await call('GET', '/docs/openapi.json', {})).body as { paths: Record<string, Record<string, { 'x-fleetstream-roles': string[]; responses: Record<string, unknown> }>> };
+    const operation = document.paths['/auth/whoami']!.get!;
+    expect(operation['x-fleetstream-roles']).toEqual(EVERY_ROLE);
+    expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['200', '401', '403']));
+    expect(JSON.stringify(operation.responses['200'])).toContain('WhoAmIDto');
   });
 
   it('says why a credential was refused', async () => {

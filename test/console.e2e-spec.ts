@@ -97,7 +97,9 @@ describe('console (e2e, headless Chromium)', () => {
       await signIn(page, TEST_ADMIN_KEY);
       expect(page.url()).not.toContain(TEST_ADMIN_KEY);
       expect(await page.evaluate("sessionStorage.getItem('fleetstream.apiKey')")).toBe(TEST_ADMIN_KEY);
-      await expectText(page.getByTestId('signed-in-as'), `${TEST_ADMIN_KEY.slice(0, 4)}…${TEST_ADMIN_KEY.slice(-4)}`);
+      // who the server says the key is (GET /auth/whoami), never the key
+      await expectText(page.getByTestId('signed-in-as'), 'Signed in as key:bootstrap-admin (admin)');
+      expect(await page.evaluate('document.body.innerHTML')).not.toContain(TEST_ADMIN_KEY);
       await expectText(page.getByTestId('count-online'), '60');
       await page.locator('tr[data-device="console-000"]').waitFor();
       // the CSP (helmet) lets the console's own scripts and styles load: nothing complained
@@ -127,7 +129,7 @@ describe('console (e2e, headless Chromium)', () => {
       await metricsOnly.page.goto('/');
       await metricsOnly.page.getByLabel('API key').fill(await apiKeyFor(stack, 'console-metrics', 'metrics'));
       await metricsOnly.page.getByRole('button', { name: 'Sign in' }).click();
-      await expectText(metricsOnly.page.locator('#api-key-help'), 'role may not read the fleet');
+      await expectText(metricsOnly.page.locator('#api-key-help'), 'its role (metrics) may not read the fleet');
       await metricsOnly.context.close();
     });
   });
@@ -359,9 +361,67 @@ describe('console (e2e, headless Chromium)', () => {
       expect(await listed.getByRole('button', { name: 'Cancel update-firmware' }).count()).toBe(0);
     });
 
-    it("a viewer's command is refused by the server (403), and the form says so and goes away", async () => {
+    it('shows actions by role: a viewer gets no command form, desired-state editor, Cancel or Acknowledge; an operator gets them all', async () => {
+      // an active alarm on a device that reports, and a command waiting for a silent one (TWIN_SILENCE_S is 300)
+      const rule = await fetch(`${server.url}/alert-rules`, {
+        method: 'POST',
+        headers: admin,
+        body: JSON.stringify({ name: 'console-roles-hot', severity: 'major', condition: { type: 'threshold', metric: 'pressure', op: '>', value: 5, forSeconds: 0 } }),
+      });
+      expect(rule.status).toBe(201);
+      let seq = 2;
+      await eventually(
+        async () => {
+          await report('console-roles-hot', seq++, { battery: 90, temperature: 20, pressure: 9 });
+          return (await fetch(`${server.url}/devices/console-roles-hot/alerts?state=active`, { headers: admin }).then((response) => response.json())) as { count: number };
+        },
+        (page) => page.count === 1,
+        60_000,
+        1000,
+      );
+      const producer = await connectedTelemetryProducer(stack);
+      await producer.send([reading('console-roles-asleep', 1, Date.now() - 600_000, { battery: 50, temperature: 20 })]);
+      await producer.disconnect();
+      await eventually(() => fetch(`${server.url}/devices/console-roles-asleep/twin`, { headers: admin }), (response) => response.status === 200);
+      const queued = await fetch(`${server.url}/devices/console-roles-asleep/commands`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'update-firmware' }) });
+      expect(queued.status).toBe(202);
+
+      const actionsSeenBy = async (role: 'viewer' | 'operator') => {
+        const { context: roleContext, page: rolePage } = await consolePage(browser, server.url);
+        try {
+          await signIn(rolePage, await apiKeyFor(stack, `console-roles-${role}`, role));
+          await expectText(rolePage.getByTestId('signed-in-as'), `key:console-roles-${role} (${role})`);
+          await rolePage.goto('/fleet/console-roles-hot');
+          await expectText(rolePage.locator('table[data-testid=alarms] tbody tr').first(), 'major');
+          const onHotDevice = {
+            commandForm: await rolePage.getByTestId('command-form').count(),
+            desiredEditor: await rolePage.getByTestId('desired-editor').count(),
+            acknowledge: await rolePage.getByRole('button', { name: 'Acknowledge' }).count(),
+          };
+          await rolePage.goto('/fleet/console-roles-asleep');
+          const listed = rolePage.locator('details[data-command]').first();
+          await listed.waitFor();
+          await listed.locator('summary').click();
+          return { ...onHotDevice, cancel: await listed.getByRole('button', { name: 'Cancel update-firmware' }).count() };
+        } finally {
+          await roleContext.close();
+        }
+      };
+      expect(await actionsSeenBy('viewer')).toEqual({ commandForm: 0, desiredEditor: 0, acknowledge: 0, cancel: 0 });
+      expect(await actionsSeenBy('operator')).toEqual({ commandForm: 1, desiredEditor: 1, acknowledge: 1, cancel: 1 });
+    });
+
+    it("the server still decides: a viewer whose tab claims commands:write gets the form, and the server's 403 takes it away", async () => {
       await signIn(page, await apiKeyFor(stack, 'console-viewer-2', 'viewer'));
       await page.goto('/fleet/console-004');
+      await page.getByTestId('read-only').waitFor();
+      expect(await page.getByTestId('command-form').count()).toBe(0);
+      // what a person could do in the browser's devtools: the console shows more, the server allows nothing more
+      await page.evaluate(`{
+        const identity = JSON.parse(sessionStorage.getItem('fleetstream.identity'));
+        sessionStorage.setItem('fleetstream.identity', JSON.stringify({ ...identity, rights: [...identity.rights, 'commands:write'] }));
+      }`);
+      await page.reload();
       await page.getByLabel('Name').fill('reboot');
       await page.getByRole('button', { name: 'Send command' }).click();
       await expectText(page.getByTestId('command-forbidden'), 'Your role may not send commands');

@@ -1,4 +1,4 @@
-import { session } from './session';
+import { Identity, session } from './session';
 
 /** An API answer that is not a success, with the server's message(s) as it gave them. */
 export class ApiError extends Error {
@@ -53,13 +53,13 @@ export async function getJson<T>(path: string, query: Record<string, string | nu
   return (await apiFetch(search ? `${path}?${search}` : path)).json() as Promise<T>;
 }
 
-/** Whether the server accepts `key` (answers for it at all): checked before the key is kept. */
-export async function checkKey(key: string): Promise<'accepted' | 'refused' | 'role-may-not-read-devices'> {
-  const response = await fetch('/devices?limit=1', { headers: { Accept: 'application/json', ...authorization(key) } });
+/** Who the server says `key` is (GET /auth/whoami), or why not: asked once, before the key is kept. */
+export async function checkKey(key: string): Promise<Identity | 'refused' | 'no-roles'> {
+  const response = await fetch('/auth/whoami', { headers: { Accept: 'application/json', ...authorization(key) } });
   if (response.status === 401) return 'refused';
-  if (response.status === 403) return 'role-may-not-read-devices';
+  if (response.status === 403) return 'no-roles';
   if (!response.ok) throw await errorOf(response);
-  return 'accepted';
+  return (await response.json()) as Identity;
 }
 
 /** Headers for a stream request (the twin stream), which cannot go through apiFetch's JSON handling. */

@@ -4,7 +4,7 @@ import { Link, Redirect, Route, Switch } from 'wouter-preact';
 import { AlarmsPage } from './pages/alarms';
 import { FleetPage } from './pages/fleet';
 import { SignInPage } from './pages/sign-in';
-import { keyHint, session } from './session';
+import { session } from './session';
 
 // the device page carries the chart library (uPlot): loaded when first opened, not with the fleet page
 const DevicePage = lazy(() => import('./pages/device').then(({ DevicePage }) => DevicePage));
@@ -18,7 +18,8 @@ function useSessionKey(): string | null {
 
 export function App() {
   const key = useSessionKey();
-  if (key === null) return <SignInPage />;
+  const identity = session.identity();
+  if (key === null || identity === null) return <SignInPage />;
   return (
     <>
       <header class="container-fluid">
@@ -36,9 +37,8 @@ export function App() {
           </ul>
           <ul>
             <li>
-              {/* no API route tells a key's name or role (yet): the console shows which key it holds */}
               <span data-testid="signed-in-as">
-                Signed in with API key <code>{keyHint(key)}</code>
+                Signed in as <code>{identity.actor}</code> ({identity.roles.join(', ')})
               </span>
             </li>
             <li>

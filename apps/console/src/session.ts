@@ -1,20 +1,36 @@
 /** The API key of this tab's session: in sessionStorage (gone when the tab closes), never in a URL. */
 const STORAGE_KEY = 'fleetstream.apiKey';
+/** Who the server said the key is (GET /auth/whoami at sign-in): what the console offers. The server still decides every request. */
+const IDENTITY_KEY = 'fleetstream.identity';
+
+export interface Identity {
+  actor: string;
+  kind: 'api-key' | 'oidc';
+  roles: string[];
+  rights: string[];
+}
 
 type Listener = (key: string | null) => void;
 const listeners = new Set<Listener>();
 
 export const session = {
+  /** The key, once the server has said who it is (a key kept without an identity is not a session). */
   key(): string | null {
-    return sessionStorage.getItem(STORAGE_KEY);
+    return sessionStorage.getItem(IDENTITY_KEY) === null ? null : sessionStorage.getItem(STORAGE_KEY);
   },
-  signIn(key: string): void {
+  identity(): Identity | null {
+    const stored = sessionStorage.getItem(IDENTITY_KEY);
+    return stored === null ? null : (JSON.parse(stored) as Identity);
+  },
+  signIn(key: string, identity: Identity): void {
     sessionStorage.setItem(STORAGE_KEY, key);
+    sessionStorage.setItem(IDENTITY_KEY, JSON.stringify(identity));
     listeners.forEach((listener) => listener(key));
   },
   /** Forgets the key; `reason` is shown on the sign-in page (say, the server no longer accepts it). */
   signOut(reason?: string): void {
     sessionStorage.removeItem(STORAGE_KEY);
+    sessionStorage.removeItem(IDENTITY_KEY);
     signOutReason = reason ?? null;
     listeners.forEach((listener) => listener(null));
   },
@@ -32,7 +48,7 @@ export const session = {
 
 let signOutReason: string | null = null;
 
-/** What a person can tell keys apart by without the whole secret: its prefix and last four characters. */
-export function keyHint(key: string): string {
-  return key.length > 12 ? `${key.slice(0, 4)}…${key.slice(-4)}` : '…';
+/** Whether the signed-in caller's roles hold `right` (a right of libs/domain's RIGHTS): to show or hide an action, never to allow it. */
+export function may(right: string): boolean {
+  return session.identity()?.rights.includes(right) ?? false;
 }

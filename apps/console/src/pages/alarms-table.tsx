@@ -1,5 +1,6 @@
 import { Link } from 'wouter-preact';
 import { apiFetch, ForbiddenError } from '../api';
+import { may } from '../session';
 
 /** An alarm as GET /alerts and the alarm stream show it (apps/server/src/alerts/alerts.service.ts). */
 export interface AlarmView {
@@ -70,7 +71,7 @@ export function AlarmsTable({ alarms, showDevice, onAcknowledge }: { alarms: Ala
               <td data-testid="acknowledgement">
                 {alarm.acknowledged ? (
                   `by ${alarm.acknowledgement?.actor ?? 'someone'}`
-                ) : alarm.state === 'active' ? (
+                ) : alarm.state === 'active' && may('alerts:acknowledge') ? (
                   <button type="button" class="outline" onClick={() => onAcknowledge(alarm)}>
                     Acknowledge
                   </button>

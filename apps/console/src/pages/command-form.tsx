@@ -5,8 +5,8 @@ import { CommandView, TERMINAL } from './device-commands';
 const POLL_MS = 1000;
 
 /**
- * Sends a command (POST /devices/:id/commands) and follows its state. No API route tells the console
- * the caller's role beforehand, so the server decides: a 403 hides the form and says why.
+ * Sends a command (POST /devices/:id/commands) and follows its state. Shown only to a role with
+ * commands:write, but the server decides: a 403 hides the form and says why.
  */
 export function CommandForm({ deviceId, onSent }: { deviceId: string; onSent(commandId: string): void }) {
   const [name, setName] = useState('');

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { apiFetch, ApiError, ForbiddenError, getJson, ROLE_MAY_NOT } from '../api';
+import { may } from '../session';
 
 export interface CommandView {
   commandId: string;
@@ -70,7 +71,7 @@ export function DeviceCommands({ deviceId, latest }: { deviceId: string; latest:
               <code>{command.name}</code> <strong data-testid="command-list-state">{command.state}</strong> · {new Date(command.requestedAt).toLocaleString()}
               {command.requestedBy && ` · by ${command.requestedBy}`} · {command.attempts} attempt{command.attempts === 1 ? '' : 's'}
             </summary>
-            {!TERMINAL.has(command.state) && (
+            {!TERMINAL.has(command.state) && may('commands:write') && (
               <button type="button" class="secondary outline" onClick={() => void cancel(command)}>
                 Cancel {command.name}
               </button>

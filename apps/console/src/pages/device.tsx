@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { Link } from 'wouter-preact';
+import { may, session } from '../session';
 import { openTwinStream, STREAM_STATE_TEXT, StreamState } from '../stream';
 import { connectivityOf, TwinView } from '../types';
 import { CommandForm } from './command-form';
@@ -39,8 +40,12 @@ export function DevicePage({ params }: { params: { deviceId: string } }) {
           <TwinPanel twin={twin} />
           <TelemetryChart deviceId={deviceId} metrics={Object.entries(twin.reported).filter(([, { value }]) => typeof value === 'number').map(([name]) => name)} />
           <DeviceAlarms deviceId={deviceId} />
-          <DesiredEditor twin={twin} />
-          <CommandForm deviceId={deviceId} onSent={setLatestCommand} />
+          {/* shown by role; the server still refuses (403) what the role may not, and the forms say so */}
+          {!may('desired:write') && !may('commands:write') && (
+            <p data-testid="read-only">Your role ({session.identity()?.roles.join(', ')}) may read this device, not change its desired state or send it commands.</p>
+          )}
+          {may('desired:write') && <DesiredEditor twin={twin} />}
+          {may('commands:write') && <CommandForm deviceId={deviceId} onSent={setLatestCommand} />}
           <DeviceCommands deviceId={deviceId} latest={latestCommand} />
         </>
       )}

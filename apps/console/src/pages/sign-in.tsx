@@ -15,8 +15,9 @@ export function SignInPage() {
     try {
       const answer = await checkKey(key.trim());
       if (answer === 'refused') setProblem('The server does not accept this API key. Check it, or ask an admin for a new one.');
-      else if (answer === 'role-may-not-read-devices') setProblem('This key is valid, but its role may not read the fleet (viewer, operator or admin may).');
-      else session.signIn(key.trim());
+      else if (answer === 'no-roles' || !answer.rights.includes('twins:read'))
+        setProblem(`This key is valid, but its role (${answer === 'no-roles' ? 'none' : answer.roles.join(', ')}) may not read the fleet (viewer, operator or admin may).`);
+      else session.signIn(key.trim(), answer);
     } catch (error) {
       setProblem(`The server could not be reached or failed: ${(error as Error).message}`);
     } finally {

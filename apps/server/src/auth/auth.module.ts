@@ -12,6 +12,7 @@ import { NoJwtStrategy, OidcJwtStrategy } from './jwt.strategy';
 import { oidcSettings } from './oidc-settings';
 import { RightsGuard } from './rights.guard';
 import { StreamLimitInterceptor } from './stream-limit.interceptor';
+import { WhoAmIController } from './whoami.controller';
 import { WriteThrottlerGuard } from './write-throttler.guard';
 
 const JWT_STRATEGY_PROVIDER = Symbol('JwtStrategy');
@@ -30,6 +31,7 @@ const JWT_STRATEGY_PROVIDER = Symbol('JwtStrategy');
       useFactory: (config: AppConfig) => ({ throttlers: [{ ttl: 60_000, limit: config.WRITE_RATE_LIMIT }] }),
     }),
   ],
+  controllers: [WhoAmIController],
   providers: [
     ApiKeysReadModel,
     ApiKeyStrategy,

@@ -13,6 +13,13 @@ export function principalOf(request: { user?: unknown }): Principal | undefined 
   return request.user as Principal | undefined;
 }
 
+/** The calling principal, on a route that is not public. */
+export const Caller = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => {
+  const principal = principalOf(context.switchToHttp().getRequest());
+  if (!principal) throw new Error('@Caller() on a route without a principal: is the route @Public()?');
+  return principal;
+});
+
 /** The calling principal's actor name, for the audit fields of the events a write causes. */
 export const Actor = createParamDecorator((_data: unknown, context: ExecutionContext): string => {
   const principal = principalOf(context.switchToHttp().getRequest());

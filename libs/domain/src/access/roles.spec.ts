@@ -1,4 +1,4 @@
-import { mayExercise, RIGHTS, rolesFromClaim } from './roles';
+import { mayExercise, RIGHTS, rightsOf, rolesFromClaim } from './roles';
 
 describe('roles', () => {
   it('given the issue table, viewers read but never write', () => {
@@ -24,9 +24,17 @@ describe('roles', () => {
     expect(mayExercise(['analyst'], 'commands:read')).toBe(false);
   });
 
-  it('the metrics role scrapes and nothing else', () => {
-    const rights = Object.keys(RIGHTS) as (keyof typeof RIGHTS)[];
-    expect(rights.filter((right) => mayExercise(['metrics'], right))).toEqual(['metrics:read']);
+  it('the metrics role scrapes and nothing else (but may ask who it is)', () => {
+    expect(rightsOf(['metrics'])).toEqual(['metrics:read', 'identity:read']);
+  });
+
+  it('every role may read its own identity; no roles, no rights', () => {
+    for (const role of ['viewer', 'operator', 'admin', 'analyst', 'metrics'] as const) expect(rightsOf([role])).toContain('identity:read');
+    expect(rightsOf([])).toEqual([]);
+  });
+
+  it('the rights of several roles are the union, in the order of RIGHTS', () => {
+    expect(rightsOf(['viewer', 'analyst'])).toEqual(['twins:read', 'history:read', 'commands:read', 'sql:read', 'alert-rules:read', 'alerts:read', 'identity:read']);
   });
 
   it('admins hold every right', () => {

@@ -23,6 +23,8 @@ export const RIGHTS = {
   'alert-rules:write': ['operator', 'admin'],
   'alerts:acknowledge': ['operator', 'admin'],
   'alerts:read': ['viewer', 'operator', 'admin'],
+  // who the caller is and what it may do (GET /auth/whoami): every role, so a client can ask before it offers an action
+  'identity:read': ROLES,
 } as const satisfies Record<string, readonly Role[]>;
 export type Right = keyof typeof RIGHTS;
 
@@ -35,6 +37,11 @@ export function rolesFor(right: Right): readonly Role[] {
 export function mayExercise(roles: readonly Role[], right: Right): boolean {
   const allowed: readonly Role[] = RIGHTS[right];
   return roles.some((role) => allowed.includes(role));
+}
+
+/** Every right the roles hold, in the order of RIGHTS. */
+export function rightsOf(roles: readonly Role[]): Right[] {
+  return (Object.keys(RIGHTS) as Right[]).filter((right) => mayExercise(roles, right));
 }
 
 /** The roles in a token claim: an array of names, or one string of names separated by spaces or commas; unknown names are dropped. */
