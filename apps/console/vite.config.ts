@@ -4,5 +4,5 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   build: { outDir: 'dist', emptyOutDir: true, assetsDir: 'assets', sourcemap: false },
-  server: { proxy: { '^/(devices|alerts|alert-rules|commands|metrics|ready|health)': 'http://127.0.0.1:3000' } },
+  server: { proxy: { '^/(devices|alerts|alert-rules|commands|auth|metrics|ready|health)': 'http://127.0.0.1:3000' } },
 });
