@@ -209,6 +209,25 @@ describe('alert processor on the real stack', () => {
     expect(await alarmsOf(calm)).toEqual([]);
   });
 
+  it("writes an absence rule's silence deadline again only once it moved on by a tenth of forSeconds", async () => {
+    const beacon = 'dev-beacon-busy';
+    // two minutes ahead (within the accepted skew): its silence does not fall due while the later tests run
+    const t0 = Date.now() + 120_000;
+    const statesOf = async () => (await recordsOf(stack.topics.alertState)).filter((record) => record.key?.toString() === alertStateKey(beacon, 'silent'));
+    const heard = async (seq: number, at: number) => {
+      await telemetry.send([reading(beacon, seq, { heartbeat: 1 }, at, { role: 'beacon' })]);
+      await consumedAll();
+    };
+    await heard(1, t0);
+    expect(await alertState(beacon, 'silent')).toMatchObject({ silenceDeadline: t0 + 8000 });
+    // forSeconds 8: the deadline written may lag by 0.8 s; readings 0.1 s apart move it by up to 0.5 s
+    for (let seq = 2; seq <= 6; seq++) await heard(seq, t0 + (seq - 1) * 100);
+    expect(await statesOf()).toHaveLength(1);
+    await heard(7, t0 + 900);
+    expect(await statesOf()).toHaveLength(2);
+    expect(await alertState(beacon, 'silent')).toMatchObject({ silenceDeadline: t0 + 8900 });
+  });
+
   it('clears an active alarm with reason rule-changed when its rule changes, and evaluates by the new revision', async () => {
     await telemetry.send([reading(hot, 8, { temperature: 95 }, Date.now())]);
     await untilAlarmsOf(hot, 3);

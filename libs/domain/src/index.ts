@@ -14,6 +14,7 @@ export * from './access/roles';
 export * from './alert/alert-rule';
 export * from './alert/alert.commands';
 export * from './alert/alert.decider';
+export * from './alert/alert-state-writes';
 export * from './alert/alert.events';
 export * from './notification/notification-delivery.commands';
 export * from './notification/notification-delivery.decider';

@@ -1,5 +1,5 @@
 import { telemetryRules } from '@fleetstream/config';
-import { AlertCommand, alertDueAt, decideAlert, evolveAlert, initialAlertState, isAlarmEvent, isAtRest, isNewer, movesOnlyLastReading, ReadingRef, ruleScopeMatches, Telemetry } from '@fleetstream/domain';
+import { AlertCommand, alertDueAt, decideAlert, evolveAlert, initialAlertState, isAlarmEvent, isAtRest, isNewer, leavesAtRest, mustWrite, ReadingRef, restoredAlertState, ruleScopeMatches, Telemetry } from '@fleetstream/domain';
 import {
   ConfluentKafka, ConsumedRecord, coPartitionCount, fleetGroups, FleetTopics, groupMembership, misplacedRecordTarget, partitionOf, ProcessorOutput, ProcessorStatus, RecordFault,
   TransactionalProcessor,
@@ -79,6 +79,8 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
   private readonly owned = new Map<number, Map<string, KeyedAlertState>>();
   /** Per partition: each device's newest reading evaluated (in memory: a restart starts it empty). */
   private readonly lastReadings = new Map<number, Map<string, ReadingRef>>();
+  /** By fleet.alert-state key: the silence deadline of the state last written (see `mustWrite`). */
+  private readonly writtenDeadlines = new Map<string, number | null>();
   /**
    * Rules this instance heard deleted: their states are cleared and dropped where owned. A rule the
    * catalog does not know is left alone otherwise (it may be one the catalog has not read yet).
@@ -179,7 +181,10 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
     await this.states.caughtUp([...partitions]);
     const byPartition = new Map(partitions.map((partition) => [partition, new Map<string, KeyedAlertState>()]));
     for (const [key, alert] of this.states.all()) {
-      if (!isAtRest(alert.state)) byPartition.get(partitionOf(alert.deviceId, this.partitions))?.set(key, alert);
+      const alerts = byPartition.get(partitionOf(alert.deviceId, this.partitions));
+      if (!alerts || isAtRest(alert.state)) continue;
+      alerts.set(key, { ...alert, state: restoredAlertState(alert.state, this.catalog.get(alert.ruleId)?.rule) });
+      this.writtenDeadlines.set(key, alert.state.silenceDeadline);
     }
     for (const [partition, alerts] of byPartition) {
       this.owned.set(partition, alerts);
@@ -220,9 +225,15 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
     for (const stored of this.catalog.all()) {
       if (!ruleScopeMatches(stored.rule, reported)) continue;
       const key = alertStateKey(reading.deviceId, stored.id);
+      const kept = alertOf(batch, key);
+      // most pairs are thresholds at rest that the reading does not breach: judged without making them again
+      if (!kept && leavesAtRest(stored.rule, reading.metrics)) {
+        batch.evaluations++;
+        continue;
+      }
       const { metric } = stored.rule.condition;
       // no state for a (device, rule) until the device reports what the rule reads
-      if (!alertOf(batch, key) && metric !== undefined && reading.metrics[metric] === undefined) continue;
+      if (!kept && metric !== undefined && reading.metrics[metric] === undefined) continue;
       batch.evaluations++;
       this.apply(batch, partition, reading.deviceId, stored.id, stored, newest, [
         // a state that has not seen this revision of the rule yet (new, or changed while nobody owned it) applies it first
@@ -332,7 +343,7 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
       for (const event of decision.events) {
         state = evolveAlert(state, event);
         changed = true;
-        write ||= !movesOnlyLastReading(event);
+        write ||= mustWrite(event, this.writtenDeadlines.get(key));
         // the alarm as this event leaves it: a clearance names the alarm it cleared, under its rule's name then
         if (isAlarmEvent(event)) batch.alarmEvents.push({ partition, record: toAlertEventRecord(event, state.alarm!, stored?.rule.condition.metric ?? null) });
       }
@@ -378,6 +389,10 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
           else committed.delete(key);
         }
         for (const [deviceId, reading] of batch.readings) batch.committedReadings.set(deviceId, reading);
+        for (const [key, alert] of states) {
+          if (alert && !isAtRest(alert.state)) this.writtenDeadlines.set(key, alert.state.silenceDeadline);
+          else this.writtenDeadlines.delete(key);
+        }
         this.owned.set(partition, committed);
         this.lastReadings.set(partition, batch.committedReadings);
         this.uncountedEvaluations += evaluations;

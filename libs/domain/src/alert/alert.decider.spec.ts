@@ -1,7 +1,7 @@
 import { specFor } from '../testing/given-when-then';
 import type { AlertRule } from './alert-rule';
 import type { AlertCommand } from './alert.commands';
-import { alarmIdOf, alarmPartsOf, alertDecider, alertDueAt, AlertState, isAlarmEvent, isAtRest, movesOnlyLastReading } from './alert.decider';
+import { alarmIdOf, alarmPartsOf, alertDecider, alertDueAt, AlertState, isAlarmEvent, isAtRest } from './alert.decider';
 import type { AlertClearReason, AlertEvent, RateSample, ReadingRef } from './alert.events';
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -371,19 +371,6 @@ describe('an alarm id', () => {
   });
   it.each(['', 'r1', 'r1:dev-1', 'r1:dev-1:0', 'r1:dev-1:x', ':dev-1:1', 'r1::1'])('is not read from %j', (text) => {
     expect(alarmPartsOf(text)).toBeUndefined();
-  });
-});
-
-describe('which evaluations move only the last reading', () => {
-  const decided = (rule: AlertRule, ...metrics: Record<string, number>[]) => run(metrics.map((values, i) => evaluate(rule, i + 1, values))).events;
-  it("a threshold's reading that changes no status: nothing the next decision reads moved", () => {
-    const events = decided(overheat, { temperature: 20 }, { temperature: 30 });
-    expect(events.filter(movesOnlyLastReading)).toHaveLength(events.filter(({ type }) => type === 'ReadingEvaluated').length);
-  });
-  it('not an absence or rate-of-change evaluation, whose deadline or window moved, nor any change of status', () => {
-    expect(decided(silent, { heartbeat: 1 }).filter(movesOnlyLastReading)).toEqual([]);
-    expect(decided(pressureJump, { pressure: 1 }, { pressure: 2 }).filter(movesOnlyLastReading)).toEqual([]);
-    expect(decided(overheat, { temperature: 20 }, { temperature: 85 }).filter((event) => event.type !== 'ReadingEvaluated').filter(movesOnlyLastReading)).toEqual([]);
   });
 });
 

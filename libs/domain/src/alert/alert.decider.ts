@@ -282,17 +282,6 @@ export function isAlarmEvent(event: AlertEvent): event is Extract<AlertEvent, { 
 }
 
 /**
- * Whether an event moves nothing but the last reading seen: a threshold's evaluation of a reading that
- * changed no status. Folding it again gives the same decisions for every reading not older than the
- * last change of state (the status, pending and alarm are what decide), so the processor may keep it
- * in memory and write it with the next change: a threshold over a fleet would otherwise cost one
- * state record per reading and rule.
- */
-export function movesOnlyLastReading(event: AlertEvent): boolean {
-  return event.type === 'ReadingEvaluated' && event.data.silenceDeadline === null && event.data.rateSamples === null;
-}
-
-/**
  * Whether the alert decides as if it had never been: normal, with no alarm so far, nothing pending,
  * no silence deadline and no rate window. Such a state need not be kept anywhere: started again
  * from `initialState` with the rule applied, it makes the same decisions (a threshold that never
