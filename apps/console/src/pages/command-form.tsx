@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { apiFetch, ApiError, ForbiddenError, getJson } from '../api';
+import { TextField } from '../components/text-field';
 import { CommandView, TERMINAL } from './device-commands';
 
 const POLL_MS = 1000;
@@ -56,9 +57,9 @@ export function CommandForm({ deviceId, onSent }: { deviceId: string; onSent(com
     <section aria-labelledby="command-heading">
       <h2 id="command-heading">Send a command</h2>
       <form onSubmit={submit} class="command-form" data-testid="command-form">
-        <Field label="Name" name="name" error={errors.name} value={name} onInput={setName} placeholder="reboot" required />
-        <Field label="Params (JSON object)" name="params" error={errors.params} value={params} onInput={setParams} placeholder='{"delaySeconds": 5}' />
-        <Field label="TTL (seconds)" name="ttlSeconds" error={errors.ttlSeconds} value={ttlSeconds} onInput={setTtlSeconds} placeholder="3600" type="number" />
+        <TextField label="Name" name="name" error={errors.name} value={name} onInput={setName} placeholder="reboot" required />
+        <TextField label="Params (JSON object)" name="params" error={errors.params} value={params} onInput={setParams} placeholder='{"delaySeconds": 5}' />
+        <TextField label="TTL (seconds)" name="ttlSeconds" error={errors.ttlSeconds} value={ttlSeconds} onInput={setTtlSeconds} placeholder="3600" type="number" />
         <button type="submit">Send command</button>
       </form>
       {errors.form && <p role="alert">{errors.form}</p>}
@@ -69,26 +70,5 @@ export function CommandForm({ deviceId, onSent }: { deviceId: string; onSent(com
         </p>
       )}
     </section>
-  );
-}
-
-function Field(props: { label: string; name: string; value: string; error: string | undefined; placeholder?: string; type?: string; required?: boolean; onInput(value: string): void }) {
-  const errorId = `${props.name}-error`;
-  return (
-    <label>
-      {props.label}
-      <input
-        name={props.name}
-        type={props.type ?? 'text'}
-        step={props.type === 'number' ? 'any' : undefined}
-        value={props.value}
-        placeholder={props.placeholder}
-        required={props.required}
-        onInput={(event) => props.onInput(event.currentTarget.value)}
-        aria-invalid={props.error ? 'true' : undefined}
-        aria-describedby={props.error ? errorId : undefined}
-      />
-      {props.error && <small id={errorId}>{props.error}</small>}
-    </label>
   );
 }

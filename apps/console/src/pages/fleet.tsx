@@ -3,6 +3,7 @@ import { ApiError, ForbiddenError, getJson, ROLE_MAY_NOT } from '../api';
 import { openTwinStream, STREAM_STATE_TEXT, StreamState } from '../stream';
 import { Link } from 'wouter-preact';
 import { connectivityOf, DevicesPage, TwinView } from '../types';
+import { TextField } from '../components/text-field';
 import { FleetSummary } from './fleet-summary';
 
 /** The GET /devices filters, as the form holds them (empty: not filtered). */
@@ -63,7 +64,8 @@ export function FleetPage() {
     [filters],
   );
 
-  const fieldErrors = (field: keyof Filters) => (load.state === 'failed' && load.error instanceof ApiError ? load.error.about(field) : []);
+  /** What the API said about a filter, beside its field. */
+  const fieldError = (field: keyof Filters) => (load.state === 'failed' && load.error instanceof ApiError ? load.error.about(field).join('; ') || undefined : undefined);
   const apply = (event: Event) => {
     event.preventDefault();
     setEarlier([]);
@@ -85,10 +87,10 @@ export function FleetPage() {
             <option value="false">offline or silent</option>
           </select>
         </label>
-        <FilterField label="Attribute (name:value)" name="attribute" placeholder="firmware:1.5.0" value={draft.attribute} errors={fieldErrors('attribute')} onInput={(attribute) => setDraft({ ...draft, attribute })} />
-        <FilterField label="Metric range (name:min:max)" name="metric" placeholder="battery::20" value={draft.metric} errors={fieldErrors('metric')} onInput={(metric) => setDraft({ ...draft, metric })} />
-        <FilterField label="Last seen after" name="lastSeenAfter" type="datetime-local" value={draft.lastSeenAfter} errors={fieldErrors('lastSeenAfter')} onInput={(lastSeenAfter) => setDraft({ ...draft, lastSeenAfter })} />
-        <FilterField label="Last seen before" name="lastSeenBefore" type="datetime-local" value={draft.lastSeenBefore} errors={fieldErrors('lastSeenBefore')} onInput={(lastSeenBefore) => setDraft({ ...draft, lastSeenBefore })} />
+        <TextField label="Attribute (name:value)" name="attribute" placeholder="firmware:1.5.0" value={draft.attribute} error={fieldError('attribute')} onInput={(attribute) => setDraft({ ...draft, attribute })} />
+        <TextField label="Metric range (name:min:max)" name="metric" placeholder="battery::20" value={draft.metric} error={fieldError('metric')} onInput={(metric) => setDraft({ ...draft, metric })} />
+        <TextField label="Last seen after" name="lastSeenAfter" type="datetime-local" value={draft.lastSeenAfter} error={fieldError('lastSeenAfter')} onInput={(lastSeenAfter) => setDraft({ ...draft, lastSeenAfter })} />
+        <TextField label="Last seen before" name="lastSeenBefore" type="datetime-local" value={draft.lastSeenBefore} error={fieldError('lastSeenBefore')} onInput={(lastSeenBefore) => setDraft({ ...draft, lastSeenBefore })} />
         <div class="actions">
           <button type="submit">Apply filters</button>
           <button type="button" class="secondary outline" onClick={() => (setDraft(NO_FILTERS), setEarlier([]), setCursor(undefined), setFilters(NO_FILTERS))}>
@@ -118,25 +120,6 @@ export function FleetPage() {
         </label>
       </nav>
     </>
-  );
-}
-
-function FilterField(props: { label: string; name: keyof Filters; value: string; errors: string[]; placeholder?: string; type?: string; onInput(value: string): void }) {
-  const hintId = `${props.name}-error`;
-  return (
-    <label>
-      {props.label}
-      <input
-        name={props.name}
-        type={props.type ?? 'text'}
-        placeholder={props.placeholder}
-        value={props.value}
-        onInput={(event) => props.onInput(event.currentTarget.value)}
-        aria-invalid={props.errors.length > 0 ? 'true' : undefined}
-        aria-describedby={props.errors.length > 0 ? hintId : undefined}
-      />
-      {props.errors.length > 0 && <small id={hintId}>{props.errors.join('; ')}</small>}
-    </label>
   );
 }
 
