@@ -226,15 +226,12 @@ export class AlertProcessor implements OnApplicationBootstrap, BeforeApplication
       if (!ruleScopeMatches(stored.rule, reported)) continue;
       const key = alertStateKey(reading.deviceId, stored.id);
       const kept = alertOf(batch, key);
-      // most pairs are thresholds at rest that the reading does not breach: judged without making them again
-      if (!kept && leavesAtRest(stored.rule, reading.metrics)) {
-        batch.evaluations++;
-        continue;
-      }
       const { metric } = stored.rule.condition;
       // no state for a (device, rule) until the device reports what the rule reads
       if (!kept && metric !== undefined && reading.metrics[metric] === undefined) continue;
       batch.evaluations++;
+      // most pairs are thresholds at rest that the reading does not breach: judged without making them again
+      if (!kept && leavesAtRest(stored.rule, reading.metrics)) continue;
       this.apply(batch, partition, reading.deviceId, stored.id, stored, newest, [
         // a state that has not seen this revision of the rule yet (new, or changed while nobody owned it) applies it first
         { type: 'ApplyRule', data: { ruleId: stored.id, deviceId: reading.deviceId, rule: stored.rule, revision: stored.revision }, metadata: { now } },
