@@ -38,7 +38,7 @@ export function App() {
             </li>
             {may('dead-letters:read') && (
               <li>
-                <Link href="/dead-letters">Dead letters</Link>
+                <Link href="/dlq">Dead letters</Link>
               </li>
             )}
           </ul>
@@ -62,7 +62,8 @@ export function App() {
             <Route path="/fleet" component={FleetPage} />
             <Route path="/fleet/:deviceId" component={DevicePage} />
             <Route path="/alarms" component={AlarmsPage} />
-            <Route path="/dead-letters" component={DeadLettersPage} />
+            {/* not /dead-letters: that path is the API's, and a page load there would get its JSON */}
+            <Route path="/dlq" component={DeadLettersPage} />
             <Route>
               <Redirect to="/fleet" replace />
             </Route>
