@@ -119,6 +119,8 @@ describe('access to every route (e2e)', () => {
     { method: 'DELETE', path: `/alert-rules/${UNKNOWN_RULE}`, roles: ['operator', 'admin'], allowed: 404 },
     // an unknown alarm: callers who may acknowledge get the route's own 404
     { method: 'POST', path: `/alerts/${UNKNOWN_RULE}:no-such-device:1/acknowledge`, body: {}, roles: ['operator', 'admin'], allowed: 404 },
+    { method: 'GET', path: '/dead-letters', roles: ['admin'], allowed: 200 },
+    { method: 'GET', path: '/dead-letters/summary', roles: ['admin'], allowed: 200 },
   ];
 
   function expected(route: Route, caller: Caller): number {

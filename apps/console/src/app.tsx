@@ -4,10 +4,12 @@ import { Link, Redirect, Route, Switch } from 'wouter-preact';
 import { AlarmsPage } from './pages/alarms';
 import { FleetPage } from './pages/fleet';
 import { SignInPage } from './pages/sign-in';
-import { session } from './session';
+import { may, session } from './session';
 
 // the device page carries the chart library (uPlot): loaded when first opened, not with the fleet page
 const DevicePage = lazy(() => import('./pages/device').then(({ DevicePage }) => DevicePage));
+// for admins only: not in the bundle everybody loads
+const DeadLettersPage = lazy(() => import('./pages/dead-letters').then(({ DeadLettersPage }) => DeadLettersPage));
 
 /** The signed-in key, following sign-in and sign-out (a 401 anywhere signs out). */
 function useSessionKey(): string | null {
@@ -34,6 +36,11 @@ export function App() {
             <li>
               <Link href="/alarms">Alarms</Link>
             </li>
+            {may('dead-letters:read') && (
+              <li>
+                <Link href="/dlq">Dead letters</Link>
+              </li>
+            )}
           </ul>
           <ul>
             <li>
@@ -55,6 +62,8 @@ export function App() {
             <Route path="/fleet" component={FleetPage} />
             <Route path="/fleet/:deviceId" component={DevicePage} />
             <Route path="/alarms" component={AlarmsPage} />
+            {/* not /dead-letters: that path is the API's, and a page load there would get its JSON */}
+            <Route path="/dlq" component={DeadLettersPage} />
             <Route>
               <Redirect to="/fleet" replace />
             </Route>

@@ -196,6 +196,7 @@ export class HistoryWriter {
         reason: rejection.reason,
         error: rejection.error,
         failedAt,
+        payload: record.value,
       })),
     );
   }

@@ -39,7 +39,10 @@ export function alertRow(event: AlertEventRecord, topic: string, partition: numb
 
 export type AlertRow = readonly unknown[];
 
-const DEAD_LETTER_COLUMNS = ['source_topic', 'source_partition', 'source_offset', 'record_key', 'reason', 'error', 'failed_at'] as const;
+const DEAD_LETTER_COLUMNS = ['source_topic', 'source_partition', 'source_offset', 'record_key', 'reason', 'error', 'failed_at', 'payload_base64', 'payload_bytes'] as const;
+
+/** How much of a dead letter's payload is kept for inspection; the whole record is on the DLQ topic. */
+export const DEAD_LETTER_PAYLOAD_MAX_BYTES = 64 * 1024;
 
 export interface DeadLetterRow {
   sourceTopic: string;
@@ -50,6 +53,45 @@ export interface DeadLetterRow {
   error: string;
   /** Epoch ms. */
   failedAt: number;
+  payload: Buffer | null;
+}
+
+/** Where a page of dead letters ended (newest first): the last one's time (epoch ms) and source coordinates. */
+export interface DeadLetterPosition {
+  failedAt: number;
+  sourceTopic: string;
+  sourcePartition: number;
+  sourceOffset: string;
+}
+
+export interface DeadLetterQuery {
+  reason?: string;
+  sourceTopic?: string;
+  limit: number;
+  after?: DeadLetterPosition;
+}
+
+export interface StoredDeadLetter {
+  reason: string;
+  error: string;
+  sourceTopic: string;
+  sourcePartition: number;
+  sourceOffset: string;
+  /** ISO 8601 UTC. */
+  failedAt: string;
+  failedAtMs: number;
+  /** Empty when the record had none. */
+  key: string;
+  /** The first DEAD_LETTER_PAYLOAD_MAX_BYTES of the payload. */
+  payloadBase64: string;
+  /** The whole payload's size. */
+  payloadBytes: number;
+}
+
+export interface DeadLetterCount {
+  reason: string;
+  sourceTopic: string;
+  count: number;
 }
 
 export interface TelemetryQuery {
@@ -141,8 +183,51 @@ export class HistoryRepository {
     await this.transport.insert(
       `${this.database}.dead_letters`,
       DEAD_LETTER_COLUMNS,
-      deadLetters.map((row) => [row.sourceTopic, row.sourcePartition, row.sourceOffset, row.key ?? '', row.reason, row.error, row.failedAt]),
+      deadLetters.map((row) => [
+        row.sourceTopic, row.sourcePartition, row.sourceOffset, row.key ?? '', row.reason, row.error, row.failedAt,
+        row.payload === null ? '' : row.payload.subarray(0, DEAD_LETTER_PAYLOAD_MAX_BYTES).toString('base64'), row.payload?.length ?? 0,
+      ]),
     );
+  }
+
+  /** Dead letters newest first, optionally of one reason and one source topic, paged by keyset. */
+  async deadLetters(query: DeadLetterQuery): Promise<StoredDeadLetter[]> {
+    const after = query.after;
+    const rows = await this.transport.query<StoredDeadLetter>(
+      `SELECT reason, error, source_topic AS sourceTopic, source_partition AS sourcePartition, toString(source_offset) AS sourceOffset,
+              concat(replaceOne(toString(failed_at), ' ', 'T'), 'Z') AS failedAt, toUnixTimestamp64Milli(failed_at) AS failedAtMs,
+              record_key AS key, payload_base64 AS payloadBase64, payload_bytes AS payloadBytes
+       FROM ${this.database}.dead_letters FINAL
+       WHERE ({reason:String} = '' OR reason = {reason:String})
+         AND ({topic:String} = '' OR source_topic = {topic:String})
+         AND ({hasAfter:UInt8} = 0
+              OR (failed_at, source_topic, source_partition, source_offset)
+                 < (fromUnixTimestamp64Milli({afterTime:Int64}), {afterTopic:String}, {afterPartition:UInt16}, {afterOffset:UInt64}))
+       ORDER BY failed_at DESC, source_topic DESC, source_partition DESC, source_offset DESC
+       LIMIT {limit:UInt32}`,
+      {
+        reason: query.reason ?? '',
+        topic: query.sourceTopic ?? '',
+        hasAfter: after ? 1 : 0,
+        afterTime: after?.failedAt ?? 0,
+        afterTopic: after?.sourceTopic ?? '',
+        afterPartition: after?.sourcePartition ?? 0,
+        afterOffset: after?.sourceOffset ?? '0',
+        limit: query.limit,
+      },
+    );
+    return rows.map((row) => ({ ...row, sourcePartition: Number(row.sourcePartition), failedAtMs: Number(row.failedAtMs), payloadBytes: Number(row.payloadBytes) }));
+  }
+
+  /** How many dead letters there are of each reason and source topic. */
+  async deadLetterCounts(): Promise<DeadLetterCount[]> {
+    const rows = await this.transport.query<{ reason: string; sourceTopic: string; count: string }>(
+      `SELECT reason, source_topic AS sourceTopic, toString(count()) AS count
+       FROM ${this.database}.dead_letters FINAL
+       GROUP BY reason, source_topic
+       ORDER BY reason, source_topic`,
+    );
+    return rows.map((row) => ({ ...row, count: Number(row.count) }));
   }
 
   /** Highest stored offset per partition of a topic (absent: nothing stored yet). */

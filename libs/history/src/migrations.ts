@@ -159,6 +159,16 @@ export const HISTORY_MIGRATIONS: Migration[] = [
       // the batch's rows and dead letters are both durable (a view would move it past a dead letter not sent yet)
     ],
   },
+  {
+    version: 6,
+    description: "dead letters keep the record's payload (its first bytes) for inspection",
+    statements: ({ database }) => [
+      // base64, not raw bytes: rows are sent as JSON, and a payload need not be UTF-8; rows written before hold none (0 bytes)
+      `ALTER TABLE ${database}.dead_letters
+        ADD COLUMN IF NOT EXISTS payload_base64 String CODEC(ZSTD(1)),
+        ADD COLUMN IF NOT EXISTS payload_bytes UInt32`,
+    ],
+  },
 ];
 
 /** Per-minute aggregates of every metric of the readings in `source` (raw rows). */

@@ -5,12 +5,13 @@ import { HistoryHealth } from './history.health';
 import { HistoryReadsInterceptor } from './history-reads.interceptor';
 import { HistoryTopologyHealth, historyWritersGauge } from './history-topology.health';
 import { HistoryWriterProcessor } from './history-writer.processor';
+import { DeadLettersController } from './dead-letters.controller';
 import { TelemetryController } from './telemetry.controller';
 
 /** Telemetry history: the writer (Kafka → ClickHouse), the read API, and where reads are answered with several instances. */
 @Module({
   imports: [TerminusModule],
-  controllers: [TelemetryController],
+  controllers: [TelemetryController, DeadLettersController],
   providers: [HistoryWriterProcessor, AlertHistoryProcessor, HistoryHealth, HistoryTopologyHealth, historyWritersGauge, HistoryReadsInterceptor],
   exports: [HistoryWriterProcessor],
 })

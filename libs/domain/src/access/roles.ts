@@ -23,6 +23,8 @@ export const RIGHTS = {
   'alert-rules:write': ['operator', 'admin'],
   'alerts:acknowledge': ['operator', 'admin'],
   'alerts:read': ['viewer', 'operator', 'admin'],
+  // a dead letter holds a record's payload as it was sent: only admins read them
+  'dead-letters:read': ['admin'],
   // who the caller is and what it may do (GET /auth/whoami): every role, so a client can ask before it offers an action
   'identity:read': ROLES,
 } as const satisfies Record<string, readonly Role[]>;
