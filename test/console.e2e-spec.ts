@@ -366,6 +366,10 @@ describe('console (e2e, headless Chromium)', () => {
       await listed.getByRole('button', { name: 'Cancel update-firmware' }).click();
       await expectText(listed.getByTestId('command-list-state'), 'cancelled');
       expect(await listed.getByRole('button', { name: 'Cancel update-firmware' }).count()).toBe(0);
+      // the fleet header counts it as silent, not as offline
+      await page.goto('/');
+      await expectCount(page, 'silent', 1);
+      await expectCount(page, 'offline', 0);
     });
 
     it('shows actions by role: a viewer gets no command form, desired-state editor, Cancel or Acknowledge; an operator gets them all', async () => {
