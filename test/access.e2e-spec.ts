@@ -96,6 +96,7 @@ describe('access to every route (e2e)', () => {
     { method: 'GET', path: '/metrics', roles: ['metrics', 'admin'], allowed: 200 },
     { method: 'GET', path: '/auth/whoami', roles: EVERY_ROLE, allowed: 200 },
     { method: 'GET', path: '/devices', roles: READERS, allowed: 200 },
+    { method: 'GET', path: '/devices/summary', roles: READERS, allowed: 200 },
     { method: 'GET', path: `/devices/${DEVICE}/twin`, roles: READERS, allowed: 200 },
     { method: 'GET', path: '/devices/twins/stream', roles: READERS, allowed: 200, sse: true },
     { method: 'GET', path: `/devices/${DEVICE}/twin/stream`, roles: READERS, allowed: 200, sse: true },

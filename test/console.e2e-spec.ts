@@ -100,7 +100,12 @@ describe('console (e2e, headless Chromium)', () => {
       // who the server says the key is (GET /auth/whoami), never the key
       await expectText(page.getByTestId('signed-in-as'), 'Signed in as key:bootstrap-admin (admin)');
       expect(await page.evaluate('document.body.innerHTML')).not.toContain(TEST_ADMIN_KEY);
-      await expectText(page.getByTestId('count-online'), '60');
+      // exact counts from GET /devices/summary, and the ingest figures beside them
+      await expectCount(page, 'online', 60);
+      await expectCount(page, 'offline', 0);
+      await expectCount(page, 'silent', 0);
+      await expectText(page.getByTestId('ingest-rate'), 'records/s on ');
+      await expectText(page.getByTestId('ingest-lag'), 'history-writer lag: ');
       await page.locator('tr[data-device="console-000"]').waitFor();
       // the CSP (helmet) lets the console's own scripts and styles load: nothing complained
       expect(complaints).toEqual([]);
@@ -318,6 +323,8 @@ describe('console (e2e, headless Chromium)', () => {
       );
       await signIn(page, await apiKeyFor(stack, 'console-operator-alarms', 'operator'));
       await expectText(page.getByTestId('active-alarms'), 'critical: 1');
+      // console-006 has just been reporting: the history writer consumed records in the last minute
+      await eventually(() => page.getByTestId('ingest-rate').textContent(), (rate) => /^\d/.test(rate ?? '') && !(rate ?? '').startsWith('0 '), 15_000);
       await page.goto('/fleet/console-006');
       const alarm = page.locator('table[data-testid=alarms] tbody tr').first();
       await alarm.waitFor();
@@ -359,6 +366,10 @@ describe('console (e2e, headless Chromium)', () => {
       await listed.getByRole('button', { name: 'Cancel update-firmware' }).click();
       await expectText(listed.getByTestId('command-list-state'), 'cancelled');
       expect(await listed.getByRole('button', { name: 'Cancel update-firmware' }).count()).toBe(0);
+      // the fleet header counts it as silent, not as offline
+      await page.goto('/');
+      await expectCount(page, 'silent', 1);
+      await expectCount(page, 'offline', 0);
     });
 
     it('shows actions by role: a viewer gets no command form, desired-state editor, Cancel or Acknowledge; an operator gets them all', async () => {
@@ -513,6 +524,11 @@ describe('console (e2e, headless Chromium)', () => {
 
 async function rowIds(page: Page): Promise<string[]> {
   return page.locator('table[data-testid=devices] tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-device') ?? ''));
+}
+
+/** The fleet header's count of devices in this connectivity state, exactly. */
+async function expectCount(page: Page, state: 'online' | 'offline' | 'silent', count: number): Promise<void> {
+  await eventually(() => page.getByTestId(`count-${state}`).locator('.value').textContent().catch(() => ''), (value) => value === String(count), 15_000);
 }
 
 async function expectText(locator: ReturnType<Page['locator']>, text: string): Promise<void> {

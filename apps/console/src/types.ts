@@ -18,10 +18,11 @@ export interface DevicesPage {
   nextCursor?: string;
 }
 
-export interface AlarmsPage {
-  count: number;
-  alarms: Array<{ severity: string }>;
-  nextCursor?: string;
+/** GET /devices/summary. */
+export interface FleetSummary {
+  devices: Record<Connectivity, number> & { total: number };
+  activeAlarms: Record<string, number>;
+  ingest: { recordsPerSecond: number | null; measuredBy: string; lag: Array<{ group: string; records: number }> | null };
 }
 
 export type Connectivity = 'online' | 'offline' | 'silent';

@@ -5,6 +5,7 @@ import { NotificationsModule } from './alerts/notifications/notifications.module
 import { AlertRulesModule } from './alerts/rules/alert-rules.module';
 import { AuthModule } from './auth/auth.module';
 import { CommandsModule } from './commands/commands.module';
+import { FleetModule } from './fleet/fleet.module';
 import { HealthModule } from './health/health.module';
 import { HistoryModule } from './history/history.module';
 import { AppConfig, fleetstreamConfig } from './infrastructure/fleetstream.config';
@@ -35,6 +36,7 @@ const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
     AuthModule,
     HealthModule,
     HistoryModule,
+    FleetModule,
     TwinsModule,
     CommandsModule,
     SqlModule,

@@ -1,47 +1,16 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, ForbiddenError, getJson, ROLE_MAY_NOT } from '../api';
-import { AlarmsPage, connectivityOf, Connectivity, DevicesPage } from '../types';
+import { FleetSummary as Summary } from '../types';
 
-/** Counts read from one page of at most this many: bounded work per refresh on any fleet size. */
-const COUNT_PAGE = 1000;
 const REFRESH_MS = 15_000;
 const SEVERITIES = ['critical', 'major', 'minor', 'warning', 'info'] as const;
 
-/** A count, and whether more exist than the page held ("1000+"). */
-interface Count {
-  value: number;
-  atLeast: boolean;
-}
+const perSecond = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
 
-interface Summary {
-  devices: Record<Connectivity, Count>;
-  alarms: Record<(typeof SEVERITIES)[number], Count> | 'forbidden';
-}
+/** The telemetry-reading group's name without the topic prefix: `history-writer`, `twin-processor`, … */
+const shortGroup = (group: string) => group.slice(group.lastIndexOf('.') + 1);
 
-async function readSummary(): Promise<Summary> {
-  const [online, notOnline] = await Promise.all([
-    getJson<DevicesPage>('/devices', { online: 'true', limit: COUNT_PAGE }),
-    getJson<DevicesPage>('/devices', { online: 'false', limit: COUNT_PAGE }),
-  ]);
-  const silent = notOnline.devices.filter((twin) => connectivityOf(twin) === 'silent').length;
-  const more = notOnline.nextCursor !== undefined;
-  const devices = {
-    online: { value: online.count, atLeast: online.nextCursor !== undefined },
-    offline: { value: notOnline.count - silent, atLeast: more },
-    silent: { value: silent, atLeast: more },
-  };
-  try {
-    const active = await getJson<AlarmsPage>('/alerts', { state: 'active', limit: COUNT_PAGE });
-    const alarms = Object.fromEntries(SEVERITIES.map((severity) => [severity, { value: active.alarms.filter((alarm) => alarm.severity === severity).length, atLeast: active.nextCursor !== undefined }]));
-    return { devices, alarms: alarms as Summary['alarms'] };
-  } catch (error) {
-    if (error instanceof ForbiddenError) return { devices, alarms: 'forbidden' };
-    throw error;
-  }
-}
-
-const shown = ({ value, atLeast }: Count) => (atLeast ? `${value}+` : String(value));
-
+/** The fleet page's header: exact counts, active alarms and ingest figures from GET /devices/summary. */
 export function FleetSummary() {
   const [summary, setSummary] = useState<Summary | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
@@ -49,7 +18,7 @@ export function FleetSummary() {
   useEffect(() => {
     let stopped = false;
     const refresh = () =>
-      readSummary().then(
+      getJson<Summary>('/devices/summary').then(
         (next) => !stopped && (setSummary(next), setProblem(null)),
         (error: unknown) => !stopped && setProblem(error instanceof ForbiddenError ? ROLE_MAY_NOT : `Could not read the counts: ${(error as ApiError).message}`),
       );
@@ -63,23 +32,37 @@ export function FleetSummary() {
 
   if (problem) return <p role="alert">{problem}</p>;
   if (!summary) return <p aria-busy="true">Counting devices and alarms…</p>;
+  const { devices, activeAlarms, ingest } = summary;
   return (
     <section class="summary" aria-label="Fleet summary">
       {(['online', 'offline', 'silent'] as const).map((state) => (
         <article class={`count ${state}`} data-testid={`count-${state}`}>
-          <span class="value">{shown(summary.devices[state])}</span>
+          <span class="value">{devices[state]}</span>
           <span class="label">{state}</span>
         </article>
       ))}
       <article class="count alarms" data-testid="active-alarms">
         <span class="label">active alarms</span>
-        {summary.alarms === 'forbidden' ? (
-          <span>{ROLE_MAY_NOT}</span>
+        <ul>
+          {SEVERITIES.map((severity) => (
+            <li class={`severity ${severity}`}>
+              {severity}: <strong>{activeAlarms[severity] ?? 0}</strong>
+            </li>
+          ))}
+        </ul>
+      </article>
+      <article class="count ingest" data-testid="ingest">
+        <span class="label">ingest</span>
+        <span data-testid="ingest-rate" title={`measured by ${ingest.measuredBy}, over the last minute`}>
+          {ingest.recordsPerSecond === null ? `no history writer on ${ingest.measuredBy}` : `${perSecond.format(ingest.recordsPerSecond)} records/s on ${ingest.measuredBy}`}
+        </span>
+        {ingest.lag === null ? (
+          <span data-testid="ingest-lag">lag unknown: Kafka did not answer</span>
         ) : (
-          <ul>
-            {SEVERITIES.map((severity) => (
-              <li class={`severity ${severity}`}>
-                {severity}: <strong>{shown((summary.alarms as Exclude<Summary['alarms'], 'forbidden'>)[severity])}</strong>
+          <ul data-testid="ingest-lag">
+            {ingest.lag.map(({ group, records }) => (
+              <li>
+                {shortGroup(group)} lag: <strong>{records}</strong>
               </li>
             ))}
           </ul>

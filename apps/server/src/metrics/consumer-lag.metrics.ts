@@ -1,10 +1,10 @@
-import { ConsumerGroupAdmin, resolveGroupId } from '@fleetstream/kafka';
+import { ConsumerGroupAdmin, fleetGroups, FleetTopics, resolveGroupId } from '@fleetstream/kafka';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { makeGaugeProvider } from '@willsoto/nestjs-prometheus';
 import { Kafka } from 'kafkajs';
 import type { Gauge } from 'prom-client';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
-import { KAFKA } from '../infrastructure/tokens';
+import { KAFKA, TOPICS } from '../infrastructure/tokens';
 
 const CONSUMER_LAG = 'fleetstream_consumer_lag_records';
 
@@ -22,10 +22,21 @@ export class ConsumerLagReader implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ConsumerLagReader.name);
   private readonly admin: ConsumerGroupAdmin;
   private readonly groups: string[];
+  /** The groups that read fleet.telemetry, whichever instances run them. */
+  private readonly telemetryGroups: string[];
 
-  constructor(@Inject(fleetstreamConfig.KEY) config: AppConfig, @Inject(KAFKA) kafka: Kafka) {
+  constructor(@Inject(fleetstreamConfig.KEY) config: AppConfig, @Inject(KAFKA) kafka: Kafka, @Inject(TOPICS) private readonly topics: FleetTopics) {
     this.admin = new ConsumerGroupAdmin(kafka);
     this.groups = processorGroups(config.TOPIC_PREFIX, config.PROCESSORS);
+    const { history, twinProcessor, alertProcessor } = fleetGroups(config.TOPIC_PREFIX);
+    this.telemetryGroups = [history, twinProcessor, alertProcessor];
+  }
+
+  /** Each telemetry-reading group's lag on fleet.telemetry, summed over partitions: the broker's committed offsets, the same from every instance. */
+  async telemetryLag(): Promise<{ group: string; lag: number }[]> {
+    return Promise.all(
+      this.telemetryGroups.map(async (group) => ({ group, lag: (await this.admin.lag(group, [this.topics.telemetry])).reduce((sum, p) => sum + p.lag, 0) })),
+    );
   }
 
   async collectInto(gauge: Gauge<'group' | 'topic' | 'partition'>): Promise<void> {

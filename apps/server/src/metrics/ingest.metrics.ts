@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectMetric, makeCounterProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
 import { Counter, Histogram } from 'prom-client';
 
-const RECORDS = 'fleetstream_telemetry_records_total';
+export const RECORDS = 'fleetstream_telemetry_records_total';
 const DEAD_LETTERED = 'fleetstream_telemetry_dead_lettered_total';
 const BATCH_SIZE = 'fleetstream_history_batch_records';
 const BATCH_SECONDS = 'fleetstream_history_batch_seconds';

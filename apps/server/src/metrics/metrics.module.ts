@@ -3,6 +3,7 @@ import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { MetricsController } from './metrics.controller';
 import { ConsumerLagReader, consumerLagGauge } from './consumer-lag.metrics';
 import { IngestMetrics, ingestMetricProviders } from './ingest.metrics';
+import { IngestRate } from './ingest-rate';
 import { ProcessorMonitor, processorMetricProviders } from './processor.metrics';
 import { ViewMonitor, viewMetricProviders } from './view.metrics';
 
@@ -10,7 +11,7 @@ import { ViewMonitor, viewMetricProviders } from './view.metrics';
 @Global()
 @Module({
   imports: [PrometheusModule.register({ path: '/metrics', controller: MetricsController, defaultMetrics: { enabled: true } })],
-  providers: [...ingestMetricProviders, IngestMetrics, ConsumerLagReader, consumerLagGauge, ...viewMetricProviders, ViewMonitor, ...processorMetricProviders, ProcessorMonitor],
-  exports: [IngestMetrics, ViewMonitor, ProcessorMonitor],
+  providers: [...ingestMetricProviders, IngestMetrics, IngestRate, ConsumerLagReader, consumerLagGauge, ...viewMetricProviders, ViewMonitor, ...processorMetricProviders, ProcessorMonitor],
+  exports: [IngestMetrics, IngestRate, ConsumerLagReader, ViewMonitor, ProcessorMonitor],
 })
 export class MetricsModule {}
