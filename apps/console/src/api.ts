@@ -1,3 +1,4 @@
+import { Dispatch, StateUpdater, useEffect, useState } from 'preact/hooks';
 import { Identity, session } from './session';
 
 /** An API answer that is not a success, with the server's message(s) as it gave them. */
@@ -66,4 +67,27 @@ export async function checkKey(key: string): Promise<Identity | 'refused' | 'no-
 export function streamHeaders(): Record<string, string> {
   const key = session.key();
   return key === null ? {} : authorization(key);
+}
+
+/** What a page holds of a GET: loading, the answer's fields, or the error. */
+export type Load<T> = { state: 'loading' } | ({ state: 'loaded' } & T) | { state: 'failed'; error: Error };
+
+/**
+ * GETs `path` with `query` again whenever `deps` change; the answer of a request a newer one
+ * replaced is dropped. The setter lets a page fold stream events into what it shows.
+ */
+export function useGet<T extends object>(path: string, query: Record<string, string | number | undefined>, deps: unknown[]): [Load<T>, Dispatch<StateUpdater<Load<T>>>] {
+  const [load, setLoad] = useState<Load<T>>({ state: 'loading' });
+  useEffect(() => {
+    let current = true;
+    setLoad({ state: 'loading' });
+    getJson<T>(path, query).then(
+      (answer) => current && setLoad({ state: 'loaded', ...answer }),
+      (error: Error) => current && setLoad({ state: 'failed', error }),
+    );
+    return () => {
+      current = false;
+    };
+  }, deps);
+  return [load, setLoad];
 }

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, ForbiddenError, getJson, ROLE_MAY_NOT } from '../api';
+import { ApiError, ForbiddenError, ROLE_MAY_NOT, useGet } from '../api';
 import { openStream, STREAM_STATE_TEXT, StreamState } from '../stream';
 import { acknowledgeAlarm, AlarmsTable, AlarmView, SEVERITIES, upsertAlarm } from './alarms-table';
 
@@ -13,7 +13,6 @@ interface Filters {
 const NO_FILTERS: Filters = { state: 'active', severity: '', ruleId: '', deviceId: '' };
 const PAGE = 50;
 
-type Load = { state: 'loading' } | { state: 'loaded'; alarms: AlarmView[]; nextCursor?: string } | { state: 'failed'; error: Error };
 
 /**
  * Alarms across the fleet (GET /alerts), filtered by state, severity, rule and device, paged by
@@ -25,22 +24,11 @@ export function AlarmsPage() {
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const [earlier, setEarlier] = useState<Array<string | undefined>>([]);
   const [cursor, setCursor] = useState<string | undefined>(undefined);
-  const [load, setLoad] = useState<Load>({ state: 'loading' });
   const [stream, setStream] = useState<StreamState>('connecting');
   const [problem, setProblem] = useState<string | null>(null);
   const [reads, setReads] = useState(0);
 
-  useEffect(() => {
-    let current = true;
-    setLoad({ state: 'loading' });
-    getJson<{ alarms: AlarmView[]; nextCursor?: string }>('/alerts', { ...filters, limit: PAGE, cursor }).then(
-      (page) => current && setLoad({ state: 'loaded', ...page }),
-      (error: Error) => current && setLoad({ state: 'failed', error }),
-    );
-    return () => {
-      current = false;
-    };
-  }, [filters, cursor, reads]);
+  const [load, setLoad] = useGet<{ alarms: AlarmView[]; nextCursor?: string }>('/alerts', { ...filters, limit: PAGE, cursor }, [filters, cursor, reads]);
 
   useEffect(
     () =>

@@ -1,5 +1,5 @@
-import { useEffect, useState } from 'preact/hooks';
-import { ForbiddenError, getJson, ROLE_MAY_NOT } from '../api';
+import { useState } from 'preact/hooks';
+import { ForbiddenError, ROLE_MAY_NOT, useGet } from '../api';
 
 /** A dead letter as GET /dead-letters shows it (apps/server/src/history/dead-letters.controller.ts). */
 interface DeadLetter {
@@ -29,8 +29,6 @@ interface Filters {
 const PAGE = 25;
 /** The hex view shows this much of the payload: enough to see a header or a framing, without a DOM of 64 KiB. */
 const HEX_BYTES = 1024;
-
-type Load<T> = { state: 'loading' } | ({ state: 'loaded' } & T) | { state: 'failed'; error: Error };
 
 const problemText = (what: string, error: Error) => (error instanceof ForbiddenError ? ROLE_MAY_NOT : `Could not load ${what}: ${error.message}`);
 
@@ -107,32 +105,10 @@ export function DeadLettersPage() {
   const [filters, setFilters] = useState<Filters>({ reason: '', source: '' });
   const [earlier, setEarlier] = useState<Array<string | undefined>>([]);
   const [cursor, setCursor] = useState<string | undefined>(undefined);
-  const [summary, setSummary] = useState<Load<{ summary: Summary }>>({ state: 'loading' });
-  const [load, setLoad] = useState<Load<{ items: DeadLetter[]; nextCursor?: string }>>({ state: 'loading' });
+  const [summary] = useGet<Summary>('/dead-letters/summary', {}, []);
+  const [load] = useGet<{ items: DeadLetter[]; nextCursor?: string }>('/dead-letters', { ...filters, limit: PAGE, cursor }, [filters, cursor]);
   const [inspected, setInspected] = useState<DeadLetter | null>(null);
 
-  useEffect(() => {
-    let current = true;
-    getJson<Summary>('/dead-letters/summary').then(
-      (answer) => current && setSummary({ state: 'loaded', summary: answer }),
-      (error: Error) => current && setSummary({ state: 'failed', error }),
-    );
-    return () => {
-      current = false;
-    };
-  }, []);
-
-  useEffect(() => {
-    let current = true;
-    setLoad({ state: 'loading' });
-    getJson<{ items: DeadLetter[]; nextCursor?: string }>('/dead-letters', { ...filters, limit: PAGE, cursor }).then(
-      (page) => current && setLoad({ state: 'loaded', ...page }),
-      (error: Error) => current && setLoad({ state: 'failed', error }),
-    );
-    return () => {
-      current = false;
-    };
-  }, [filters, cursor]);
 
   const pick = (next: Filters) => {
     setEarlier([]);
@@ -140,15 +116,15 @@ export function DeadLettersPage() {
     setInspected(null);
     setFilters(next);
   };
-  const reasons = summary.state === 'loaded' ? tally(summary.summary, 'reason', (count) => !filters.source || count.sourceTopic === filters.source) : [];
-  const sources = summary.state === 'loaded' ? tally(summary.summary, 'sourceTopic', (count) => !filters.reason || count.reason === filters.reason) : [];
+  const reasons = summary.state === 'loaded' ? tally(summary, 'reason', (count) => !filters.source || count.sourceTopic === filters.source) : [];
+  const sources = summary.state === 'loaded' ? tally(summary, 'sourceTopic', (count) => !filters.reason || count.reason === filters.reason) : [];
 
   return (
     <>
       <h1>Dead letters</h1>
       {summary.state === 'loaded' && (
         <p data-testid="dead-letters-total">
-          {summary.summary.total} dead-lettered record{summary.summary.total === 1 ? '' : 's'} in history.
+          {summary.total} dead-lettered record{summary.total === 1 ? '' : 's'} in history.
         </p>
       )}
       {summary.state === 'failed' && <p role="alert">{problemText('the counts', summary.error)}</p>}
