@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { freePort } from '../bench/support/free-port';
 import { createApp } from '../apps/server/src/main';
 import { apiKeyFor } from './support/api-keys';
@@ -170,10 +171,37 @@ describe('SQL interface (ClickHouse HTTP over chdb)', () => {
     // the body is read: the query holds its slot until its response ends (the cap here is 1)
     const tables = await sql('SELECT count() FROM system.tables');
     expect([tables.status, Number(await tables.text()) > 0]).toEqual([200, true]);
-    for (const query of ['SELECT * FROM system.processes', 'SELECT 1 WHERE 1 IN system.users', 'SELECT * FROM default.x', 'SELECT * FROM system.named_collections', 'SHOW TABLES FROM default', 'SHOW CREATE TABLE default.x', 'EXISTS DATABASE default', 'SHOW COLUMNS FROM x FROM default', 'SHOW INDEX FROM default.x']) {
+    // what monitoring dashboards read, and Iceberg's partition transforms (pure functions under a denied prefix)
+    for (const query of ['SELECT count() > 0 FROM system.metrics', 'SELECT count() > 0 FROM system.events', 'SELECT count() >= 0 FROM system.clusters', 'SELECT count() >= 0 FROM system.merges', 'SELECT count() >= 0 FROM system.mutations', 'SELECT icebergBucket(8, 1) < 8']) {
+      const answer = await sql(query);
+      expect([query, answer.status, await answer.text()]).toEqual([query, 200, '1\n']);
+    }
+    for (const query of ['SELECT * FROM system.processes', 'SELECT * FROM system.errors', 'SELECT * FROM system.query_log', 'SELECT 1 WHERE 1 IN system.users', 'SELECT * FROM default.x', 'SELECT * FROM system.named_collections', 'SHOW TABLES FROM default', 'SHOW CREATE TABLE default.x', 'EXISTS DATABASE default', 'SHOW COLUMNS FROM x FROM default', 'SHOW INDEX FROM default.x']) {
       expect([query, await refusal(await sql(query))]).toEqual([query, expect.objectContaining({ code: '291' })]);
     }
     expect(await refusal(await sql('SELECT 1', analyst, 'database=system'))).toMatchObject({ code: '291' });
+  });
+
+  it('decodes a gzip or br query body (@clickhouse/client compression.request), and says so when one does not decode', async () => {
+    const ch = createClient({ url, username: 'default', password: analyst, database: stack.config.CLICKHOUSE_DATABASE, compression: { request: true } });
+    try {
+      expect(await (await ch.query({ query: 'SELECT {n:UInt8} + 1 AS v', query_params: { n: 41 }, format: 'JSONEachRow' })).json()).toEqual([{ v: 42 }]);
+    } finally {
+      await ch.close();
+    }
+    const brotli = await fetch(url, { method: 'POST', body: brotliCompressSync('SELECT 7'), headers: { 'x-clickhouse-key': analyst, 'content-encoding': 'br' } });
+    expect(await brotli.text()).toBe('7\n');
+    const broken = await fetch(url, { method: 'POST', body: 'SELECT 1', headers: { 'x-clickhouse-key': analyst, 'content-encoding': 'gzip' } });
+    expect(await refusal(broken)).toMatchObject({ status: 400, code: '271', body: expect.stringMatching(/gzip request body does not decode/) });
+    // a bomb: 1 MiB of spaces before SELECT, 1 KiB compressed, is refused by its decoded size
+    const bomb = await fetch(url, { method: 'POST', body: gzipSync(' '.repeat(1024 ** 2) + 'SELECT 1'), headers: { 'x-clickhouse-key': analyst, 'content-encoding': 'gzip' } });
+    expect(await refusal(bomb)).toMatchObject({ status: 400, code: '62', body: expect.stringMatching(/Max query size exceeded: 262144 bytes \(decoded\)/) });
+  });
+
+  it('answers a body over the query size with the error, not a reset connection', async () => {
+    const long = await fetch(url, { method: 'POST', body: `SELECT 1 -- ${'x'.repeat(2 * 1024 ** 2)}`, headers: { 'x-clickhouse-key': analyst } });
+    expect(await refusal(long)).toMatchObject({ status: 400, code: '62', body: expect.stringMatching(/Max query size exceeded/) });
+    expect(await (await sql('SELECT 2')).text()).toBe('2\n');
   });
 
   it('caps a result made whole in memory (Parquet, JSON) lower than a streamed one, which holds nothing', async () => {

@@ -8,6 +8,7 @@ export const ErrorCode = {
   SYNTAX_ERROR: 62,
   UNKNOWN_DATABASE: 81,
   READONLY: 164,
+  CANNOT_DECOMPRESS: 271,
   REQUIRED_PASSWORD: 194,
   TOO_MANY_SIMULTANEOUS_QUERIES: 202,
   DATABASE_ACCESS_DENIED: 291,
@@ -45,7 +46,7 @@ export function fromEngineError(error: unknown): ClickHouseError {
 }
 
 // ClickHouse's exceptionCodeToHTTPStatus groups, for the codes it lists
-const BAD_REQUEST = new Set([6, 8, 15, 25, 26, 27, 36, 38, 41, 44, 53, 62, 72, 117, 167, 168, 321, 376, 427]);
+const BAD_REQUEST = new Set([6, 8, 15, 25, 26, 27, 36, 38, 41, 44, 53, 62, 72, 117, 167, 168, 271, 321, 376, 427]);
 const NOT_FOUND = new Set([46, 47, 50, 56, 60, 63, 73, 81, 115]);
 
 /**

@@ -5,12 +5,14 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBoo
 import { randomUUID } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { Readable, Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { ApiKeysReadModel } from '../auth/api-keys.read-model';
 import { AppConfig, fleetstreamConfig } from '../infrastructure/fleetstream.config';
 import { ClickHouseError, ErrorCode, fromEngineError, httpStatusOf } from './clickhouse-error';
 import { nativeForRevision } from './native-revision';
 import { HeaderOnce, resultStreaming } from './result-streaming';
-import { checkUncompressed, checkUncompressedResponse, credentialOf, parseSqlRequest } from './sql-request';
+import { BodyEncoding, bodyEncodingOf, checkUncompressedResponse, credentialOf, parseSqlRequest } from './sql-request';
 import { checkAst, checkColumnNames, checkShownColumns, checkStatement, isSelectRoot, materializingSelect, withoutFormatClause } from './sql-statement';
 
 /** ClickHouse's default max_query_size: a longer query is a syntax error there too. */
@@ -102,9 +104,9 @@ export class SqlHttpServer implements OnApplicationBootstrap, BeforeApplicationS
         return;
       }
       this.authorize(request, url);
-      checkUncompressed(request.headers, url);
+      const encoding = bodyEncodingOf(request.headers, url);
       checkUncompressedResponse(url);
-      const body = await readBody(request);
+      const body = await readBody(request, encoding);
       const sql = parseSqlRequest(url, body, this.config.CLICKHOUSE_DATABASE, request.headers);
       if (Buffer.byteLength(sql.sql) > MAX_QUERY_BYTES) throw new ClickHouseError(ErrorCode.SYNTAX_ERROR, `Max query size exceeded: ${MAX_QUERY_BYTES} bytes`);
       checkStatement(sql.sql);
@@ -275,18 +277,54 @@ function contentTypeOf(format: string): string {
   return 'text/plain; charset=UTF-8';
 }
 
-function readBody(request: IncomingMessage): Promise<string> {
+const DECODERS: Record<BodyEncoding, () => Transform> = { gzip: createGunzip, deflate: createInflate, br: createBrotliDecompress };
+/** How much of a body past MAX_QUERY_BYTES is read and thrown away so that the client gets the error, not a reset connection. */
+const MAX_DISCARDED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The request body as text, decoded from its Content-Encoding. A body (decoded) over
+ * MAX_QUERY_BYTES is refused once it has been read to its end: a connection closed with unread
+ * bytes is reset, and the client saw the reset instead of the error. Past the refusal the rest is
+ * read without decoding it (a compression bomb costs no CPU), and past MAX_DISCARDED_BYTES the
+ * connection is cut.
+ */
+function readBody(request: IncomingMessage, encoding: BodyEncoding | undefined): Promise<string> {
   return new Promise((resolve, reject) => {
+    const decoder = encoding ? DECODERS[encoding]() : undefined;
+    const source: Readable = decoder ? request.pipe(decoder) : request;
+    const tooLarge = () => new ClickHouseError(ErrorCode.SYNTAX_ERROR, `Max query size exceeded: ${MAX_QUERY_BYTES} bytes${encoding ? ' (decoded)' : ''}`);
     const chunks: Buffer[] = [];
     let size = 0;
+    let received = 0;
+    let refused = false;
     request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_QUERY_BYTES) {
-        reject(new ClickHouseError(ErrorCode.SYNTAX_ERROR, `Max query size exceeded: ${MAX_QUERY_BYTES} bytes`));
+      received += chunk.length;
+      if (received > MAX_DISCARDED_BYTES) {
+        reject(tooLarge());
         request.destroy();
-      } else chunks.push(chunk);
+      }
     });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    source.on('data', (chunk: Buffer) => {
+      if (refused) return;
+      size += chunk.length;
+      if (size <= MAX_QUERY_BYTES) {
+        chunks.push(chunk);
+        return;
+      }
+      refused = true;
+      chunks.length = 0;
+      if (decoder) {
+        request.unpipe(decoder);
+        decoder.destroy();
+        request.resume();
+      }
+      // a small compressed body may have ended before its decoded bytes overflowed
+      if (request.readableEnded) reject(tooLarge());
+    });
+    request.on('end', () => refused && reject(tooLarge()));
+    source.on('end', () => (refused ? reject(tooLarge()) : resolve(Buffer.concat(chunks).toString('utf8'))));
+    decoder?.on('error', (error) => reject(new ClickHouseError(ErrorCode.CANNOT_DECOMPRESS, `the ${encoding} request body does not decode: ${error.message}`)));
     request.on('error', reject);
+    request.on('close', () => request.complete || reject(new ClickHouseError(ErrorCode.SYNTAX_ERROR, 'the client closed the connection before the query was sent')));
   });
 }

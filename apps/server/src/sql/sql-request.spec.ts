@@ -1,5 +1,5 @@
 import { thrownCode } from '../../../../test/support/thrown';
-import { bindable, checkUncompressed, checkUncompressedResponse, credentialOf, parseSqlRequest, placeholderType, unescapeTsv } from './sql-request';
+import { bindable, bodyEncodingOf, checkUncompressedResponse, credentialOf, parseSqlRequest, placeholderType, unescapeTsv } from './sql-request';
 
 const url = (query: string) => new URL(`http://localhost/?${query}`);
 const codeOf = thrownCode;
@@ -70,12 +70,15 @@ describe('SQL request', () => {
     expect(codeOf(() => parseSqlRequest(url('default_format=JSON%20SETTINGS%20x%3D1'), 'SELECT 1', 'fleetstream'))).toBe(73);
   });
 
-  it('refuses a compressed body (READONLY: clients compress the rows of an INSERT), not an identity one', () => {
-    expect(codeOf(() => checkUncompressed({ 'content-encoding': 'lz4' }, url('')))).toBe(164);
-    expect(codeOf(() => checkUncompressed({ 'content-encoding': 'GZIP ' }, url('')))).toBe(164);
-    expect(codeOf(() => checkUncompressed({}, url('decompress=1')))).toBe(164);
-    expect(codeOf(() => checkUncompressed({ 'content-encoding': 'identity' }, url('decompress=0')))).toBeUndefined();
-    expect(codeOf(() => checkUncompressed({}, url('')))).toBeUndefined();
+  it('decodes gzip, deflate and br bodies and refuses other encodings (READONLY: clients compress the rows of an INSERT so)', () => {
+    expect(bodyEncodingOf({ 'content-encoding': 'GZIP ' }, url(''))).toBe('gzip');
+    expect(bodyEncodingOf({ 'content-encoding': 'br' }, url(''))).toBe('br');
+    expect(bodyEncodingOf({ 'content-encoding': 'deflate' }, url(''))).toBe('deflate');
+    expect(codeOf(() => bodyEncodingOf({ 'content-encoding': 'lz4' }, url('')))).toBe(164);
+    expect(codeOf(() => bodyEncodingOf({ 'content-encoding': 'zstd' }, url('')))).toBe(164);
+    expect(codeOf(() => bodyEncodingOf({}, url('decompress=1')))).toBe(164);
+    expect(bodyEncodingOf({ 'content-encoding': 'identity' }, url('decompress=0'))).toBeUndefined();
+    expect(bodyEncodingOf({}, url(''))).toBeUndefined();
   });
 
   it('finds the API key in X-ClickHouse-Key, basic auth (any user), a bearer token or the password parameter', () => {

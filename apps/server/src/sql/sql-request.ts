@@ -121,17 +121,27 @@ export function unescapeTsv(value: string): string {
   return value.replace(/\\([\s\S])/g, (_match, char: string) => TSV_ESCAPES[char] ?? char);
 }
 
+/** Request encodings decoded here, as ClickHouse decodes them (`@clickhouse/client` sends gzip with `compression: { request: true }`). */
+export type BodyEncoding = 'gzip' | 'deflate' | 'br';
+const DECODED_ENCODINGS = new Set<string>(['gzip', 'deflate', 'br']);
+
 /**
- * Refuses a compressed request body (a Content-Encoding, or ClickHouse's own `decompress=1`) instead
- * of judging its bytes as SQL. Clients compress only the rows of an INSERT (clickhouse-connect sends
- * them lz4), which a readonly=1 ClickHouse refuses with READONLY too: the code says that, the message why.
+ * The Content-Encoding of the request body when it is one decoded here. Other encodings (lz4, zstd,
+ * ClickHouse's own `decompress=1` blocks) are refused rather than judged as SQL: clients use them
+ * for the rows of an INSERT (clickhouse-connect sends those lz4), which a readonly=1 ClickHouse
+ * refuses with READONLY too. The code says that, the message why.
  */
-export function checkUncompressed(headers: Record<string, string | string[] | undefined>, url: URL): void {
+export function bodyEncodingOf(headers: Record<string, string | string[] | undefined>, url: URL): BodyEncoding | undefined {
   const encoding = first(headers['content-encoding'])?.trim().toLowerCase();
-  const compressed = encoding && encoding !== 'identity' ? `Content-Encoding: ${encoding}` : url.searchParams.get('decompress') === '1' ? 'decompress=1' : undefined;
-  if (compressed) {
-    throw new ClickHouseError(ErrorCode.READONLY, `a compressed request body (${compressed}) is refused: clients compress the rows of an INSERT, and this interface is read-only; send queries uncompressed`);
+  if (url.searchParams.get('decompress') === '1') {
+    throw new ClickHouseError(ErrorCode.READONLY, 'a compressed request body (decompress=1) is refused: clients compress the rows of an INSERT so, and this interface is read-only; send the query uncompressed or with Content-Encoding gzip');
   }
+  if (!encoding || encoding === 'identity') return undefined;
+  if (DECODED_ENCODINGS.has(encoding)) return encoding as BodyEncoding;
+  throw new ClickHouseError(
+    ErrorCode.READONLY,
+    `a request body with Content-Encoding: ${encoding} is refused: queries are decoded from gzip, deflate or br; clients use other encodings for the rows of an INSERT, and this interface is read-only`,
+  );
 }
 
 /**

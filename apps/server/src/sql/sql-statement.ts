@@ -110,9 +110,12 @@ const DENIED_FUNCTIONS = new Set(
 );
 /** Families of the above, by prefix: data lakes and object stores (iceberg, icebergS3, deltaLakeAzure, …) and dictionaries. */
 const DENIED_PREFIXES = ['iceberg', 'deltalake', 'hudi', 'paimon', 'datalake', 'azure', 's3', 'hdfs', 'dictget', 'dicthas', 'dictisin'];
+/** Scalar functions inside a denied family that only compute on their arguments (Iceberg's partition transforms). */
+const PURE_DESPITE_PREFIX = new Set(['icebergHash', 'icebergBucket', 'icebergTruncate'].map((name) => name.toLowerCase()));
 
 function deniedFunction(name: string): boolean {
   const lower = name.toLowerCase();
+  if (PURE_DESPITE_PREFIX.has(lower)) return false;
   return DENIED_FUNCTIONS.has(lower) || DENIED_PREFIXES.some((prefix) => lower.startsWith(prefix));
 }
 
@@ -146,11 +149,17 @@ export function checkStatement(sql: string): void {
   });
 }
 
-/** What the fleetstream database exposes besides its own tables: the parts of `system` that describe the schema and the engine. */
+/**
+ * What the fleetstream database exposes besides its own tables: the parts of `system` that describe
+ * the schema and the engine, and the engine's counters and merges that monitoring dashboards read.
+ * Not shown: what quotes other sessions' queries (processes, query_log, errors' last messages),
+ * users and grants, and what may hold credentials (dictionaries' sources, named_collections).
+ */
 export const VISIBLE_SYSTEM_TABLES = new Set([
   'one', 'numbers', 'numbers_mt', 'zeros', 'zeros_mt', 'databases', 'tables', 'columns', 'functions', 'table_functions',
   'table_engines', 'data_type_families', 'formats', 'settings', 'time_zones', 'collations', 'aggregate_function_combinators',
   'keywords', 'build_options', 'contributors', 'licenses', 'parts', 'parts_columns', 'data_skipping_indices', 'projections',
+  'metrics', 'events', 'merges', 'mutations', 'clusters',
 ]);
 const SCHEMA_DATABASES = new Set(['information_schema', 'INFORMATION_SCHEMA']);
 /**
@@ -179,7 +188,12 @@ const READING_ROOTS = new Set([
 export function checkAst(ast: string, ownDatabase: string, databases: readonly string[]): void {
   const lines = ast.split('\n').filter((line) => line.trim().length > 0);
   const root = /^(\S+)/.exec(lines[0] ?? '')?.[1] ?? '';
-  if (!READING_ROOTS.has(root)) throw new ClickHouseError(ErrorCode.READONLY, `${root || 'this statement'} is refused: this interface is read-only`);
+  if (!READING_ROOTS.has(root)) {
+    throw new ClickHouseError(
+      ErrorCode.READONLY,
+      `${root || 'this statement'} is refused: this interface is read-only and shows the fleetstream tables only (no users, grants, processes or settings of the session)`,
+    );
+  }
   const known = new Set(databases);
   lines.forEach((line, index) => {
     const depth = indentOf(line);
