@@ -339,8 +339,19 @@ describe('console (e2e, headless Chromium)', () => {
       await page.goto('/fleet/console-004');
       await page.getByLabel('Name').fill('reboot');
       await page.getByLabel('Params (JSON object)').fill('{"delaySeconds": 1}');
+      // per-stage timeouts and attempts: one the API refuses is said beside its field, and nothing is sent
+      await page.getByText('TTL, timeouts and attempts').click();
+      await page.getByLabel('Delivery timeout (s)').fill('0.01');
+      await page.getByRole('button', { name: 'Send command' }).click();
+      await expectText(page.locator('[id="timeouts.deliverySeconds-error"]'), 'timeouts.deliverySeconds must not be less than 0.05');
+      expect(await page.getByTestId('command-state').count()).toBe(0);
+      await page.getByLabel('Delivery timeout (s)').fill('20');
+      await page.getByLabel('Delivery attempts').fill('3');
       await page.getByRole('button', { name: 'Send command' }).click();
       await expectText(page.getByTestId('command-state'), 'succeeded');
+      const commandId = /\(([^)]+)\)/.exec((await page.getByTestId('command-state').textContent()) ?? '')?.[1];
+      const sent = await fetch(`${server.url}/commands/${commandId}`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } }).then((response) => response.json() as Promise<{ maxAttempts: number }>);
+      expect(sent.maxAttempts).toBe(3);
       // the device's command list follows it too, with its event history
       const listed = page.locator('details[data-command]').first();
       await expectText(listed.getByTestId('command-list-state'), 'succeeded');

@@ -1,5 +1,5 @@
 import { Dispatch, StateUpdater, useEffect, useState } from 'preact/hooks';
-import { Identity, session } from './session';
+import { Identity, refusedCredential, session } from './session';
 
 /** An API answer that is not a success, with the server's message(s) as it gave them. */
 export class ApiError extends Error {
@@ -40,7 +40,7 @@ export async function apiFetch(path: string, init: RequestInit = {}): Promise<Re
   if (key === null) throw new ApiError(401, ['not signed in']);
   const response = await fetch(path, { ...init, headers: { Accept: 'application/json', ...authorization(key), ...init.headers } });
   if (response.status === 401) {
-    session.signOut('The server did not accept your API key (revoked, expired or mistyped). Sign in again.');
+    session.signOut(refusedCredential());
     throw await errorOf(response);
   }
   if (!response.ok) throw await errorOf(response);
@@ -61,6 +61,21 @@ export async function checkKey(key: string): Promise<Identity | 'refused' | 'no-
   if (response.status === 403) return 'no-roles';
   if (!response.ok) throw await errorOf(response);
   return (await response.json()) as Identity;
+}
+
+/** The console's OIDC sign-in as the server describes it (GET /auth/sign-in-methods). */
+export interface OidcSignIn {
+  issuer: string;
+  clientId: string;
+  scope: string;
+  audience: string;
+}
+
+/** How this server lets people sign in: asked before anyone is signed in (the route is public). */
+export async function signInMethods(): Promise<{ apiKey: boolean; oidc: OidcSignIn | null }> {
+  const response = await fetch('/auth/sign-in-methods', { headers: { Accept: 'application/json' } });
+  if (!response.ok) throw await errorOf(response);
+  return response.json() as Promise<{ apiKey: boolean; oidc: OidcSignIn | null }>;
 }
 
 /** Headers for a stream request (the twin stream), which cannot go through apiFetch's JSON handling. */

@@ -1,10 +1,11 @@
 import { lazy, Suspense } from 'preact/compat';
 import { useEffect, useState } from 'preact/hooks';
-import { Link, Redirect, Route, Switch } from 'wouter-preact';
+import { Link, Redirect, Route, Switch, useLocation } from 'wouter-preact';
 import { AlarmsPage } from './pages/alarms';
 import { FleetPage } from './pages/fleet';
+import { OidcCallbackPage } from './pages/oidc-callback';
 import { SignInPage } from './pages/sign-in';
-import { may, session } from './session';
+import { may, session, SIGN_IN_CALLBACK } from './session';
 
 // the device page carries the chart library (uPlot): loaded when first opened, not with the fleet page
 const DevicePage = lazy(() => import('./pages/device').then(({ DevicePage }) => DevicePage));
@@ -20,7 +21,9 @@ function useSessionKey(): string | null {
 
 export function App() {
   const key = useSessionKey();
+  const [path] = useLocation();
   const identity = session.identity();
+  if (path === SIGN_IN_CALLBACK) return <OidcCallbackPage />;
   if (key === null || identity === null) return <SignInPage />;
   return (
     <>

@@ -1,4 +1,7 @@
-/** The API key of this tab's session: in sessionStorage (gone when the tab closes), never in a URL. */
+/**
+ * The credential of this tab's session, an API key or an OIDC access token: in sessionStorage (gone
+ * when the tab closes), never in a URL. Both go to the server as a bearer.
+ */
 const STORAGE_KEY = 'fleetstream.apiKey';
 /** Who the server said the key is (GET /auth/whoami at sign-in): what the console offers. The server still decides every request. */
 const IDENTITY_KEY = 'fleetstream.identity';
@@ -9,6 +12,9 @@ export interface Identity {
   roles: string[];
   rights: string[];
 }
+
+/** Where an OIDC provider sends the browser back: the console client's redirect URI is <console origin>/signin-callback. */
+export const SIGN_IN_CALLBACK = '/signin-callback';
 
 type Listener = (key: string | null) => void;
 const listeners = new Set<Listener>();
@@ -51,4 +57,11 @@ let signOutReason: string | null = null;
 /** Whether the signed-in caller's roles hold `right` (a right of libs/domain's RIGHTS): to show or hide an action, never to allow it. */
 export function may(right: string): boolean {
   return session.identity()?.rights.includes(right) ?? false;
+}
+
+/** Why the server's 401 signed the session out, in the words of how it signed in. */
+export function refusedCredential(): string {
+  return session.identity()?.kind === 'oidc'
+    ? 'Your sign-in has expired (or the server no longer accepts it). Sign in again.'
+    : 'The server did not accept your API key (revoked, expired or mistyped). Sign in again.';
 }

@@ -1,6 +1,6 @@
 import { EventSource } from 'eventsource';
 import { streamHeaders } from './api';
-import { session } from './session';
+import { refusedCredential, session } from './session';
 import type { TwinView } from './types';
 
 export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'closed' | 'forbidden' | 'not-found';
@@ -33,7 +33,7 @@ export function openStream(path: string, query: Record<string, string | undefine
   source.onopen = () => listeners.state('live');
   // a network error: the stream reconnects by itself; an HTTP error (code) closes it for good
   source.onerror = (error) => {
-    if (error.code === 401) session.signOut('The server did not accept your API key (revoked, expired or mistyped). Sign in again.');
+    if (error.code === 401) session.signOut(refusedCredential());
     else if (error.code === 403) listeners.state('forbidden');
     else if (error.code === 404) listeners.state('not-found');
     else listeners.state(source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');

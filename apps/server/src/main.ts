@@ -8,6 +8,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { AppModule } from './app.module';
 import { API_KEY_SCHEME, BEARER_SCHEME } from './auth/access.decorator';
+import { oidcSettings } from './auth/oidc-settings';
 import { MethodNotAllowedFilter, RouteLayer } from './common/method-not-allowed.filter';
 import { ConsoleFallbackFilter, serveConsole } from './console/console-assets';
 import { AppConfig, fleetstreamConfig } from './infrastructure/fleetstream.config';
@@ -18,7 +19,10 @@ export async function createApp() {
   const app = await NestFactory.create<NestExpressApplication>(AppModule, { bufferLogs: true });
   app.useLogger(app.get(PinoLogger));
   const config = app.get<AppConfig>(fleetstreamConfig.KEY);
-  app.use(helmet());
+  // the console's OIDC sign-in fetches the provider's discovery document and token endpoint: its origin joins connect-src
+  const oidc = oidcSettings(config);
+  const consoleProvider = oidc?.console ? new URL(oidc.issuer).origin : undefined;
+  app.use(helmet(consoleProvider ? { contentSecurityPolicy: { directives: { connectSrc: ["'self'", consoleProvider] } } } : {}));
   // browsers may call the API cross-origin only from the configured origins; CORS stays off otherwise
   if (config.CORS_ORIGINS.length > 0) app.enableCors({ origin: config.CORS_ORIGINS, allowedHeaders: ['Authorization', 'X-API-Key', 'Content-Type', 'If-Match', 'If-None-Match', 'Idempotency-Key', 'Last-Event-ID'], exposedHeaders: ['ETag', 'Location', 'Retry-After'] });
   // desired-state patches arrive as application/merge-patch+json (RFC 7386)

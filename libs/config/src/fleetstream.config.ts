@@ -151,6 +151,8 @@ export const fleetstreamConfigSchema = z.object({
   OIDC_AUDIENCE: unsetWhenEmpty(z.string()).describe('audience (aud) that JWT bearer tokens must carry'),
   OIDC_JWKS_URL: unsetWhenEmpty(z.string().url()).describe("the identity provider's JSON Web Key Set, which signs the tokens"),
   OIDC_ROLES_CLAIM: z.string().min(1).default('roles').describe('claim holding the caller\'s fleetstream roles; a dotted path reaches nested claims (realm_access.roles)'),
+  OIDC_CONSOLE_CLIENT_ID: unsetWhenEmpty(z.string()).describe("the console's client at the identity provider: a public client (no secret) with the authorization code flow and PKCE, redirect URI <console origin>/signin-callback, web origin the console's; with the OIDC_* settings. Unset: the console signs in with API keys only"),
+  OIDC_CONSOLE_SCOPE: z.string().min(1).default('openid').describe('the scopes the console asks for (space-separated): those your provider needs to put OIDC_AUDIENCE and the roles claim in the access token'),
   WRITE_RATE_LIMIT: z.coerce.number().int().min(1).default(600).describe('writes (POST, PATCH, PUT, DELETE) one principal may make per minute on one instance; more get 429'),
   SSE_MAX_STREAMS_PER_PRINCIPAL: z.coerce.number().int().min(1).default(20).describe('concurrent Server-Sent Event streams one principal may hold on one instance'),
   CONSOLE_DIR: z.string().default(resolve(process.cwd(), 'apps/console/dist')).describe('the built console (`npm run build`), served at /; a directory without index.html: no console'),

@@ -5,6 +5,16 @@ import { CommandView, TERMINAL } from './device-commands';
 
 const POLL_MS = 1000;
 
+/** The optional numbers of a command request (POST body path, label, example): each empty one is left to the service's default. */
+const TUNING = [
+  { field: 'ttlSeconds', label: 'TTL (seconds)', placeholder: '3600' },
+  { field: 'timeouts.deliverySeconds', label: 'Delivery timeout (s)', placeholder: '30' },
+  { field: 'timeouts.acceptanceSeconds', label: 'Acceptance timeout (s)', placeholder: '60' },
+  { field: 'timeouts.executionSeconds', label: 'Execution timeout (s)', placeholder: '600' },
+  { field: 'maxAttempts', label: 'Delivery attempts', placeholder: '5' },
+] as const;
+type TuningField = (typeof TUNING)[number]['field'];
+
 /**
  * Sends a command (POST /devices/:id/commands) and follows its state. Shown only to a role with
  * commands:write, but the server decides: a 403 hides the form and says why.
@@ -12,7 +22,7 @@ const POLL_MS = 1000;
 export function CommandForm({ deviceId, onSent }: { deviceId: string; onSent(commandId: string): void }) {
   const [name, setName] = useState('');
   const [params, setParams] = useState('');
-  const [ttlSeconds, setTtlSeconds] = useState('');
+  const [tuning, setTuning] = useState<Partial<Record<TuningField, string>>>({});
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [forbidden, setForbidden] = useState(false);
   const [sent, setSent] = useState<CommandView | null>(null);
@@ -33,7 +43,13 @@ export function CommandForm({ deviceId, onSent }: { deviceId: string; onSent(com
         return setErrors({ params: 'params must be JSON, e.g. {"delaySeconds": 5}' });
       }
     }
-    if (ttlSeconds) body.ttlSeconds = Number(ttlSeconds);
+    for (const { field } of TUNING) {
+      const value = tuning[field];
+      if (!value) continue;
+      const [outer, inner] = field.split('.') as [string, string | undefined];
+      if (inner === undefined) body[outer] = Number(value);
+      else body[outer] = { ...(body[outer] as object | undefined), [inner]: Number(value) };
+    }
     setErrors({});
     try {
       const response = await apiFetch(`/devices/${encodeURIComponent(deviceId)}/commands`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
@@ -42,7 +58,10 @@ export function CommandForm({ deviceId, onSent }: { deviceId: string; onSent(com
       onSent(command.commandId);
     } catch (error) {
       if (error instanceof ForbiddenError) setForbidden(true);
-      else if (error instanceof ApiError) setErrors({ name: error.about('name').join('; '), params: error.about('params').join('; '), ttlSeconds: error.about('ttlSeconds').join('; '), form: error.message });
+      else if (error instanceof ApiError) {
+        const about = (field: string) => error.about(field).join('; ');
+        setErrors({ name: about('name'), params: about('params'), ...Object.fromEntries(TUNING.map(({ field }) => [field, about(field)])), form: error.message });
+      }
       else setErrors({ form: (error as Error).message });
     }
   }
@@ -59,7 +78,21 @@ export function CommandForm({ deviceId, onSent }: { deviceId: string; onSent(com
       <form onSubmit={submit} class="command-form" data-testid="command-form">
         <TextField label="Name" name="name" error={errors.name} value={name} onInput={setName} placeholder="reboot" required />
         <TextField label="Params (JSON object)" name="params" error={errors.params} value={params} onInput={setParams} placeholder='{"delaySeconds": 5}' />
-        <TextField label="TTL (seconds)" name="ttlSeconds" error={errors.ttlSeconds} value={ttlSeconds} onInput={setTtlSeconds} placeholder="3600" type="number" />
+        <details open={TUNING.some(({ field }) => errors[field])}>
+          <summary>TTL, timeouts and attempts</summary>
+          {TUNING.map(({ field, label, placeholder }) => (
+            <TextField
+              key={field}
+              label={label}
+              name={field}
+              error={errors[field]}
+              value={tuning[field] ?? ''}
+              onInput={(value) => setTuning((current) => ({ ...current, [field]: value }))}
+              placeholder={placeholder}
+              type="number"
+            />
+          ))}
+        </details>
         <button type="submit">Send command</button>
       </form>
       {errors.form && <p role="alert">{errors.form}</p>}

@@ -1,12 +1,48 @@
-import { useState } from 'preact/hooks';
-import { checkKey } from '../api';
+import { useEffect, useState } from 'preact/hooks';
+import { checkKey, OidcSignIn, signInMethods } from '../api';
 import { session } from '../session';
+
+/** The identity provider's sign-in, when the server has one configured: a button that leaves for the provider's page. */
+function ProviderSignIn({ oidc }: { oidc: OidcSignIn }) {
+  const [leaving, setLeaving] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+
+  async function leave() {
+    setLeaving(true);
+    setProblem(null);
+    try {
+      const { startSignIn } = await import('../oidc');
+      await startSignIn(oidc);
+    } catch (error) {
+      setProblem(`The identity provider could not be reached: ${(error as Error).message}`);
+      setLeaving(false);
+    }
+  }
+
+  return (
+    <section aria-labelledby="provider-heading">
+      <h2 id="provider-heading">With your organisation's account</h2>
+      <button type="button" onClick={leave} aria-busy={leaving} disabled={leaving} aria-describedby="provider-help">
+        Sign in with {new URL(oidc.issuer).host}
+      </button>
+      <p>
+        <small id="provider-help">{problem ?? 'Your identity provider signs you in and gives this tab a token; your roles come from it.'}</small>
+      </p>
+      <h2>Or with an API key</h2>
+    </section>
+  );
+}
 
 export function SignInPage() {
   const [reason] = useState(() => session.takeSignOutReason());
   const [key, setKey] = useState('');
   const [problem, setProblem] = useState<string | null>(null);
   const [checking, setChecking] = useState(false);
+  const [oidc, setOidc] = useState<OidcSignIn | null>(null);
+  useEffect(() => {
+    // without an answer the page offers API keys, which always work
+    signInMethods().then((methods) => setOidc(methods.oidc), () => setOidc(null));
+  }, []);
 
   async function submit(event: Event) {
     event.preventDefault();
@@ -36,6 +72,7 @@ export function SignInPage() {
             {reason}
           </p>
         )}
+        {oidc && <ProviderSignIn oidc={oidc} />}
         <form onSubmit={submit}>
           <label for="api-key">
             API key

@@ -12,6 +12,7 @@ import { NoJwtStrategy, OidcJwtStrategy } from './jwt.strategy';
 import { oidcSettings } from './oidc-settings';
 import { RightsGuard } from './rights.guard';
 import { StreamLimitInterceptor } from './stream-limit.interceptor';
+import { SignInMethodsController } from './sign-in-methods.controller';
 import { WhoAmIController } from './whoami.controller';
 import { WriteThrottlerGuard } from './write-throttler.guard';
 
@@ -31,7 +32,7 @@ const JWT_STRATEGY_PROVIDER = Symbol('JwtStrategy');
       useFactory: (config: AppConfig) => ({ throttlers: [{ ttl: 60_000, limit: config.WRITE_RATE_LIMIT }] }),
     }),
   ],
-  controllers: [WhoAmIController],
+  controllers: [WhoAmIController, SignInMethodsController],
   providers: [
     ApiKeysReadModel,
     ApiKeyStrategy,

@@ -18,6 +18,13 @@ describe('identity settings', () => {
     expect(oidc).toEqual({ issuer: 'https://idp.example.com/', audience: 'fleetstream', jwksUrl: 'https://idp.example.com/jwks', rolesClaim: 'roles' });
   });
 
+  it("adds the console's client with its scope, and refuses it without the OIDC settings", () => {
+    const trio = { OIDC_ISSUER: 'https://idp.example.com/', OIDC_AUDIENCE: 'fleetstream', OIDC_JWKS_URL: 'https://idp.example.com/jwks' };
+    expect(oidcSettings(loadConfig({ ...trio, OIDC_CONSOLE_CLIENT_ID: 'fleetstream-console' }))?.console).toEqual({ clientId: 'fleetstream-console', scope: 'openid' });
+    expect(oidcSettings(loadConfig({ ...trio, OIDC_CONSOLE_CLIENT_ID: '' }))?.console).toBeUndefined();
+    expect(() => oidcSettings(loadConfig({ OIDC_CONSOLE_CLIENT_ID: 'fleetstream-console' }))).toThrow(/OIDC_CONSOLE_CLIENT_ID needs OIDC_ISSUER/);
+  });
+
   it('finds the roles claim by name or dotted path', () => {
     expect(claimAt({ roles: ['viewer'] }, 'roles')).toEqual(['viewer']);
     expect(claimAt({ realm_access: { roles: ['admin'] } }, 'realm_access.roles')).toEqual(['admin']);

@@ -5,6 +5,8 @@ export interface OidcSettings {
   audience: string;
   jwksUrl: string;
   rolesClaim: string;
+  /** The console's public client (authorization code + PKCE), when it signs people in through the provider. */
+  console?: { clientId: string; scope: string };
 }
 
 /** The OIDC settings when all three are set, undefined when none is; a partial set is a configuration error. */
@@ -12,9 +14,19 @@ export function oidcSettings(config: AppConfig): OidcSettings | undefined {
   const { OIDC_ISSUER: issuer, OIDC_AUDIENCE: audience, OIDC_JWKS_URL: jwksUrl } = config;
   const given = { OIDC_ISSUER: issuer, OIDC_AUDIENCE: audience, OIDC_JWKS_URL: jwksUrl };
   const missing = Object.entries(given).filter(([, value]) => value === undefined).map(([name]) => name);
-  if (missing.length === 3) return undefined;
+  const clientId = config.OIDC_CONSOLE_CLIENT_ID;
+  if (missing.length === 3) {
+    if (clientId !== undefined) throw new Error('Invalid fleetstream configuration: OIDC_CONSOLE_CLIENT_ID needs OIDC_ISSUER, OIDC_AUDIENCE and OIDC_JWKS_URL (the tokens the console gets are checked with them)');
+    return undefined;
+  }
   if (missing.length > 0) throw new Error(`Invalid fleetstream configuration: OIDC needs OIDC_ISSUER, OIDC_AUDIENCE and OIDC_JWKS_URL together; missing ${missing.join(', ')}`);
-  return { issuer: issuer!, audience: audience!, jwksUrl: jwksUrl!, rolesClaim: config.OIDC_ROLES_CLAIM };
+  return {
+    issuer: issuer!,
+    audience: audience!,
+    jwksUrl: jwksUrl!,
+    rolesClaim: config.OIDC_ROLES_CLAIM,
+    ...(clientId === undefined ? {} : { console: { clientId, scope: config.OIDC_CONSOLE_SCOPE } }),
+  };
 }
 
 /** A claim by name, or by dotted path for providers that nest roles (Keycloak: realm_access.roles). */
