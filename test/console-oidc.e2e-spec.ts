@@ -94,7 +94,8 @@ describe('console sign-in with OIDC (e2e, headless Chromium)', () => {
     const exchange = new URLSearchParams(tokenRequests[0]);
     expect([exchange.get('grant_type'), exchange.get('client_id'), exchange.get('code_verifier')?.length]).toEqual(['authorization_code', CLIENT_ID, expect.any(Number)]);
     // the tab keeps the access token, a JWT for the service's audience; nothing in localStorage
-    const stored = await page.evaluate(() => ({ session: sessionStorage.getItem('fleetstream.apiKey'), local: Object.keys(localStorage) }));
+    // page.evaluate takes the browser's code as text here: the tests are compiled without the DOM's types
+    const stored = (await page.evaluate("({ session: sessionStorage.getItem('fleetstream.apiKey'), local: Object.keys(localStorage) })")) as { session: string | null; local: string[] };
     expect(stored.local).toEqual([]);
     const claims = JSON.parse(Buffer.from(stored.session!.split('.')[1]!, 'base64url').toString()) as { aud: string; iss: string; roles: string[]; sub: string };
     expect(claims).toMatchObject({ aud: AUDIENCE, iss: issuer, roles: ['operator'], sub: 'operator-ann' });
@@ -110,12 +111,12 @@ describe('console sign-in with OIDC (e2e, headless Chromium)', () => {
     await signInAtProvider('nobody-zed');
     await expect(page.getByRole('alert').textContent()).resolves.toContain('Sign-in through the identity provider failed: your roles (none) may not read the fleet');
     expect(page.url()).toBe(`${server.url}/`);
-    await expect(page.evaluate(() => sessionStorage.getItem('fleetstream.apiKey'))).resolves.toBeNull();
+    await expect(page.evaluate("sessionStorage.getItem('fleetstream.apiKey')")).resolves.toBeNull();
   });
 
   it('turns away a provider answer it did not ask for (state unknown to this tab)', async () => {
     await page.goto('/signin-callback?code=forged&state=not-ours');
     await expect(page.getByRole('alert').textContent()).resolves.toMatch(/Sign-in through the identity provider failed: .*state/i);
-    await expect(page.evaluate(() => sessionStorage.getItem('fleetstream.apiKey'))).resolves.toBeNull();
+    await expect(page.evaluate("sessionStorage.getItem('fleetstream.apiKey')")).resolves.toBeNull();
   });
 });
