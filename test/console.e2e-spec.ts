@@ -1,4 +1,4 @@
-import { Browser, BrowserContext, Page } from '../apps/console/node_modules/playwright-core';
+import { Browser, BrowserContext, Page, Route } from '../apps/console/node_modules/playwright-core';
 import { join } from 'node:path';
 import { cliContext } from '../apps/cli/src/cli-context';
 import { revokeKey } from '../apps/cli/src/commands/keys.command';
@@ -78,6 +78,9 @@ describe('console (e2e, headless Chromium)', () => {
       const unknownForApi = await fetch(`${server.url}/no-such-route`, { headers: { accept: 'application/json' } });
       expect(unknownForApi.status).toBe(404);
       expect(unknownForApi.headers.get('content-type')).toContain('application/json');
+      // `/` is no API route: a client that takes any type (curl) gets the console, one that asks for JSON only the 404
+      expect((await fetch(`${server.url}/`, { headers: { accept: '*/*' } })).headers.get('content-type')).toContain('text/html');
+      expect((await fetch(`${server.url}/`, { headers: { accept: 'application/json' } })).status).toBe(404);
       // a page load of an API path is still the API's answer, never the console
       const twinAsPage = await fetch(`${server.url}/devices/console-000/twin`, { headers: { accept: 'text/html', authorization: `Bearer ${TEST_ADMIN_KEY}` } });
       expect(twinAsPage.headers.get('content-type')).toContain('application/json');
@@ -209,6 +212,25 @@ describe('console (e2e, headless Chromium)', () => {
       await eventually(() => row.getByTestId('version').textContent(), (version) => Number(version) > before);
       expect(await row.getAttribute('data-updated')).toBe('true');
       expect(await row.locator('.reported').textContent()).toContain('battery=42');
+    });
+
+    it('says when live updates are interrupted, and once live again reads the page again: the stream does not replay what it missed', async () => {
+      // the stream's requests fail (a restart, a proxy dropping it): the console keeps retrying
+      const failing = (route: Route) => route.abort('connectionreset');
+      await page.route('**/devices/twins/stream**', failing);
+      await signIn(page, TEST_ADMIN_KEY);
+      const row = page.locator('tr[data-device="console-002"]');
+      await row.waitFor();
+      await expectText(page.getByTestId('stream-state'), 'Live updates interrupted: reconnecting…');
+      const before = Number(await row.getByTestId('version').textContent());
+      const producer = await connectedTelemetryProducer(stack);
+      await producer.send([reading('console-002', 2, Date.now(), { battery: 43, temperature: 21 })]);
+      await producer.disconnect();
+      await eventually(() => fetch(`${server.url}/devices/console-002/twin`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } }).then((response) => response.json() as Promise<{ version: number }>), (twin) => twin.version > before);
+      await page.unroute('**/devices/twins/stream**', failing);
+      await expectText(page.getByTestId('stream-state'), 'Live: rows update as devices report');
+      await eventually(() => row.getByTestId('version').textContent(), (version) => Number(version) > before);
+      expect(await row.locator('.reported').textContent()).toContain('battery=43');
     });
 
     it('renders the fleet page within a bound after navigation (measured, logged)', async () => {

@@ -123,6 +123,20 @@ describe('SQL interface (ClickHouse HTTP over chdb)', () => {
     expect(await refusal(await sql("SELECT * FROM values({s:String}, '/etc/hostname')", analyst, `param_s=${encodeURIComponent('a String, b String ALIAS file(a)')}`))).toMatchObject({ code: '497' });
     expect(await refusal(await sql("SELECT * FROM values(concat('a String, b String ALIAS fi', 'le(a)'), '/etc/hostname')"))).toMatchObject({ code: '497' });
     expect(await (await sql("SELECT * FROM VALUES (('a', 1), ('b', 2)) FORMAT CSV")).text()).toBe('"a",1\n"b",2\n');
+    // a fourth probe: introspection (chDB turns it on) is refused; a column called outfile is not INTO OUTFILE
+    expect(await refusal(await sql('SELECT addressToSymbol(toUInt64(1))'))).toMatchObject({ code: '497' });
+    expect(await (await sql('SELECT 1 AS outfile')).text()).toBe('1\n');
+  });
+
+  it('answers at once, and keeps REST history reads answering, when a query is made to be slow to read (a fourth probe)', async () => {
+    // 30,000 different unclosed $tag$ words: a search to the end of the text for each, 14 s in the engine's parse under chdb's lock
+    const tags = Array.from({ length: 30_000 }, (_, n) => `$t${n}$`).join(' ');
+    const started = Date.now();
+    expect(await refusal(await fetch(url, { method: 'POST', body: gzipSync(`SELECT 1 /* /* */ ${tags} */`), headers: { 'x-clickhouse-key': analyst, 'content-encoding': 'gzip' } }))).toMatchObject({ status: 400, code: '62' });
+    // 800 parameters over 250,000 braces: each parameter looked for its placeholder over the whole text (4.6 s)
+    const many = Array.from({ length: 800 }, () => 'param_a=1').join('&');
+    expect(await (await sql(`SELECT 1 /*${'{'.repeat(250_000)}*/`, analyst, many)).text()).toBe('1\n');
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('judges what ClickHouse parses, not how the text spells it: heredocs, escapes, odd whitespace, nested SETTINGS, a second statement', async () => {

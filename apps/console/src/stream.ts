@@ -1,4 +1,5 @@
 import { EventSource } from 'eventsource';
+import { useCallback, useRef, useState } from 'preact/hooks';
 import { streamHeaders } from './api';
 import { refusedCredential, session } from './session';
 import type { TwinView } from './types';
@@ -58,3 +59,23 @@ export const STREAM_STATE_TEXT: Record<StreamState, string> = {
   forbidden: 'Your role may not read twins.',
   'not-found': 'No such device: a device appears with its first telemetry.',
 };
+
+/**
+ * A stream's state for a page, and how many times it came back live after an interruption. The fleet
+ * and alarm streams do not replay what happened while they were down, so a page reads its list
+ * again when that count moves.
+ */
+export function useStreamState(): [StreamState, (state: StreamState) => void, number] {
+  const [state, setState] = useState<StreamState>('connecting');
+  const [resumed, setResumed] = useState(0);
+  const interrupted = useRef(false);
+  const onState = useCallback((next: StreamState) => {
+    if (next === 'reconnecting') interrupted.current = true;
+    else if (next === 'live' && interrupted.current) {
+      interrupted.current = false;
+      setResumed((count) => count + 1);
+    }
+    setState(next);
+  }, []);
+  return [state, onState, resumed];
+}

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, ForbiddenError, ROLE_MAY_NOT, useGet } from '../api';
-import { openStream, STREAM_STATE_TEXT, StreamState } from '../stream';
+import { openStream, STREAM_STATE_TEXT, useStreamState } from '../stream';
 import { acknowledgeAlarm, AlarmsTable, AlarmView, SEVERITIES, upsertAlarm } from './alarms-table';
 
 interface Filters {
@@ -24,11 +24,12 @@ export function AlarmsPage() {
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const [earlier, setEarlier] = useState<Array<string | undefined>>([]);
   const [cursor, setCursor] = useState<string | undefined>(undefined);
-  const [stream, setStream] = useState<StreamState>('connecting');
+  // back live after a gap: the page is read again (the stream does not replay what it missed)
+  const [stream, setStream, resumed] = useStreamState();
   const [problem, setProblem] = useState<string | null>(null);
   const [reads, setReads] = useState(0);
 
-  const [load, setLoad] = useGet<{ alarms: AlarmView[]; nextCursor?: string }>('/alerts', { ...filters, limit: PAGE, cursor }, [filters, cursor, reads]);
+  const [load, setLoad] = useGet<{ alarms: AlarmView[]; nextCursor?: string }>('/alerts', { ...filters, limit: PAGE, cursor }, [filters, cursor, reads, resumed]);
 
   useEffect(
     () =>

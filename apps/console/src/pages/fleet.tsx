@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, ForbiddenError, getJson, ROLE_MAY_NOT } from '../api';
-import { openTwinStream, STREAM_STATE_TEXT, StreamState } from '../stream';
+import { openTwinStream, STREAM_STATE_TEXT, useStreamState } from '../stream';
 import { Link } from 'wouter-preact';
 import { connectivityOf, DevicesPage, TwinView } from '../types';
 import { TextField } from '../components/text-field';
@@ -36,7 +36,8 @@ export function FleetPage() {
   const [load, setLoad] = useState<Load>({ state: 'loading' });
   const [rows, setRows] = useState<TwinView[]>([]);
   const [updated, setUpdated] = useState<Set<string>>(new Set());
-  const [stream, setStream] = useState<StreamState>('connecting');
+  // back live after a gap: the page is read again (the stream does not replay what it missed)
+  const [stream, setStream, resumed] = useStreamState();
 
   useEffect(() => {
     let current = true;
@@ -48,7 +49,7 @@ export function FleetPage() {
     return () => {
       current = false;
     };
-  }, [filters, limit, cursor]);
+  }, [filters, limit, cursor, resumed]);
 
   // rows on this page follow the twin stream; devices elsewhere in the fleet are another page's business
   useEffect(

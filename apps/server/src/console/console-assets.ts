@@ -24,9 +24,13 @@ export function serveConsole(app: NestExpressApplication, dir: string): string |
   return indexFile;
 }
 
-/** A browser loading a page (not a script or an API client): GET or HEAD that prefers HTML to JSON. */
+/**
+ * A browser loading a page (not a script or an API client): GET or HEAD that prefers HTML to JSON.
+ * At `/`, which no API route has, a client that takes any type (curl's default Accept) gets the console too.
+ */
 function isPageLoad(request: Request): boolean {
-  return (request.method === 'GET' || request.method === 'HEAD') && request.accepts(['json', 'html']) === 'html';
+  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+  return request.path === '/' ? request.accepts(['html', 'json']) === 'html' : request.accepts(['json', 'html']) === 'html';
 }
 
 /**

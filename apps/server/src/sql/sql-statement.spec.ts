@@ -38,6 +38,24 @@ describe('SQL statement guard', () => {
       }
     });
 
+    it('refuses many different unclosed $tag$ words at once, in linear time (each was a search to the end of the text, here and in the engine)', () => {
+      const started = performance.now();
+      const tags = (count: number) => Array.from({ length: count }, (_, n) => `$t${n}$`).join(' ');
+      expect(codeOf(() => checkStatement(`SELECT 1 /* /* */ ${tags(30_000)} */`))).toBe(62);
+      expect(codeOf(() => checkStatement(`SELECT 1 ${'$a$ '.repeat(60_000)}`))).toBeUndefined();
+      expect(performance.now() - started).toBeLessThan(500);
+      expect(codeOf(() => checkStatement(`SELECT ${tags(64)}`))).toBeUndefined();
+      expect(codeOf(() => checkStatement(`SELECT ${tags(65)}`))).toBe(62);
+    });
+
+    it('lets a column be called outfile (INTO OUTFILE is refused), and refuses the introspection functions', () => {
+      expect(codeOf(() => checkStatement('SELECT 1 AS outfile, outfile + 1 FROM (SELECT 2 AS outfile)'))).toBeUndefined();
+      expect(codeOf(() => checkStatement("SELECT 1 INTO /* x */ OUTFILE '/tmp/x'"))).toBe(164);
+      for (const sql of ['SELECT addressToSymbol(toUInt64(1))', 'SELECT addressToLine(1)', "SELECT demangle('_ZN2DB1fEv')"]) {
+        expect([sql, codeOf(() => checkStatement(sql))]).toEqual([sql, 497]);
+      }
+    });
+
     it("lets Iceberg's partition transforms run: they only compute on their arguments", () => {
       for (const sql of ['SELECT icebergHash(1)', 'SELECT icebergBucket(8, 1)', "SELECT ICEBERGTRUNCATE(3, 'abcdef')"]) {
         expect([sql, codeOf(() => checkStatement(sql))]).toEqual([sql, undefined]);
