@@ -23,6 +23,11 @@ export interface FleetSummary {
 }
 
 const INSTANCE = `${hostname()}:${process.pid}`;
+/**
+ * A summary this recent is the answer again: every open console asks every 15 s, and each count walks
+ * every twin, so many consoles on a large fleet cost one walk per this long, not one per console.
+ */
+export const SUMMARY_REUSED_FOR_MS = 2_000;
 
 /** Exact counts from the read models this instance holds, and the ingest figures it measures itself. */
 @Injectable()
@@ -41,8 +46,17 @@ export class FleetSummaryService {
     this.runsHistory = config.PROCESSORS.includes('history');
   }
 
-  async summary(): Promise<FleetSummary> {
+  private recent: { at: number; summary: Promise<FleetSummary> } | undefined;
+
+  summary(): Promise<FleetSummary> {
     const now = Date.now();
+    if (this.recent && now - this.recent.at < SUMMARY_REUSED_FOR_MS) return this.recent.summary;
+    const summary = this.counted(now);
+    this.recent = { at: now, summary };
+    return summary;
+  }
+
+  private async counted(now: number): Promise<FleetSummary> {
     const devices = { total: 0, online: 0, offline: 0, silent: 0 };
     for (const [, twin] of this.twins.scan()) {
       const connectivity = connectivityAt(twin, now, this.silenceMs);
