@@ -105,6 +105,10 @@ describe('console sign-in with OIDC (e2e, headless Chromium)', () => {
     await expect(page.getByTestId('signed-in-as').textContent()).resolves.toContain('oidc:operator-ann (operator)');
     await page.screenshot({ path: join(SCREENSHOTS, 'console-oidc-signed-in.png') });
     expect(complaints).toEqual([]);
+    // a stale return to the callback (the back button, a reload) leaves the session as it is
+    await page.goto('/signin-callback?code=stale&state=used');
+    await page.waitForURL(`${server.url}/fleet`);
+    await expect(page.getByTestId('signed-in-as').textContent()).resolves.toContain('oidc:operator-ann (operator)');
   });
 
   it('sends a login whose token holds no fleetstream role back to sign-in, saying why', async () => {

@@ -47,6 +47,13 @@ describe('console (e2e, headless Chromium)', () => {
     ({ context, page, complaints } = await consolePage(browser, server.url));
   });
 
+  /** One reading of `deviceId` on Kafka, as a device would send it. */
+  const report = async (deviceId: string, seq: number, metrics: Record<string, number>) => {
+    const producer = await connectedTelemetryProducer(stack);
+    await producer.send([reading(deviceId, seq, Date.now(), metrics)]);
+    await producer.disconnect();
+  };
+
   afterEach(async () => {
     await context?.close();
   });
@@ -206,9 +213,7 @@ describe('console (e2e, headless Chromium)', () => {
       await row.waitFor();
       await expectText(page.getByTestId('stream-state'), 'Live');
       const before = Number(await row.getByTestId('version').textContent());
-      const producer = await connectedTelemetryProducer(stack);
-      await producer.send([reading('console-001', 2, Date.now(), { battery: 42, temperature: 21 })]);
-      await producer.disconnect();
+      await report('console-001', 2, { battery: 42, temperature: 21 });
       await eventually(() => row.getByTestId('version').textContent(), (version) => Number(version) > before);
       expect(await row.getAttribute('data-updated')).toBe('true');
       expect(await row.locator('.reported').textContent()).toContain('battery=42');
@@ -223,9 +228,7 @@ describe('console (e2e, headless Chromium)', () => {
       await row.waitFor();
       await expectText(page.getByTestId('stream-state'), 'Live updates interrupted: reconnecting…');
       const before = Number(await row.getByTestId('version').textContent());
-      const producer = await connectedTelemetryProducer(stack);
-      await producer.send([reading('console-002', 2, Date.now(), { battery: 43, temperature: 21 })]);
-      await producer.disconnect();
+      await report('console-002', 2, { battery: 43, temperature: 21 });
       await eventually(() => fetch(`${server.url}/devices/console-002/twin`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } }).then((response) => response.json() as Promise<{ version: number }>), (twin) => twin.version > before);
       await page.unroute('**/devices/twins/stream**', failing);
       await expectText(page.getByTestId('stream-state'), 'Live: rows update as devices report');
@@ -248,12 +251,6 @@ describe('console (e2e, headless Chromium)', () => {
 
   describe('the device page', () => {
     const admin = { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'application/json' };
-    const report = async (deviceId: string, seq: number, metrics: Record<string, number>) => {
-      const producer = await connectedTelemetryProducer(stack);
-      await producer.send([reading(deviceId, seq, Date.now(), metrics)]);
-      await producer.disconnect();
-    };
-
     it('shows the twin with the delta highlighted, and follows it live', async () => {
       const patched = await fetch(`${server.url}/devices/console-002/twin/desired`, { method: 'PATCH', headers: admin, body: JSON.stringify({ setpoint: 21 }) });
       expect(patched.status).toBe(200);

@@ -24,6 +24,8 @@ export function OidcCallbackPage() {
       // the code and state leave the address bar and the history
       navigate('/fleet', { replace: true });
     })().catch((error: Error) => {
+      // a stale return to this page (a reload, the back button) leaves the tab's session as it is
+      if (session.key() !== null) return navigate('/fleet', { replace: true });
       session.signOut(`Sign-in through the identity provider failed: ${error.message}`);
       navigate('/', { replace: true });
     });
