@@ -1,6 +1,7 @@
 import { DeviceCommandResponder, TelemetryProducer } from '@fleetstream/kafka';
 import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommandView } from '../apps/server/src/commands/command.view';
 import { ServerProcess } from './support/server-process';
@@ -122,15 +123,28 @@ describe('processors when Kafka or the registry goes away for 20 s under load', 
     }
   }
 
+  /** The server's log lines kept where a failed run can be read (CI prints only the assertion). */
+  async function keepingServerLog<T>(label: string, check: () => Promise<T>): Promise<T> {
+    try {
+      return await check();
+    } catch (error) {
+      const file = resolve(__dirname, `../.data/logs/outage-${label}-server.log`);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, server.logs());
+      (error as Error).message += `\nthe server's log: ${file}`;
+      throw error;
+    }
+  }
+
   it('resumes every processor by itself after the broker is killed and restarted', async () => {
     const { notReadyDuringOutage, lastSeq } = await outage('kafka');
     expect(notReadyDuringOutage).toBe(true);
-    await expectEveryProcessorResumed(lastSeq, 'kafka');
+    await keepingServerLog('kafka', () => expectEveryProcessorResumed(lastSeq, 'kafka'));
   }, 300_000);
 
   it('resumes every processor by itself after the registry is killed and restarted', async () => {
     const { notReadyDuringOutage, lastSeq } = await outage('registry');
     expect(notReadyDuringOutage).toBe(true);
-    await expectEveryProcessorResumed(lastSeq, 'registry');
+    await keepingServerLog('registry', () => expectEveryProcessorResumed(lastSeq, 'registry'));
   }, 300_000);
 });
