@@ -130,8 +130,9 @@ describe('processors when Kafka or the registry goes away for 20 s under load', 
     } catch (error) {
       const file = resolve(__dirname, `../.data/logs/outage-${label}-server.log`);
       mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, server.logs());
-      (error as Error).message += `\nthe server's log: ${file}`;
+      const ready = await server.request('GET', '/ready').catch((failure: Error) => ({ failure: failure.message }));
+      writeFileSync(file, `${server.logs()}\n/ready at the failure: ${JSON.stringify(ready)}\n`);
+      (error as Error).message += `\nthe server's log, and /ready at the failure: ${file}`;
       throw error;
     }
   }
