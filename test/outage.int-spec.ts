@@ -14,7 +14,8 @@ import { connectedTelemetryProducer, createTestStack, eventually, reading, TestS
  * new command to the end — and /ready says so meanwhile. This file stops the shared local broker and
  * registry, so it runs in-band like every integration test.
  */
-const OUTAGE_MS = 20_000;
+// OUTAGE_MS in the environment makes it longer, to look into a failure that a longer outage brings out
+const OUTAGE_MS = Number(process.env.OUTAGE_MS ?? 20_000);
 const DEVICES = Array.from({ length: 10 }, (_, i) => `outage-${String(i).padStart(2, '0')}`);
 const STACK = resolve(__dirname, '../infra/local/stack.sh');
 
