@@ -28,7 +28,6 @@ function ProviderSignIn({ oidc }: { oidc: OidcSignIn }) {
       <p>
         <small id="provider-help">{problem ?? 'Your identity provider signs you in and gives this tab a token; your roles come from it.'}</small>
       </p>
-      <h2>Or with an API key</h2>
     </section>
   );
 }
@@ -72,7 +71,12 @@ export function SignInPage() {
             {reason}
           </p>
         )}
-        {oidc && <ProviderSignIn oidc={oidc} />}
+        {oidc && (
+          <>
+            <ProviderSignIn oidc={oidc} />
+            <h2>Or with an API key</h2>
+          </>
+        )}
         <form onSubmit={submit}>
           <label for="api-key">
             API key
