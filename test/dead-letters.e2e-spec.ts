@@ -1,28 +1,9 @@
 import { INestApplication } from '@nestjs/common';
+import type { DeadLetterPage } from '../apps/server/src/history/dead-letters.controller';
 import { apiKeyFor } from './support/api-keys';
 import { adminHeaders } from './support/http';
 import { startTestApp } from './support/test-app';
 import { createTestStack, eventually, TestStack } from './support/test-stack';
-
-interface DeadLetterItem {
-  reason: string;
-  error: string;
-  sourceTopic: string;
-  sourcePartition: number;
-  sourceOffset: string;
-  failedAt: string;
-  key: string | null;
-  payloadBase64: string;
-  payloadBytes: number;
-  truncated: boolean;
-  preview: string | null;
-}
-
-interface Page {
-  count: number;
-  items: DeadLetterItem[];
-  nextCursor?: string;
-}
 
 /** Confluent wire-format header for a schema id the registry never gave: magic byte 0, then the id. */
 function framedForUnknownSchema(body: Buffer): Buffer {
@@ -78,7 +59,7 @@ describe('dead letters over REST (e2e)', () => {
   });
 
   it('lists them newest first with their source, key, payload and a text preview when it is UTF-8', async () => {
-    const { status, body } = await get<Page>('/dead-letters');
+    const { status, body } = await get<DeadLetterPage>('/dead-letters');
     expect(status).toBe(200);
     // one batch, one time: the newest offset comes first
     expect(body.items.map((item) => item.key)).toEqual(['dlq-big', 'dlq-unknown-id', 'dlq-json-3', 'dlq-json-2', 'dlq-json-1']);
@@ -99,14 +80,14 @@ describe('dead letters over REST (e2e)', () => {
   });
 
   it('filters by reason and source, and pages by cursor without gaps or repeats', async () => {
-    const first = await get<Page>('/dead-letters?reason=not-confluent-framed&limit=3');
+    const first = await get<DeadLetterPage>('/dead-letters?reason=not-confluent-framed&limit=3');
     expect(first.body.items.map((item) => item.key)).toEqual(['dlq-big', 'dlq-json-3', 'dlq-json-2']);
-    const second = await get<Page>(`/dead-letters?reason=not-confluent-framed&limit=3&cursor=${encodeURIComponent(first.body.nextCursor!)}`);
+    const second = await get<DeadLetterPage>(`/dead-letters?reason=not-confluent-framed&limit=3&cursor=${encodeURIComponent(first.body.nextCursor!)}`);
     expect(second.body.items.map((item) => item.key)).toEqual(['dlq-json-1']);
     expect(second.body.nextCursor).toBeUndefined();
-    const bySource = await get<Page>(`/dead-letters?source=${stack.topics.telemetry}&reason=unknown-schema-id`);
+    const bySource = await get<DeadLetterPage>(`/dead-letters?source=${stack.topics.telemetry}&reason=unknown-schema-id`);
     expect(bySource.body.items.map((item) => item.key)).toEqual(['dlq-unknown-id']);
-    expect((await get<Page>('/dead-letters?source=fleet.no-such-topic')).body.items).toEqual([]);
+    expect((await get<DeadLetterPage>('/dead-letters?source=fleet.no-such-topic')).body.items).toEqual([]);
   });
 
   it('refuses a bad query with the field named', async () => {

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, ForbiddenError, ROLE_MAY_NOT, useGet } from '../api';
+import { CursorPager, useCursorPages } from '../components/cursor-pager';
 import { openStream, STREAM_STATE_TEXT, useStreamState } from '../stream';
 import { acknowledgeAlarm, AlarmsTable, AlarmView, SEVERITIES, upsertAlarm } from './alarms-table';
 
@@ -22,8 +23,8 @@ const PAGE = 50;
 export function AlarmsPage() {
   const [draft, setDraft] = useState<Filters>(NO_FILTERS);
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
-  const [earlier, setEarlier] = useState<Array<string | undefined>>([]);
-  const [cursor, setCursor] = useState<string | undefined>(undefined);
+  const pages = useCursorPages();
+  const { cursor } = pages;
   // back live after a gap: the page is read again (the stream does not replay what it missed)
   const [stream, setStream, resumed] = useStreamState();
   const [problem, setProblem] = useState<string | null>(null);
@@ -50,8 +51,7 @@ export function AlarmsPage() {
 
   const apply = (event: Event) => {
     event.preventDefault();
-    setEarlier([]);
-    setCursor(undefined);
+    pages.restart();
     setFilters(draft);
   };
   const error = load.state === 'failed' ? load.error : undefined;
@@ -104,15 +104,7 @@ export function AlarmsPage() {
         ) : (
           <AlarmsTable alarms={load.alarms} showDevice onAcknowledge={(alarm) => void acknowledgeAlarm(alarm).then((outcome) => (setProblem(outcome), setReads((n) => n + 1)))} />
         ))}
-      <nav class="pager" aria-label="Pages">
-        <button type="button" class="secondary" disabled={earlier.length === 0} onClick={() => (setCursor(earlier[earlier.length - 1]), setEarlier(earlier.slice(0, -1)))}>
-          Previous
-        </button>
-        <span>Page {earlier.length + 1}</span>
-        <button type="button" class="secondary" disabled={load.state !== 'loaded' || !load.nextCursor} onClick={() => load.state === 'loaded' && (setEarlier([...earlier, cursor]), setCursor(load.nextCursor))}>
-          Next
-        </button>
-      </nav>
+      <CursorPager pages={pages} nextCursor={load.state === 'loaded' ? load.nextCursor : undefined} />
     </>
   );
 }

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { ForbiddenError, ROLE_MAY_NOT, useGet } from '../api';
+import { CursorPager, useCursorPages } from '../components/cursor-pager';
 
 /** A dead letter as GET /dead-letters shows it (apps/server/src/history/dead-letters.controller.ts). */
 interface DeadLetter {
@@ -103,16 +104,15 @@ function Inspector({ letter, onClose }: { letter: DeadLetter; onClose(): void })
  */
 export function DeadLettersPage() {
   const [filters, setFilters] = useState<Filters>({ reason: '', source: '' });
-  const [earlier, setEarlier] = useState<Array<string | undefined>>([]);
-  const [cursor, setCursor] = useState<string | undefined>(undefined);
+  const pages = useCursorPages();
+  const { cursor } = pages;
   const [summary] = useGet<Summary>('/dead-letters/summary', {}, []);
   const [load] = useGet<{ items: DeadLetter[]; nextCursor?: string }>('/dead-letters', { ...filters, limit: PAGE, cursor }, [filters, cursor]);
   const [inspected, setInspected] = useState<DeadLetter | null>(null);
 
 
   const pick = (next: Filters) => {
-    setEarlier([]);
-    setCursor(undefined);
+    pages.restart();
     setInspected(null);
     setFilters(next);
   };
@@ -191,15 +191,7 @@ export function DeadLettersPage() {
             </table>
           </div>
         ))}
-      <nav class="pager" aria-label="Pages">
-        <button type="button" class="secondary" disabled={earlier.length === 0} onClick={() => (setCursor(earlier[earlier.length - 1]), setEarlier(earlier.slice(0, -1)))}>
-          Previous
-        </button>
-        <span>Page {earlier.length + 1}</span>
-        <button type="button" class="secondary" disabled={load.state !== 'loaded' || !load.nextCursor} onClick={() => load.state === 'loaded' && (setEarlier([...earlier, cursor]), setCursor(load.nextCursor))}>
-          Next
-        </button>
-      </nav>
+      <CursorPager pages={pages} nextCursor={load.state === 'loaded' ? load.nextCursor : undefined} />
       {inspected && <Inspector letter={inspected} onClose={() => setInspected(null)} />}
     </>
   );

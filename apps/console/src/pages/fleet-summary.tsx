@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, ForbiddenError, getJson, ROLE_MAY_NOT } from '../api';
 import { FleetSummary as Summary } from '../types';
+import { SEVERITIES } from './alarms-table';
 
 const REFRESH_MS = 15_000;
-const SEVERITIES = ['critical', 'major', 'minor', 'warning', 'info'] as const;
 
 const perSecond = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
 

@@ -3,6 +3,7 @@ import { ApiError, ForbiddenError, getJson, ROLE_MAY_NOT } from '../api';
 import { openTwinStream, STREAM_STATE_TEXT, useStreamState } from '../stream';
 import { Link } from 'wouter-preact';
 import { connectivityOf, DevicesPage, TwinView } from '../types';
+import { CursorPager, useCursorPages } from '../components/cursor-pager';
 import { TextField } from '../components/text-field';
 import { FleetSummary } from './fleet-summary';
 
@@ -30,9 +31,8 @@ export function FleetPage() {
   const [draft, setDraft] = useState<Filters>(NO_FILTERS);
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const [limit, setLimit] = useState<number>(PAGE_SIZES[0]);
-  // cursors of the pages before this one (Previous pops), and this page's own
-  const [earlier, setEarlier] = useState<Array<string | undefined>>([]);
-  const [cursor, setCursor] = useState<string | undefined>(undefined);
+  const pages = useCursorPages();
+  const { cursor } = pages;
   const [load, setLoad] = useState<Load>({ state: 'loading' });
   const [rows, setRows] = useState<TwinView[]>([]);
   const [updated, setUpdated] = useState<Set<string>>(new Set());
@@ -69,8 +69,7 @@ export function FleetPage() {
   const fieldError = (field: keyof Filters) => (load.state === 'failed' && load.error instanceof ApiError ? load.error.about(field).join('; ') || undefined : undefined);
   const apply = (event: Event) => {
     event.preventDefault();
-    setEarlier([]);
-    setCursor(undefined);
+    pages.restart();
     setFilters(draft);
   };
   const page = load.state === 'loaded' ? load.page : undefined;
@@ -94,7 +93,7 @@ export function FleetPage() {
         <TextField label="Last seen before" name="lastSeenBefore" type="datetime-local" value={draft.lastSeenBefore} error={fieldError('lastSeenBefore')} onInput={(lastSeenBefore) => setDraft({ ...draft, lastSeenBefore })} />
         <div class="actions">
           <button type="submit">Apply filters</button>
-          <button type="button" class="secondary outline" onClick={() => (setDraft(NO_FILTERS), setEarlier([]), setCursor(undefined), setFilters(NO_FILTERS))}>
+          <button type="button" class="secondary outline" onClick={() => (setDraft(NO_FILTERS), pages.restart(), setFilters(NO_FILTERS))}>
             Clear
           </button>
         </div>
@@ -103,23 +102,16 @@ export function FleetPage() {
         {stream === 'live' ? 'Live: rows update as devices report' : STREAM_STATE_TEXT[stream]}
       </p>
       <DeviceTable load={load} rows={rows} updated={updated} />
-      <nav class="pager" aria-label="Pages">
-        <button type="button" class="secondary" disabled={earlier.length === 0} onClick={() => (setCursor(earlier[earlier.length - 1]), setEarlier(earlier.slice(0, -1)))}>
-          Previous
-        </button>
-        <span data-testid="page-number">Page {earlier.length + 1}</span>
-        <button type="button" class="secondary" disabled={!page?.nextCursor} onClick={() => (setEarlier([...earlier, cursor]), setCursor(page?.nextCursor))}>
-          Next
-        </button>
+      <CursorPager pages={pages} nextCursor={page?.nextCursor}>
         <label class="page-size">
           Per page
-          <select name="limit" value={limit} onChange={(event) => (setEarlier([]), setCursor(undefined), setLimit(Number(event.currentTarget.value)))}>
+          <select name="limit" value={limit} onChange={(event) => (pages.restart(), setLimit(Number(event.currentTarget.value)))}>
             {PAGE_SIZES.map((size) => (
               <option value={size}>{size}</option>
             ))}
           </select>
         </label>
-      </nav>
+      </CursorPager>
     </>
   );
 }
